@@ -1,0 +1,60 @@
+{
+  "targets": [
+    {
+      "target_name": "audiotap",
+      "sources": [
+        "native/addon.cc",
+        "native/capture_core.cc",
+        "native/dsp_binding.cc"
+      ],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "native"
+      ],
+      "defines": [
+        "NAPI_VERSION=8",
+        "NAPI_CPP_EXCEPTIONS",
+        "NODE_ADDON_API_DISABLE_DEPRECATED"
+      ],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],
+      "cflags_cc": ["-std=c++17", "-O3", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "conditions": [
+        ["OS=='linux'", {
+          "sources": ["native/backend_pulse_linux.cc"],
+          "libraries": ["-ldl", "-lpthread"]
+        }],
+        ["OS=='mac'", {
+          "sources": ["native/backend_coreaudio_mac.mm"],
+          "xcode_settings": {
+            "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
+            "GCC_ENABLE_CPP_RTTI": "YES",
+            "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
+            "CLANG_CXX_LIBRARY": "libc++",
+            "CLANG_ENABLE_OBJC_ARC": "YES",
+            "MACOSX_DEPLOYMENT_TARGET": "13.0",
+            "OTHER_CPLUSPLUSFLAGS": ["-O3"]
+          },
+          "link_settings": {
+            "libraries": [
+              "-framework CoreAudio",
+              "-framework AudioToolbox",
+              "-framework Foundation"
+            ]
+          }
+        }],
+        ["OS=='win'", {
+          "sources": ["native/backend_wasapi_win.cc"],
+          "defines": ["_WIN32_WINNT=0x0A00", "NOMINMAX", "WIN32_LEAN_AND_MEAN"],
+          "msvs_settings": {
+            "VCCLCompilerTool": {
+              "ExceptionHandling": 1,
+              "AdditionalOptions": ["/std:c++17", "/O2"]
+            }
+          },
+          "libraries": ["ole32.lib", "mmdevapi.lib", "avrt.lib", "uuid.lib"]
+        }]
+      ]
+    }
+  ]
+}

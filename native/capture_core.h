@@ -1,0 +1,137 @@
+// The shared real-time core of every capture: one lock-free ring per OS stream ("source"),
+// and a drain thread that mixes the sources into fixed-length chunks and hands them to the
+// host. Backends only write into sources; everything after that is the same on every OS.
+//
+// Timeline: chunks form one continuous stream of frames from the moment the first source
+// appears. While sources deliver, the drain is clocked by their data; while none delivers
+// (an app paused or between streams, a suspended sink) it fills silence at the wall-clock
+// rate, so a recording's length is its duration. Frames that reach a full ring and chunks the
+// host has no room for are dropped and counted, never queued without bound.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine.h"
+#include "spsc_ring.h"
+
+namespace audiotap {
+
+enum class CaptureState : uint8_t { kWaiting, kRecording };
+enum class EndReason : uint8_t { kStopped, kTargetExited, kError };
+const char* EndReasonName(EndReason reason);  // "stopped" | "target-exited" | "error"
+
+struct CaptureStats {
+  uint64_t frames = 0;          // frames delivered in chunks (including dropped chunks' frames)
+  uint64_t chunks = 0;          // chunks produced
+  uint64_t dropped_chunks = 0;  // chunks the host had no room for
+  uint64_t overrun_frames = 0;  // frames lost because a source's ring was full
+  uint32_t sources = 0;         // sources open now (e.g. sink-inputs being monitored)
+};
+
+// What the core tells its host. Called on the drain thread, except OnWarning, which a backend
+// may call from its own control thread. Never called from an audio callback.
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  virtual void OnState(CaptureState state) = 0;
+  // `pcm` holds whole interleaved frames in the capture's format; `position` is the index of
+  // its first frame since the capture started. Returns false when the host has no room: the
+  // chunk is dropped and counted.
+  virtual bool OnChunk(std::vector<uint8_t>&& pcm, uint64_t position) = 0;
+  virtual void OnWarning(const std::string& message) = 0;
+  // The last event of a capture.
+  virtual void OnEnd(EndReason reason, const std::string& code, const std::string& message,
+                     const CaptureStats& stats) = 0;
+};
+
+class CaptureCore {
+ public:
+  static constexpr int kMaxSources = 32;
+
+  CaptureCore(const CaptureOptions& options, EventSink* sink);
+  ~CaptureCore();  // Ends (kStopped) and joins if still running.
+  CaptureCore(const CaptureCore&) = delete;
+  CaptureCore& operator=(const CaptureCore&) = delete;
+
+  const Format& format() const { return format_; }
+  uint32_t chunk_frames() const { return chunk_frames_; }
+
+  // Backend control thread (not real-time). Returns a source ID, or -1 when kMaxSources are
+  // open. The first use of a slot allocates its ring; later uses reuse it.
+  int AcquireSource();
+  // The source's producer writes no more. Frames it already wrote are still mixed.
+  void ReleaseSource(int id);
+
+  // Audio callback thread: lock-free, allocation-free. `frame_count` whole frames in format().
+  void Write(int id, const void* frames, size_t frame_count);
+  void WriteSilence(int id, size_t frame_count);
+
+  // Any thread. Starts the drain thread; sources may be written before this.
+  void Start();
+  // Any thread, idempotent: the first call's reason wins. The drain thread flushes what the
+  // sources hold as a last chunk, then sends OnEnd and exits.
+  void End(EndReason reason, std::string code = "", std::string message = "");
+  // Host thread: waits for the drain thread (calls End(kStopped) first if nothing ended yet).
+  void Join();
+
+  CaptureStats Stats() const;
+
+  // For the host: to warn from a backend thread.
+  EventSink* sink() const { return sink_; }
+
+ private:
+  enum SlotState : int { kFree = 0, kActive = 1, kReleased = 2 };
+  struct Slot {
+    SpscRing ring;
+    std::atomic<int> state{kFree};
+    std::atomic<int64_t> last_write_ns{0};
+  };
+
+  void DrainLoop();
+  void Pump(bool flush);
+  void EmitMix(size_t frames, int64_t now_ns);
+  static int64_t NowNs();
+
+  const Format format_;
+  const uint32_t bytes_per_frame_;
+  const uint32_t chunk_frames_;
+  const int64_t chunk_ns_;
+  const int64_t hold_ns_;
+  const size_t ring_bytes_;
+  EventSink* const sink_;
+
+  std::array<Slot, kMaxSources> slots_;
+  std::mutex acquire_mutex_;  // control threads only
+
+  // Drain thread state.
+  std::vector<uint8_t> scratch_;
+  std::vector<float> mix_f32_;
+  std::vector<int32_t> mix_s32_;
+  bool recording_ = false;
+  int64_t last_data_ns_ = 0;
+  int64_t last_emit_ns_ = 0;
+
+  std::atomic<uint64_t> frames_{0};
+  std::atomic<uint64_t> chunks_{0};
+  std::atomic<uint64_t> dropped_chunks_{0};
+  std::atomic<uint64_t> overrun_frames_{0};
+  std::atomic<uint32_t> sources_{0};
+
+  std::mutex end_mutex_;
+  std::condition_variable end_cv_;
+  bool end_requested_ = false;
+  EndReason end_reason_ = EndReason::kStopped;
+  std::string end_code_;
+  std::string end_message_;
+  std::thread drain_;
+  std::atomic<bool> started_{false};
+};
+
+}  // namespace audiotap

@@ -1,0 +1,134 @@
+// The platform-neutral engine interface. One backend file per OS implements Backend
+// (backend_pulse_linux.cc, backend_coreaudio_mac.mm, backend_wasapi_win.cc); the addon glue
+// (addon.cc) and the shared real-time core (capture_core.h) only ever see this header.
+//
+// Threads: Backend methods are blocking and are called from a worker thread, never from the
+// JavaScript thread and never from an audio callback. A backend's audio callback touches only
+// CaptureCore::Write* (lock-free, allocation-free).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace audiotap {
+
+// Sample encodings a capture can deliver. Both are little-endian and interleaved.
+enum class SampleEncoding : uint8_t {
+  kS16LE,  // signed 16-bit integer, full scale ±32767
+  kF32LE,  // 32-bit IEEE float, full scale ±1.0
+};
+
+uint32_t BytesPerSample(SampleEncoding encoding);
+const char* EncodingName(SampleEncoding encoding);  // "s16le" | "f32le"
+
+// The PCM format of a capture's output. The backend asks the OS for it and lets the OS
+// convert (PulseAudio resamples record streams; Core Audio through AudioConverter; WASAPI
+// through AUTOCONVERTPCM).
+struct Format {
+  uint32_t sample_rate = 48000;  // Hz, 8000..192000
+  uint32_t channels = 2;         // 1 or 2
+  SampleEncoding encoding = SampleEncoding::kS16LE;
+
+  uint32_t BytesPerFrame() const { return channels * BytesPerSample(encoding); }
+};
+
+// One app, chosen by process ID or by name. A name is matched case-insensitively and exactly
+// against the app's name, its executable's base name, and (macOS) its bundle ID.
+struct AppSelector {
+  int32_t pid = 0;   // > 0: exactly this process
+  std::string name;  // used when pid == 0
+};
+
+enum class TargetKind : uint8_t {
+  kApps,         // the output of the processes in `apps`, mixed into one stream
+  kSystem,       // the whole system mix, minus the processes in `exclude`
+  kExistingTap,  // macOS: an existing visible process tap, by its UID, not owned
+};
+
+struct Target {
+  TargetKind kind = TargetKind::kApps;
+  std::vector<AppSelector> apps;     // kApps: one or more
+  std::vector<AppSelector> exclude;  // kSystem: zero or more
+  std::string tap_uid;               // kExistingTap
+};
+
+struct CaptureOptions {
+  Target target;
+  Format format;
+  uint32_t chunk_frames = 960;   // frames per chunk handed to the host (960 = 20 ms at 48 kHz)
+  uint32_t queue_chunks = 50;    // chunks that may wait for the host before new ones are dropped
+  bool mute = false;             // the tapped app is not heard on its device while captured
+  std::string device;            // output device (sink name / device UID / endpoint ID); "" = default
+};
+
+// One app that has (or had) audio sessions/streams. Listed by Backend::ListApps.
+struct AppInfo {
+  int32_t pid = 0;
+  std::string name;        // display name (application.name, localized name, session name)
+  std::string executable;  // executable's base name
+  std::string bundle_id;   // macOS bundle ID; "" elsewhere
+  uint32_t streams = 0;    // sink-inputs / audio sessions / process objects with output
+  bool playing = false;    // at least one stream is running now (not corked / not paused)
+  double volume = 1.0;     // linear 0..1 (PulseAudio: average over the app's sink-inputs)
+  bool muted = false;      // all of the app's streams are muted
+};
+
+// Errors a backend throws. `code` is stable and reaches JavaScript as err.code.
+//   ENOLIB       the OS audio library could not be loaded
+//   ENOSERVER    no audio server / service reachable
+//   ENOAPP       no running app matches a selector
+//   EAMBIGUOUS   a name matches several apps (the message lists them)
+//   EFORMAT      the asked format is not supported
+//   EUNSUPPORTED the OS (version) or backend cannot do this
+//   EPERMISSION  the OS denied capture (message says what to grant and where)
+//   EOS          any other OS call failed (message names the call and its status)
+struct EngineError : std::runtime_error {
+  std::string code;
+  EngineError(std::string error_code, const std::string& message)
+      : std::runtime_error(message), code(std::move(error_code)) {}
+};
+
+class CaptureCore;
+
+// One running capture's OS resources. Stop() releases all of them (streams, taps, aggregate
+// devices, audio clients, threads), is idempotent, blocks until done, and must be safe to call
+// after the backend has already ended the capture through CaptureCore::End.
+class CaptureSession {
+ public:
+  virtual ~CaptureSession() = default;
+  virtual void Stop() = 0;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  // "pulse" | "coreaudio" | "wasapi"
+  virtual const char* Name() const = 0;
+
+  // Apps that have audio streams now, one entry per process. Throws EngineError.
+  virtual std::vector<AppInfo> ListApps() = 0;
+
+  // Resolves the target, opens the OS resources and starts writing audio into `core` through
+  // CaptureCore::AcquireSource / Write / ReleaseSource. Returns once the capture runs or waits
+  // for its target (an app that exists but has no stream yet). A backend reports the end of
+  // the capture it detects itself (target exited, device lost, OS error) with CaptureCore::End.
+  // Throws EngineError; on throw nothing is left open.
+  virtual std::unique_ptr<CaptureSession> StartCapture(const CaptureOptions& options,
+                                                       CaptureCore* core) = 0;
+
+  // Sets an app's volume (linear 0..1) and/or mute. Throws EngineError (EUNSUPPORTED where
+  // the OS has no per-app volume).
+  virtual void SetAppVolume(const AppSelector& app, std::optional<double> volume,
+                            std::optional<bool> mute);
+};
+
+// Implemented once per OS file; returns the backend for this OS. Never throws: a backend
+// whose library is missing is still created and throws ENOLIB from each call.
+std::unique_ptr<Backend> CreateBackend();
+
+}  // namespace audiotap
