@@ -53,6 +53,15 @@ export interface AudioInfo extends AudioFormat {
   recordingId: string;
   /** Index (frames) of this chunk's first frame in the recording. */
   position: number;
+  /** What is captured, for people and file names: app names/PIDs, or "system". */
+  source?: string;
+  /**
+   * Set on the last message of a recording, whose payload is empty: the recording ended
+   * (files are finalized, filter state can go).
+   */
+  final?: true;
+  /** With `final`: why the recording ended ('stopped' | 'target-exited' | 'error'). */
+  reason?: string;
 }
 
 /** A PCM message as the nodes of this package emit it. */
@@ -71,10 +80,10 @@ export interface PcmMessage {
 }
 
 /** Builds the format fields of a PCM message (everything but payload and topic). */
-export function pcmFields(format: AudioFormat, recordingId: string, position: number) {
+export function pcmFields(format: AudioFormat, recordingId: string, position: number, source?: string) {
   const bits = bitDepth(format.encoding);
   return {
-    audio: { ...format, bitDepth: bits, recordingId, position } as AudioInfo,
+    audio: { ...format, bitDepth: bits, recordingId, position, ...(source ? { source } : {}) } as AudioInfo,
     format: 'raw' as const,
     rate: format.sampleRate,
     bits,
