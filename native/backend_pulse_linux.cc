@@ -28,6 +28,7 @@
 
 #include "capture_core.h"
 #include "engine.h"
+#include "playback_core.h"
 
 namespace audiotap {
 namespace {
@@ -82,6 +83,12 @@ namespace {
   X(pa_stream_peek)                      \
   X(pa_stream_drop)                      \
   X(pa_stream_readable_size)             \
+  X(pa_stream_connect_playback)          \
+  X(pa_stream_set_write_callback)        \
+  X(pa_stream_begin_write)               \
+  X(pa_stream_write)                     \
+  X(pa_stream_get_latency)               \
+  X(pa_usec_to_bytes)                    \
   X(pa_channel_map_init_extend)          \
   X(pa_cvolume_avg)                      \
   X(pa_cvolume_set)                      \
@@ -762,6 +769,121 @@ class PulseCapture : public CaptureSession {
 };
 
 // ---------------------------------------------------------------------------------------------
+// Playback (audio-out): a playback stream whose write callback pulls from the PlaybackCore.
+
+class PulsePlayback : public PlaybackSession {
+ public:
+  PulsePlayback(const PlaybackOptions& options, PlaybackCore* core)
+      : pa_(Pulse()), options_(options), core_(core) {}
+  ~PulsePlayback() override { Stop(); }
+
+  void Start() {
+    connection_ = std::make_unique<Connection>();
+    Connection& c = *connection_;
+    c.Lock();
+    try {
+      pa_sample_spec spec;
+      spec.format = options_.format.encoding == SampleEncoding::kS16LE ? PA_SAMPLE_S16LE
+                                                                         : PA_SAMPLE_FLOAT32LE;
+      spec.rate = options_.format.sample_rate;
+      spec.channels = static_cast<uint8_t>(options_.format.channels);
+      pa_channel_map map;
+      pa_.pa_channel_map_init_extend(&map, spec.channels, PA_CHANNEL_MAP_DEFAULT);
+      stream_ = pa_.pa_stream_new(c.context(), "audio-tap output", &spec, &map);
+      if (!stream_) throw EngineError("EOS", "pa_stream_new failed: " + c.LastError());
+      pa_.pa_stream_set_write_callback(stream_, &PulsePlayback::OnWrite, this);
+      pa_.pa_stream_set_state_callback(
+          stream_, [](pa_stream*, void* user) { static_cast<Connection*>(user)->Signal(); }, &c);
+      // A short server buffer: the jitter buffer lives in the PlaybackCore, where the
+      // underruns it absorbs are counted.
+      pa_buffer_attr attr;
+      attr.maxlength = static_cast<uint32_t>(-1);
+      attr.tlength = static_cast<uint32_t>(options_.format.sample_rate / 50) *
+                     options_.format.BytesPerFrame();  // 20 ms
+      attr.prebuf = static_cast<uint32_t>(-1);
+      attr.minreq = static_cast<uint32_t>(-1);
+      attr.fragsize = static_cast<uint32_t>(-1);
+      const auto flags = static_cast<pa_stream_flags_t>(
+          PA_STREAM_ADJUST_LATENCY | PA_STREAM_AUTO_TIMING_UPDATE | PA_STREAM_INTERPOLATE_TIMING);
+      if (pa_.pa_stream_connect_playback(stream_,
+                                         options_.device.empty() ? nullptr : options_.device.c_str(),
+                                         &attr, flags, nullptr, nullptr) < 0) {
+        throw EngineError("EOS", "pa_stream_connect_playback failed: " + c.LastError());
+      }
+      pa_stream_state_t state;
+      while ((state = pa_.pa_stream_get_state(stream_)) == PA_STREAM_CREATING) c.Wait();
+      if (state != PA_STREAM_READY) {
+        if (!options_.device.empty()) {
+          throw EngineError("ENOAPP", "cannot play to output device \"" + options_.device + "\" (" +
+                                          c.LastError() +
+                                          "); list devices with `pactl list short sinks`");
+        }
+        throw EngineError("EOS", "the playback stream failed: " + c.LastError());
+      }
+    } catch (...) {
+      c.Unlock();
+      Stop();
+      throw;
+    }
+    c.Unlock();
+  }
+
+  void Stop() override {
+    std::lock_guard<std::mutex> guard(stop_mutex_);
+    if (!connection_) return;
+    connection_->Lock();
+    if (stream_) {
+      pa_.pa_stream_set_write_callback(stream_, nullptr, nullptr);
+      pa_.pa_stream_set_state_callback(stream_, nullptr, nullptr);
+      if (pa_.pa_stream_get_state(stream_) != PA_STREAM_UNCONNECTED) pa_.pa_stream_disconnect(stream_);
+      pa_.pa_stream_unref(stream_);
+      stream_ = nullptr;
+    }
+    connection_->Unlock();
+    connection_.reset();
+  }
+
+  int64_t OutputLatencyFrames() override {
+    std::lock_guard<std::mutex> guard(stop_mutex_);
+    if (!connection_ || !stream_) return -1;
+    connection_->Lock();
+    pa_usec_t usec = 0;
+    int negative = 0;
+    const bool ok = pa_.pa_stream_get_latency(stream_, &usec, &negative) == 0;
+    connection_->Unlock();
+    if (!ok) return -1;
+    const int64_t frames =
+        static_cast<int64_t>(usec * static_cast<uint64_t>(options_.format.sample_rate) / 1000000);
+    return negative ? -frames : frames;
+  }
+
+ private:
+  // The real-time path: fill the server's buffer straight from the jitter buffer.
+  static void OnWrite(pa_stream* stream, size_t nbytes, void* user) {
+    auto* self = static_cast<PulsePlayback*>(user);
+    const PulseApi& pa = self->pa_;
+    const size_t frame = self->options_.format.BytesPerFrame();
+    while (nbytes >= frame) {
+      void* data = nullptr;
+      size_t n = nbytes;
+      if (pa.pa_stream_begin_write(stream, &data, &n) < 0 || !data) return;
+      n -= n % frame;
+      if (n == 0) return;
+      self->core_->Pull(data, n / frame);
+      pa.pa_stream_write(stream, data, n, nullptr, 0, PA_SEEK_RELATIVE);
+      nbytes -= std::min(n, nbytes);
+    }
+  }
+
+  const PulseApi& pa_;
+  const PlaybackOptions options_;
+  PlaybackCore* const core_;
+  std::unique_ptr<Connection> connection_;
+  std::mutex stop_mutex_;
+  pa_stream* stream_ = nullptr;
+};
+
+// ---------------------------------------------------------------------------------------------
 
 class PulseBackend : public Backend {
  public:
@@ -806,6 +928,13 @@ class PulseBackend : public Backend {
     auto capture = std::make_unique<PulseCapture>(options, core);
     capture->Start();
     return capture;
+  }
+
+  std::unique_ptr<PlaybackSession> StartPlayback(const PlaybackOptions& options,
+                                                 PlaybackCore* core) override {
+    auto playback = std::make_unique<PulsePlayback>(options, core);
+    playback->Start();
+    return playback;
   }
 
   void SetAppVolume(const AppSelector& app, std::optional<double> volume,
