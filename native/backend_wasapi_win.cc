@@ -94,7 +94,8 @@ int64_t NowMs() {
 }
 
 std::string ProcessLoopbackUnsupportedMessage(uint32_t build) {
-  return "capturing single apps (process loopback) requires Windows 10 version 2004 (build " +
+  return "capturing apps, or the system mix minus apps, uses process loopback, which requires "
+         "Windows 10 version 2004 (build " +
          std::to_string(kFirstProcessLoopbackBuild) + ") or later; Microsoft documents build " +
          std::to_string(kDocumentedProcessLoopbackBuild) +
          " (Windows 11, Windows Server 2022) as the minimum. This is build " +

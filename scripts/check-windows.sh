@@ -131,7 +131,9 @@ if ! grep -q 'napi_register_module_v1' <<<"$dump"; then
   echo "check:windows: FAILED: napi_register_module_v1 is not exported" >&2
   exit 1
 fi
-if ! grep -qi 'node.exe' <<<"$dump"; then
+# GNU ld leaves the PE delay-import directory entry empty (the delay helper is handed each
+# descriptor by its stub), so look for the descriptor's DLL name in the image instead.
+if ! LC_ALL=C grep -aq 'node\.exe' "$node_file"; then
   echo "check:windows: FAILED: no delay-load import of node.exe found" >&2
   exit 1
 fi
