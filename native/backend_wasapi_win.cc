@@ -81,7 +81,10 @@ using win::ProcessTable;
 constexpr uint32_t kFirstProcessLoopbackBuild = 19041;
 constexpr uint32_t kDocumentedProcessLoopbackBuild = 20348;
 
-constexpr REFERENCE_TIME kBufferDuration = 1000000;  // 100 ms in 100-ns units
+constexpr REFERENCE_TIME kBufferDuration = 2000000;  // 200 ms in 100-ns units
+// Capture threads also drain on this timeout: event-driven loopback on an endpoint only
+// signals from Windows 10 1703, so earlier builds are served by polling well within the buffer.
+constexpr DWORD kCapturePollMs = 50;
 constexpr DWORD kActivationTimeoutMs = 5000;
 constexpr DWORD kControlTickMs = 250;
 constexpr int64_t kSessionPollMs = 1000;
@@ -504,7 +507,7 @@ class LoopbackClient {
     bool first_packet = true;
     for (;;) {
       // The timeout also drains when an event was missed; the stop event has priority.
-      const DWORD woke = WaitForMultipleObjects(2, waits, FALSE, 200);
+      const DWORD woke = WaitForMultipleObjects(2, waits, FALSE, kCapturePollMs);
       if (woke == WAIT_OBJECT_0) return S_OK;
       if (woke == WAIT_FAILED) return HRESULT_FROM_WIN32(GetLastError());
       for (;;) {
@@ -762,10 +765,19 @@ void ValidateFormat(const Format& format) {
   }
 }
 
-void RequireProcessLoopback() {
+void RequireProcessLoopback(CaptureCore* core) {
   const uint32_t build = win::WindowsBuild();
   if (build != 0 && build < kFirstProcessLoopbackBuild) {
     throw EngineError("EUNSUPPORTED", ProcessLoopbackUnsupportedMessage(build));
+  }
+  if (build != 0 && build < kDocumentedProcessLoopbackBuild) {
+    // Windows 10 2004..22H2 have process loopback, but only with recent cumulative updates;
+    // an older one activates without error and delivers silence.
+    core->sink()->OnWarning(
+        "process loopback on Windows 10 build " + std::to_string(build) +
+        " works only with recent cumulative updates (Microsoft documents build " +
+        std::to_string(kDocumentedProcessLoopbackBuild) +
+        "); if the recording stays silent, install the latest Windows updates");
   }
 }
 
@@ -850,7 +862,7 @@ class WasapiBackend final : public Backend {
                         "process loopback captures an app on every output device; an output "
                         "device can only be chosen for the whole system mix");
     }
-    RequireProcessLoopback();
+    RequireProcessLoopback(core);
     const std::vector<SessionInfo> sessions = EnumerateSessions();
     const ProcessTable processes = ProcessTable::Snapshot();
 
