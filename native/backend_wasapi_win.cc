@@ -473,6 +473,11 @@ class LoopbackClient {
         Fail(error.code, error.what());
         SetEvent(ready_.Get());
         return;
+      } catch (const std::exception& error) {
+        Fail("EOS", std::string("opening the capture of ") + spec_.label + " failed: " +
+                        error.what());
+        SetEvent(ready_.Get());
+        return;
       }
       DWORD task_index = 0;
       HANDLE mmcss = AvSetMmThreadCharacteristicsW(L"Pro Audio", &task_index);
@@ -498,6 +503,10 @@ class LoopbackClient {
     } catch (const EngineError& error) {  // the apartment could not be joined
       Fail(error.code, error.what());
       SetEvent(ready_.Get());
+    } catch (...) {  // an exception must not leave the thread (std::terminate)
+      if (!failed()) Fail("EOS", "the capture thread of " + spec_.label + " failed");
+      SetEvent(ready_.Get());
+      SetEvent(wake_);
     }
   }
 
