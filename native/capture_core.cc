@@ -29,9 +29,9 @@ void Backend::SetAppVolume(const AppSelector&, std::optional<double>, std::optio
 }
 
 namespace {
-// Each source's ring holds 2 s: far more than one chunk of drain latency, so an overrun
+// Each source's ring holds 4 s: far more than one chunk of drain latency, so an overrun
 // means the drain thread stalled, not ordinary jitter.
-constexpr double kRingSeconds = 2.0;
+constexpr double kRingSeconds = 4.0;
 }  // namespace
 
 CaptureCore::CaptureCore(const CaptureOptions& options, EventSink* sink)
@@ -40,8 +40,9 @@ CaptureCore::CaptureCore(const CaptureOptions& options, EventSink* sink)
       chunk_frames_(options.chunk_frames),
       chunk_ns_(static_cast<int64_t>(options.chunk_frames) * 1000000000LL /
                 options.format.sample_rate),
-      // A source that has written nothing for this long stops holding the mix back.
-      hold_ns_(std::max<int64_t>(5 * chunk_ns_, 150000000LL)),
+      // A source that has written nothing for this long stops holding the mix back. It must
+      // exceed the gaps between a live source's bursts (PulseAudio renders ahead in blocks).
+      hold_ns_(std::max<int64_t>(5 * chunk_ns_, 500000000LL)),
       ring_bytes_(static_cast<size_t>(kRingSeconds * options.format.sample_rate) *
                   options.format.BytesPerFrame()),
       sink_(sink) {
@@ -71,6 +72,7 @@ int CaptureCore::AcquireSource() {
     if (slot.ring.Capacity() == 0) slot.ring.Allocate(ring_bytes_);
     slot.ring.Reset();
     slot.last_write_ns.store(NowNs(), std::memory_order_relaxed);
+    slot.paused.store(false, std::memory_order_relaxed);
     slot.state.store(kActive, std::memory_order_release);
     sources_.fetch_add(1, std::memory_order_relaxed);
     return id;
@@ -84,6 +86,11 @@ void CaptureCore::ReleaseSource(int id) {
   if (slots_[id].state.compare_exchange_strong(expected, kReleased, std::memory_order_acq_rel)) {
     sources_.fetch_sub(1, std::memory_order_relaxed);
   }
+}
+
+void CaptureCore::SetSourcePaused(int id, bool paused) {
+  if (id < 0 || id >= kMaxSources) return;
+  slots_[id].paused.store(paused, std::memory_order_relaxed);
 }
 
 void CaptureCore::Write(int id, const void* frames, size_t frame_count) {
@@ -169,7 +176,7 @@ void CaptureCore::Pump(bool flush) {
   for (;;) {
     const int64_t now = NowNs();
     bool any_gating = false;
-    bool any_open = false;
+    bool any_live = false;  // an open source that is not paused
     size_t gating_min = SIZE_MAX;
     size_t max_avail = 0;
     for (Slot& slot : slots_) {
@@ -180,8 +187,9 @@ void CaptureCore::Pump(bool flush) {
         slot.state.store(kFree, std::memory_order_release);
         continue;
       }
-      any_open = true;
-      const bool quiet = state == kReleased ||
+      const bool paused = slot.paused.load(std::memory_order_relaxed);
+      if (state == kActive && !paused) any_live = true;
+      const bool quiet = state == kReleased || paused ||
           now - slot.last_write_ns.load(std::memory_order_relaxed) > hold_ns_;
       if (!quiet) {
         any_gating = true;
@@ -190,10 +198,12 @@ void CaptureCore::Pump(bool flush) {
       max_avail = std::max(max_avail, avail);
     }
 
+    // The timeline starts with the first frame any source delivers (or at once for targets
+    // that are always there, such as the system mix).
     if (!recording_) {
-      if (!any_open) return;
+      if (max_avail == 0 && !mark_recording_.load(std::memory_order_acquire)) return;
       recording_ = true;
-      last_data_ns_ = last_emit_ns_ = now;
+      anchor_ns_ = now;
       sink_->OnState(CaptureState::kRecording);
     }
 
@@ -201,31 +211,34 @@ void CaptureCore::Pump(bool flush) {
     // source that stopped still holds one).
     if ((any_gating && gating_min >= chunk_frames_) ||
         (!any_gating && max_avail >= chunk_frames_)) {
-      EmitMix(chunk_frames_, now);
-      last_data_ns_ = last_emit_ns_ = now;
+      EmitMix(chunk_frames_);
       continue;
     }
     if (flush) {
-      if (max_avail > 0) EmitMix(max_avail, now);
+      if (max_avail > 0) EmitMix(max_avail);
       return;
     }
-    // Clock-driven: nothing has delivered for a while; keep the timeline going with silence
-    // (plus whatever a stopped source left), one chunk per chunk period.
-    if (!any_gating && now - last_data_ns_ > hold_ns_ && now - last_emit_ns_ >= chunk_ns_) {
-      EmitMix(chunk_frames_, now);
-      last_emit_ns_ += chunk_ns_;
+    // Clock-driven: no source is open and live, and the timeline has fallen behind the wall
+    // clock by more than the hold time; fill with silence (plus whatever a stopped source
+    // left). A live source that is late or bursty (PulseAudio renders ahead in blocks, and a
+    // new monitor stream can take a second to start) is waited for instead: filling would
+    // put a gap into its audio.
+    const uint64_t due = static_cast<uint64_t>(
+        static_cast<double>(now - anchor_ns_ - hold_ns_) * format_.sample_rate / 1e9);
+    if (!any_live && now - anchor_ns_ > hold_ns_ &&
+        frames_.load(std::memory_order_relaxed) + chunk_frames_ <= due) {
+      EmitMix(chunk_frames_);
       continue;
     }
     return;
   }
 }
 
-void CaptureCore::EmitMix(size_t frames, int64_t) {
+void CaptureCore::EmitMix(size_t frames) {
   const size_t bytes = frames * bytes_per_frame_;
   const size_t samples = frames * format_.channels;
   std::vector<uint8_t> out(bytes, 0);
   int contributors = 0;
-  size_t longest = 0;
   for (Slot& slot : slots_) {
     if (slot.state.load(std::memory_order_acquire) == kFree) continue;
     const size_t got = slot.ring.Read(scratch_.data(), bytes);
@@ -233,7 +246,6 @@ void CaptureCore::EmitMix(size_t frames, int64_t) {
     ++contributors;
     if (contributors == 1) {
       std::memcpy(out.data(), scratch_.data(), got);
-      longest = got;
       continue;
     }
     // A second source: switch to a wide accumulator seeded with what `out` holds so far.
@@ -252,7 +264,6 @@ void CaptureCore::EmitMix(size_t frames, int64_t) {
       const int16_t* in = reinterpret_cast<const int16_t*>(scratch_.data());
       for (size_t i = 0; i < got_samples; ++i) mix_s32_[i] += in[i];
     }
-    longest = std::max(longest, got);
   }
   if (contributors >= 2) {
     if (format_.encoding == SampleEncoding::kF32LE) {
@@ -264,7 +275,6 @@ void CaptureCore::EmitMix(size_t frames, int64_t) {
       }
     }
   }
-  (void)longest;
   const uint64_t position = frames_.fetch_add(frames, std::memory_order_relaxed);
   chunks_.fetch_add(1, std::memory_order_relaxed);
   if (!sink_->OnChunk(std::move(out), position)) {
