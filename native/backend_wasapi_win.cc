@@ -85,6 +85,10 @@ constexpr REFERENCE_TIME kBufferDuration = 2000000;  // 200 ms in 100-ns units
 // Capture threads also drain on this timeout: event-driven loopback on an endpoint only
 // signals from Windows 10 1703, so earlier builds are served by polling well within the buffer.
 constexpr DWORD kCapturePollMs = 50;
+// Loopback clients deliver no packets while nothing in their scope renders (an app between
+// sounds, an idle system mix). After this long without a packet the source counts as paused,
+// so the core fills the timeline with silence instead of waiting for it.
+constexpr ULONGLONG kIdleAfterMs = 200;
 constexpr DWORD kActivationTimeoutMs = 5000;
 constexpr DWORD kControlTickMs = 250;
 constexpr int64_t kSessionPollMs = 1000;
@@ -514,11 +518,19 @@ class LoopbackClient {
   HRESULT Pump(IAudioCaptureClient* capture, HANDLE buffer_event) {
     HANDLE waits[2] = {stop_.Get(), buffer_event};
     bool first_packet = true;
+    bool paused = true;  // until the first packet: a silent target does not hold the mix back
+    core_->SetSourcePaused(source_, true);
+    ULONGLONG last_packet_ms = GetTickCount64();
     for (;;) {
       // The timeout also drains when an event was missed; the stop event has priority.
       const DWORD woke = WaitForMultipleObjects(2, waits, FALSE, kCapturePollMs);
       if (woke == WAIT_OBJECT_0) return S_OK;
       if (woke == WAIT_FAILED) return HRESULT_FROM_WIN32(GetLastError());
+      const ULONGLONG now_ms = GetTickCount64();
+      if (!paused && now_ms - last_packet_ms > kIdleAfterMs) {
+        paused = true;
+        core_->SetSourcePaused(source_, true);
+      }
       for (;;) {
         UINT32 packet_frames = 0;
         HRESULT hr = capture->GetNextPacketSize(&packet_frames);
@@ -530,6 +542,11 @@ class LoopbackClient {
         hr = capture->GetBuffer(&data, &frames, &flags, nullptr, nullptr);
         if (hr == AUDCLNT_S_BUFFER_EMPTY) break;
         if (FAILED(hr)) return hr;
+        last_packet_ms = now_ms;
+        if (paused) {
+          paused = false;
+          core_->SetSourcePaused(source_, false);
+        }
         // The first packet after Start() routinely carries the discontinuity flag.
         if ((flags & AUDCLNT_BUFFERFLAGS_DATA_DISCONTINUITY) && !first_packet) {
           discontinuities_.fetch_add(1, std::memory_order_relaxed);
@@ -862,6 +879,8 @@ class WasapiBackend final : public Backend {
       session->AddClient({ClientSpec::Kind::kEndpoint, 0, options.device,
                           options.device.empty() ? "the system mix"
                                                  : "the mix of " + options.device});
+      // The mix is always there: the timeline starts now, silent until something plays.
+      core->MarkRecording();
       session->Run();
       return session;
     }
@@ -914,6 +933,7 @@ class WasapiBackend final : public Backend {
     } else {
       session->FollowSessions(std::move(excluded));
     }
+    core->MarkRecording();
     session->Run();
     return session;
   }
