@@ -259,12 +259,20 @@ DWORD ResolveApp(const AppSelector& selector, const std::vector<SessionInfo>& se
 
 // ---- Activation ----
 
-// Receives ActivateAudioInterfaceAsync's result. It must be agile (IAgileObject): the
-// activation completes on a system worker thread.
+// Receives ActivateAudioInterfaceAsync's result, on a system worker thread. Microsoft requires
+// the handler to be agile, "aggregating a free-threaded marshaler": it does (IMarshal is
+// answered by the FTM) and also says so with the IAgileObject marker.
 class ActivationHandler final : public IActivateAudioInterfaceCompletionHandler,
                                 public IAgileObject {
  public:
-  ActivationHandler() : done_(CreateEventW(nullptr, TRUE, FALSE, nullptr)) {}
+  ActivationHandler() : done_(CreateEventW(nullptr, TRUE, FALSE, nullptr)) {
+    // The FTM keeps a plain pointer to its outer object; without it COM marshals the handler
+    // instead, which only matters for callers in a single-threaded apartment.
+    if (FAILED(CoCreateFreeThreadedMarshaler(
+            static_cast<IActivateAudioInterfaceCompletionHandler*>(this), marshaler_.Put()))) {
+      marshaler_.Reset();
+    }
+  }
 
   HRESULT STDMETHODCALLTYPE QueryInterface(REFIID riid, void** object) override {
     if (!object) return E_POINTER;
@@ -272,6 +280,8 @@ class ActivationHandler final : public IActivateAudioInterfaceCompletionHandler,
       *object = static_cast<IActivateAudioInterfaceCompletionHandler*>(this);
     } else if (riid == __uuidof(IAgileObject)) {
       *object = static_cast<IAgileObject*>(this);
+    } else if (riid == __uuidof(IMarshal) && marshaler_) {
+      return marshaler_->QueryInterface(riid, object);
     } else {
       *object = nullptr;
       return E_NOINTERFACE;
@@ -308,6 +318,7 @@ class ActivationHandler final : public IActivateAudioInterfaceCompletionHandler,
  private:
   ~ActivationHandler() = default;
   std::atomic<ULONG> refs_{1};
+  ComPtr<IUnknown> marshaler_;
   Handle done_;
   HRESULT result_ = E_FAIL;
   ComPtr<IAudioClient> client_;
