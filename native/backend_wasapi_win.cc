@@ -232,8 +232,10 @@ DWORD ResolveApp(const AppSelector& selector, const std::vector<SessionInfo>& se
     }
     if (!nested) roots.push_back(pid);
   }
+  // Reused PIDs can make two matches each other's ancestor; then any one of them will do.
+  if (roots.empty()) roots.push_back(*matches.begin());
   if (roots.size() > 1) {
-    // Prefer the trees that play audio now.
+    // Prefer the only tree that has audio sessions.
     std::vector<DWORD> with_audio;
     for (DWORD root : roots) {
       for (const SessionInfo& session : sessions) {
@@ -692,6 +694,18 @@ class WasapiCaptureSession final : public CaptureSession {
       // An include-tree client of an ancestor already carries this process's audio.
       for (DWORD captured : captured_) skip = skip || processes.IsInTree(pid, captured);
       if (skip) continue;
+      // Conversely, clients of this process's descendants would now be heard twice.
+      for (auto it = clients_.begin(); it != clients_.end();) {
+        const DWORD other = (*it)->spec().pid;
+        if (other != pid && processes.IsInTree(other, pid)) {
+          (*it)->StopAndJoin();
+          core_->ReleaseSource((*it)->source());
+          captured_.erase(other);
+          it = clients_.erase(it);
+        } else {
+          ++it;
+        }
+      }
       captured_.insert(pid);
       try {
         AddClient({ClientSpec::Kind::kProcessInclude, pid, "", Label(pid, processes)});
@@ -923,6 +937,7 @@ class WasapiBackend final : public Backend {
           unique.push_back(pid);
         }
       }
+      if (unique.empty()) unique.push_back(roots.front());  // see ResolveApp on reused PIDs
       for (DWORD pid : unique) {
         session->AddClient({ClientSpec::Kind::kProcessInclude, pid, "", Label(pid, processes)});
         session->WatchTarget(pid, Label(pid, processes));
