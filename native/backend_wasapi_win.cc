@@ -411,7 +411,8 @@ std::string DescribeEndpoints(const std::vector<EndpointInfo>& endpoints) {
     if (!list.empty()) list += ", ";
     list += "\"" + win::ToUtf8(endpoint.name) + "\" (ID " + win::ToUtf8(endpoint.id) + ")";
   }
-  return "the active output devices are " + list;
+  return "the active output devices are " + list +
+         " (names as in Settings > System > Sound > Output)";
 }
 
 // The render endpoint to open: the default one for "", else the endpoint whose ID is
@@ -468,8 +469,7 @@ ComPtr<IMMDevice> OpenRenderEndpoint(const std::string& device) {
                                         DescribeEndpoints(endpoints));
   }
   throw EngineError("ENOAPP", "no output device has the endpoint ID or name \"" + device +
-                                  "\"; " + DescribeEndpoints(endpoints) +
-                                  " (names as in Settings > System > Sound > Output)");
+                                  "\"; " + DescribeEndpoints(endpoints));
 }
 
 // The stream format asked of an audio client; AUTOCONVERTPCM makes the engine convert it to
