@@ -1,6 +1,7 @@
 // The Windows backend: WASAPI audio sessions for listing apps and per-app volume, process
 // loopback (Windows 10 build 19041+, documented from build 20348) for capturing one app's
-// process tree or the system mix minus one, and endpoint loopback for the whole system mix.
+// process tree or the system mix minus one, endpoint loopback for the whole system mix, and
+// a shared-mode render stream for playback (audio-out).
 //
 // Threads:
 //  - Backend methods run on the host's worker thread; each joins the MTA for its own calls.
@@ -10,6 +11,8 @@
 //  - One control thread per capture watches the target processes, turns capture-thread
 //    failures and data discontinuities into CaptureCore::End / warnings, and (system mix
 //    minus several apps) follows audio sessions that appear later.
+//  - A playback runs one render thread (MTA, MMCSS "Pro Audio") that owns its audio client;
+//    on each buffer event it only tops the endpoint buffer up through PlaybackCore::Pull.
 #include <windows.h>
 
 #include <audioclient.h>
