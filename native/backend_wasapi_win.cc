@@ -1018,8 +1018,9 @@ class WasapiPlayback final : public PlaybackSession {
   void Run() {
     try {
       ComApartment apartment;
-      Stream stream;
+      // Declared before the stream: the client is released before its event handle is closed.
       Handle buffer_event(CreateEventW(nullptr, FALSE, FALSE, nullptr));
+      Stream stream;
       try {
         if (!buffer_event) win::ThrowHresult("CreateEvent", HRESULT_FROM_WIN32(GetLastError()));
         Open(stream, buffer_event.Get());
