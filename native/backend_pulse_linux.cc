@@ -86,6 +86,7 @@ namespace {
   X(pa_stream_readable_size)             \
   X(pa_stream_connect_playback)          \
   X(pa_stream_set_write_callback)        \
+  X(pa_stream_set_underflow_callback)    \
   X(pa_stream_begin_write)               \
   X(pa_stream_write)                     \
   X(pa_stream_get_latency)               \
@@ -990,14 +991,23 @@ class PulsePlayback : public PlaybackSession {
       stream_ = pa_.pa_stream_new(c.context(), "audio-tap output", &spec, &map);
       if (!stream_) throw EngineError("EOS", "pa_stream_new failed: " + c.LastError());
       pa_.pa_stream_set_write_callback(stream_, &PulsePlayback::OnWrite, this);
+      pa_.pa_stream_set_underflow_callback(
+          stream_,
+          [](pa_stream*, void* user) {
+            static_cast<PulsePlayback*>(user)->core_->NoteOutputUnderflow();
+          },
+          this);
       pa_.pa_stream_set_state_callback(
           stream_, [](pa_stream*, void* user) { static_cast<Connection*>(user)->Signal(); }, &c);
-      // A short server buffer: the jitter buffer lives in the PlaybackCore, where the
-      // underruns it absorbs are counted.
+      // The server's buffer: the jitter buffer lives in the PlaybackCore (where the underruns
+      // it absorbs are counted); the server's only has to cover this process's scheduling,
+      // so half the jitter buffer, 20..100 ms.
       pa_buffer_attr attr;
       attr.maxlength = static_cast<uint32_t>(-1);
-      attr.tlength = static_cast<uint32_t>(options_.format.sample_rate / 50) *
-                     options_.format.BytesPerFrame();  // 20 ms
+      const uint32_t target_frames = std::clamp<uint32_t>(
+          options_.buffer_frames / 2, options_.format.sample_rate / 50,
+          options_.format.sample_rate / 10);
+      attr.tlength = target_frames * options_.format.BytesPerFrame();
       attr.prebuf = static_cast<uint32_t>(-1);
       attr.minreq = static_cast<uint32_t>(-1);
       attr.fragsize = static_cast<uint32_t>(-1);
@@ -1032,6 +1042,7 @@ class PulsePlayback : public PlaybackSession {
     connection_->Lock();
     if (stream_) {
       pa_.pa_stream_set_write_callback(stream_, nullptr, nullptr);
+      pa_.pa_stream_set_underflow_callback(stream_, nullptr, nullptr);
       pa_.pa_stream_set_state_callback(stream_, nullptr, nullptr);
       if (pa_.pa_stream_get_state(stream_) != PA_STREAM_UNCONNECTED) pa_.pa_stream_disconnect(stream_);
       pa_.pa_stream_unref(stream_);
