@@ -182,3 +182,27 @@ export function sinkOfPlayer(player: Player): string {
   const line = pactl('list', 'short', 'sinks').split('\n').find((l) => l.split('\t')[0] === sinkIndex);
   return line ? line.split('\t')[1] : '';
 }
+
+export interface AudioFixture {
+  pulse: PulseServer;
+  players: Player[];
+}
+
+/**
+ * Mocha hooks for a suite: a private server and tone players (each waited for until it
+ * plays), started before the suite's tests and stopped after them. The returned object is
+ * filled in by the before hook.
+ */
+export function useAudio(tones: Array<{ name: string; freq: number; bursts?: boolean }>): AudioFixture {
+  const fixture = { players: [] } as unknown as AudioFixture;
+  before(async function () {
+    fixture.pulse = await startPulse();
+    fixture.players = tones.map((tone) => playTone(tone.name, tone.freq, { bursts: tone.bursts }));
+    await Promise.all(fixture.players.map((player) => waitForStream(player)));
+  });
+  after(async function () {
+    await Promise.all(fixture.players.map((player) => player.stop()));
+    await fixture.pulse?.stop();
+  });
+  return fixture;
+}
