@@ -1,0 +1,816 @@
+// macOS backend: Core Audio process taps (macOS 14.2+).
+//
+// A capture is: a process tap (CATapDescription -> AudioHardwareCreateProcessTap, or an
+// existing visible tap found by UID), a private aggregate device whose only content is that
+// tap, and an IOProc on the aggregate device. See docs/macos.md for the design notes.
+//
+// Threads:
+//   - Backend methods and TapSession::Open/Stop: the addon's worker thread (blocking calls).
+//   - IOProc (OnInput): the HAL's real-time IO thread. It only copies: into the capture core
+//     (CaptureCore::Write) when the tap already has the asked format, else into the session's
+//     staging ring. No allocation, lock, Objective-C message or system call there.
+//   - Control thread: converts staged audio with an AudioConverter (when needed) and, every
+//     250 ms, checks the tapped processes, the aggregate device and the permission probe.
+//
+// The addon is built with a deployment target of macOS 13 so it loads there; every tap API is
+// reached only behind @available(macOS 14.2, *) and otherwise throws EUNSUPPORTED.
+
+#import <Foundation/Foundation.h>
+
+#include <AudioToolbox/AudioConverter.h>
+#include <CoreAudio/AudioHardware.h>
+#import <CoreAudio/AudioHardwareTapping.h>
+#import <CoreAudio/CATapDescription.h>
+#include <errno.h>
+#include <libproc.h>
+#include <signal.h>
+#include <sys/proc_info.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "capture_core.h"
+#include "engine.h"
+#include "spsc_ring.h"
+#include "tap_logic.h"
+
+namespace audiotap {
+namespace {
+
+constexpr const char* kTapName = "node-red-contrib-audio-tap";
+constexpr const char* kAggregateName = "node-red-contrib-audio-tap aggregate";
+constexpr const char* kAggregateUidPrefix = "org.nodered.audio-tap.aggregate.";
+
+// Frames the IO thread interleaves at a time, and the converter reads / writes per call.
+constexpr size_t kBlockFrames = 4096;
+// The staging ring holds this much of the tap's audio for the converter.
+constexpr double kStagingSeconds = 2.0;
+// Exact silence for this long while a target plays means the permission is missing.
+constexpr double kPermissionProbeSeconds = 3.0;
+constexpr auto kCheckInterval = std::chrono::milliseconds(250);
+constexpr auto kConvertInterval = std::chrono::milliseconds(5);
+
+// Returned by the converter's input callback when the staging ring is empty: the converter
+// keeps its state and hands back what it produced so far.
+constexpr OSStatus kStagingEmpty = 0x74704d54;  // 'tpMT'
+
+AudioObjectPropertyAddress Address(AudioObjectPropertySelector selector,
+                                   AudioObjectPropertyScope scope = kAudioObjectPropertyScopeGlobal) {
+  return {selector, scope, kAudioObjectPropertyElementMain};
+}
+
+void Check(OSStatus status, const std::string& call) {
+  if (status != noErr) throw MapOSStatus(call, status);
+}
+
+template <typename T>
+OSStatus TryGet(AudioObjectID object, const AudioObjectPropertyAddress& address, T* value,
+                const void* qualifier = nullptr, UInt32 qualifier_size = 0) {
+  UInt32 size = sizeof(T);
+  return AudioObjectGetPropertyData(object, &address, qualifier_size, qualifier, &size, value);
+}
+
+template <typename T>
+T Get(AudioObjectID object, const AudioObjectPropertyAddress& address, const char* what,
+      const void* qualifier = nullptr, UInt32 qualifier_size = 0) {
+  T value{};
+  Check(TryGet(object, address, &value, qualifier, qualifier_size),
+        std::string("AudioObjectGetPropertyData(") + what + ")");
+  return value;
+}
+
+template <typename T>
+std::vector<T> GetArray(AudioObjectID object, const AudioObjectPropertyAddress& address,
+                        const char* what) {
+  UInt32 size = 0;
+  Check(AudioObjectGetPropertyDataSize(object, &address, 0, nullptr, &size),
+        std::string("AudioObjectGetPropertyDataSize(") + what + ")");
+  std::vector<T> values(size / sizeof(T));
+  if (values.empty()) return values;
+  size = static_cast<UInt32>(values.size() * sizeof(T));
+  Check(AudioObjectGetPropertyData(object, &address, 0, nullptr, &size, values.data()),
+        std::string("AudioObjectGetPropertyData(") + what + ")");
+  values.resize(size / sizeof(T));
+  return values;
+}
+
+std::string ToStdString(NSString* text) {
+  if (text == nil) return "";
+  const char* utf8 = text.UTF8String;
+  return utf8 ? std::string(utf8) : std::string();
+}
+
+// A CFString property; "" when the object has none or is gone.
+std::string TryGetString(AudioObjectID object, const AudioObjectPropertyAddress& address) {
+  CFStringRef value = nullptr;
+  if (TryGet(object, address, &value) != noErr || value == nullptr) return "";
+  return ToStdString(CFBridgingRelease(value));
+}
+
+std::string GetString(AudioObjectID object, const AudioObjectPropertyAddress& address,
+                      const char* what) {
+  CFStringRef value = nullptr;
+  Check(TryGet(object, address, &value), std::string("AudioObjectGetPropertyData(") + what + ")");
+  return ToStdString(CFBridgingRelease(value));
+}
+
+// An object found by a CFString qualifier (TranslateUIDToDevice / TranslateUIDToTap).
+AudioObjectID TranslateUID(AudioObjectPropertySelector selector, const std::string& uid,
+                           const char* what) {
+  CFStringRef qualifier = (__bridge CFStringRef)[NSString stringWithUTF8String:uid.c_str()];
+  if (qualifier == nullptr) return kAudioObjectUnknown;
+  return Get<AudioObjectID>(kAudioObjectSystemObject, Address(selector), what, &qualifier,
+                            sizeof(qualifier));
+}
+
+PcmLayout LayoutFromAsbd(const AudioStreamBasicDescription& asbd) {
+  PcmLayout layout;
+  layout.sample_rate = asbd.mSampleRate;
+  layout.channels = asbd.mChannelsPerFrame;
+  layout.bits_per_channel = asbd.mBitsPerChannel;
+  layout.bytes_per_frame = asbd.mBytesPerFrame;
+  layout.linear_pcm = asbd.mFormatID == kAudioFormatLinearPCM;
+  layout.is_float = (asbd.mFormatFlags & kAudioFormatFlagIsFloat) != 0;
+  layout.is_signed_integer = (asbd.mFormatFlags & kAudioFormatFlagIsSignedInteger) != 0;
+  layout.is_packed = (asbd.mFormatFlags & kAudioFormatFlagIsPacked) != 0;
+  layout.is_big_endian = (asbd.mFormatFlags & kAudioFormatFlagIsBigEndian) != 0;
+  layout.non_interleaved = (asbd.mFormatFlags & kAudioFormatFlagIsNonInterleaved) != 0;
+  return layout;
+}
+
+AudioStreamBasicDescription AsbdFromLayout(const PcmLayout& layout) {
+  AudioStreamBasicDescription asbd{};
+  asbd.mSampleRate = layout.sample_rate;
+  asbd.mFormatID = kAudioFormatLinearPCM;
+  asbd.mFormatFlags = (layout.is_float ? kAudioFormatFlagIsFloat : 0) |
+                      (layout.is_signed_integer ? kAudioFormatFlagIsSignedInteger : 0) |
+                      (layout.is_packed ? kAudioFormatFlagIsPacked : 0) |
+                      (layout.is_big_endian ? kAudioFormatFlagIsBigEndian : 0) |
+                      (layout.non_interleaved ? kAudioFormatFlagIsNonInterleaved : 0);
+  asbd.mBytesPerPacket = layout.bytes_per_frame;
+  asbd.mFramesPerPacket = 1;
+  asbd.mBytesPerFrame = layout.bytes_per_frame;
+  asbd.mChannelsPerFrame = layout.channels;
+  asbd.mBitsPerChannel = layout.bits_per_channel;
+  return asbd;
+}
+
+std::string ExecutablePath(pid_t pid) {
+  char path[PROC_PIDPATHINFO_MAXSIZE];
+  const int length = proc_pidpath(pid, path, sizeof(path));
+  return length > 0 ? std::string(path, static_cast<size_t>(length)) : std::string();
+}
+
+// This process's executable, then its ancestors' up to launchd: what macOS holds responsible
+// for the permission (a terminal app, an editor, or node itself under a service manager).
+std::vector<std::string> ExecutableChain() {
+  std::vector<std::string> chain;
+  pid_t pid = getpid();
+  for (int depth = 0; depth < 32 && pid > 1; ++depth) {
+    std::string path = ExecutablePath(pid);
+    if (!path.empty()) chain.push_back(std::move(path));
+    struct proc_bsdinfo info;
+    if (proc_pidinfo(pid, PROC_PIDTBSDINFO, 0, &info, sizeof(info)) != sizeof(info)) break;
+    pid = static_cast<pid_t>(info.pbi_ppid);
+  }
+  return chain;
+}
+
+bool ProcessExists(int32_t pid) { return kill(pid, 0) == 0 || errno != ESRCH; }
+
+// Every Core Audio process object except this process's own.
+std::vector<ProcessEntry> ListProcessEntries() {
+  const auto objects = GetArray<AudioObjectID>(
+      kAudioObjectSystemObject, Address(kAudioHardwarePropertyProcessObjectList),
+      "kAudioHardwarePropertyProcessObjectList");
+  const pid_t self = getpid();
+  std::vector<ProcessEntry> entries;
+  entries.reserve(objects.size());
+  for (AudioObjectID object : objects) {
+    pid_t pid = 0;
+    // A process that exits while the list is read is skipped.
+    if (TryGet(object, Address(kAudioProcessPropertyPID), &pid) != noErr || pid <= 0) continue;
+    if (pid == self) continue;
+    ProcessEntry entry;
+    entry.pid = pid;
+    entry.object_id = object;
+    entry.bundle_id = TryGetString(object, Address(kAudioProcessPropertyBundleID));
+    UInt32 running = 0;
+    if (TryGet(object, Address(kAudioProcessPropertyIsRunningOutput), &running) == noErr) {
+      entry.running_output = running != 0;
+    }
+    const AppNames names = AppNamesFromPath(ExecutablePath(pid));
+    entry.name = names.name;
+    entry.executable = names.executable;
+    if (entry.executable.empty()) {
+      char name[2 * MAXCOMLEN + 1] = {0};
+      if (proc_name(pid, name, sizeof(name)) > 0) entry.executable = name;
+    }
+    if (entry.name.empty()) entry.name = !entry.executable.empty() ? entry.executable : entry.bundle_id;
+    entries.push_back(std::move(entry));
+  }
+  return entries;
+}
+
+bool IsRunningOutput(AudioObjectID process_object) {
+  UInt32 running = 0;
+  return TryGet(process_object, Address(kAudioProcessPropertyIsRunningOutput), &running) == noErr &&
+         running != 0;
+}
+
+CATapMuteBehavior ToMuteBehavior(MuteMode mode) {
+  switch (mode) {
+    case MuteMode::kUnmuted: return CATapUnmuted;
+    case MuteMode::kMuted: return CATapMuted;
+    case MuteMode::kMutedWhenTapped: return CATapMutedWhenTapped;
+  }
+  return CATapUnmuted;
+}
+
+API_AVAILABLE(macos(14.2))
+AudioObjectID CreateProcessTap(const TapPlan& plan) {
+  NSMutableArray<NSNumber*>* processes =
+      [NSMutableArray arrayWithCapacity:plan.processes.size()];
+  for (uint32_t object : plan.processes) [processes addObject:@(object)];
+  NSString* device_uid = plan.device_uid.empty()
+                             ? nil
+                             : [NSString stringWithUTF8String:plan.device_uid.c_str()];
+
+  CATapDescription* description = nil;
+  if (plan.stream >= 0 && device_uid != nil) {
+    description = [[CATapDescription alloc] initWithProcesses:processes
+                                                 andDeviceUID:device_uid
+                                                   withStream:plan.stream];
+    // The initializer's direction is "include"; exclusive turns the list into "all but".
+    description.exclusive = plan.exclusive;
+  } else if (plan.exclusive) {
+    description = plan.mono
+                      ? [[CATapDescription alloc] initMonoGlobalTapButExcludeProcesses:processes]
+                      : [[CATapDescription alloc] initStereoGlobalTapButExcludeProcesses:processes];
+  } else {
+    description = plan.mono ? [[CATapDescription alloc] initMonoMixdownOfProcesses:processes]
+                            : [[CATapDescription alloc] initStereoMixdownOfProcesses:processes];
+  }
+  if (plan.stream < 0 && device_uid != nil) description.deviceUID = device_uid;
+  description.name = @(kTapName);
+  description.UUID = [NSUUID UUID];
+  description.privateTap = plan.private_tap ? YES : NO;
+  description.muteBehavior = ToMuteBehavior(plan.mute);
+
+  AudioObjectID tap = kAudioObjectUnknown;
+  Check(AudioHardwareCreateProcessTap(description, &tap), "AudioHardwareCreateProcessTap");
+  if (tap == kAudioObjectUnknown) {
+    throw EngineError("EOS", "AudioHardwareCreateProcessTap returned no tap object");
+  }
+  return tap;
+}
+
+API_AVAILABLE(macos(14.2))
+void DestroyProcessTap(AudioObjectID tap) { AudioHardwareDestroyProcessTap(tap); }
+
+// One capture. Open() acquires everything; Stop() (also from the destructor, so a failed
+// Open() leaves nothing behind) releases it in reverse order.
+class TapSession final : public CaptureSession {
+ public:
+  TapSession(const CaptureOptions& options, CaptureCore* core) : options_(options), core_(core) {}
+  ~TapSession() override { Stop(); }
+  TapSession(const TapSession&) = delete;
+  TapSession& operator=(const TapSession&) = delete;
+
+  API_AVAILABLE(macos(14.2)) void Open();
+  void Stop() override;
+
+ private:
+  void ResolveTarget(TapPlan* plan);
+  void CheckDevice() const;
+  void CreateAggregateDevice();
+  void PrepareBuffers();
+
+  static OSStatus IOProc(AudioObjectID device, const AudioTimeStamp* now,
+                         const AudioBufferList* input, const AudioTimeStamp* input_time,
+                         AudioBufferList* output, const AudioTimeStamp* output_time,
+                         void* client);
+  void OnInput(const AudioBufferList* input);
+  void Deliver(const void* frames, size_t frame_count);
+
+  static OSStatus ConverterInput(AudioConverterRef converter, UInt32* packet_count,
+                                 AudioBufferList* data,
+                                 AudioStreamPacketDescription** packet_descriptions,
+                                 void* user_data);
+  void ControlLoop();
+  void ConvertStaged();
+  void CheckHealth();
+  bool TargetPlaying();
+
+  const CaptureOptions options_;
+  CaptureCore* const core_;
+
+  // Set by Open() before the IOProc starts; read-only afterwards.
+  FormatPlan plan_;
+  int source_ = -1;
+  AudioObjectID tap_ = kAudioObjectUnknown;
+  bool owns_tap_ = false;
+  std::string tap_uid_;
+  AudioObjectID aggregate_ = kAudioObjectUnknown;
+  AudioDeviceIOProcID io_proc_ = nullptr;
+  bool io_started_ = false;
+  AudioConverterRef converter_ = nullptr;
+  std::vector<ProcessEntry> targets_;  // kApps: the tapped processes
+  std::vector<uint32_t> excluded_;     // kSystem: the excluded process objects
+  std::string target_text_;            // for messages: "Music (pid 412)"
+
+  // IO thread buffers, allocated before the IOProc starts.
+  std::unique_ptr<uint8_t[]> interleave_;
+  SpscRing staging_;
+  // Control thread buffers.
+  std::unique_ptr<uint8_t[]> convert_in_;
+  std::unique_ptr<uint8_t[]> convert_out_;
+
+  // Written by the IO thread, read by the control thread.
+  std::atomic<uint64_t> io_frames_{0};
+  std::atomic<bool> io_nonzero_{false};
+  std::atomic<bool> io_format_error_{false};
+  std::atomic<uint64_t> staging_dropped_frames_{0};
+
+  std::thread control_;
+  std::mutex control_mutex_;
+  std::condition_variable control_cv_;
+  bool control_stop_ = false;
+  bool ended_ = false;  // control thread only: it has called CaptureCore::End
+
+  std::mutex stop_mutex_;
+  bool stopped_ = false;
+};
+
+void TapSession::ResolveTarget(TapPlan* plan) {
+  const std::vector<ProcessEntry> processes = ListProcessEntries();
+  std::vector<uint32_t> objects;
+  if (options_.target.kind == TargetKind::kApps) {
+    if (options_.target.apps.empty()) {
+      throw EngineError("ENOAPP", "an app capture needs at least one app");
+    }
+    objects = ResolveProcessObjects(options_.target.apps, processes);
+    for (uint32_t object : objects) {
+      for (const ProcessEntry& entry : processes) {
+        if (entry.object_id == object) targets_.push_back(entry);
+      }
+    }
+    for (const ProcessEntry& entry : targets_) {
+      if (!target_text_.empty()) target_text_ += ", ";
+      target_text_ += entry.name + " (pid " + std::to_string(entry.pid) + ")";
+    }
+  } else {
+    objects = ResolveProcessObjects(options_.target.exclude, processes);
+    excluded_ = objects;
+    target_text_ = "the system mix";
+  }
+  *plan = PlanTap(options_, objects);
+}
+
+void TapSession::CheckDevice() const {
+  if (options_.device.empty()) return;
+  const AudioObjectID device = TranslateUID(kAudioHardwarePropertyTranslateUIDToDevice,
+                                            options_.device, "kAudioHardwarePropertyTranslateUIDToDevice");
+  if (device == kAudioObjectUnknown) {
+    throw EngineError("ENODEVICE", "no audio device has the UID \"" + options_.device +
+                                       "\"; list devices to see their UIDs");
+  }
+  if (options_.device_stream >= 0) {
+    const auto streams = GetArray<AudioStreamID>(
+        device, Address(kAudioDevicePropertyStreams, kAudioObjectPropertyScopeOutput),
+        "kAudioDevicePropertyStreams");
+    if (static_cast<size_t>(options_.device_stream) >= streams.size()) {
+      throw EngineError("ENODEVICE", "device \"" + options_.device + "\" has " +
+                                         std::to_string(streams.size()) +
+                                         " output streams; stream " +
+                                         std::to_string(options_.device_stream) +
+                                         " does not exist");
+    }
+  }
+}
+
+void TapSession::CreateAggregateDevice() {
+  NSString* uid = [NSString stringWithFormat:@"%s%@", kAggregateUidPrefix, [NSUUID UUID].UUIDString];
+  NSString* tap_uid = [NSString stringWithUTF8String:tap_uid_.c_str()];
+  if (tap_uid == nil) throw EngineError("EOS", "the tap's UID is not valid UTF-8");
+  // Private: invisible to other processes and destroyed by the HAL if this process dies.
+  // Only the tap, no sub-device: the aggregate runs on the tap's clock, and drift
+  // compensation keeps the tap aligned with it. No tap auto-start: AudioDeviceStart must
+  // return at once even when the target is silent (the capture core fills silence).
+  NSDictionary* composition = @{
+    @kAudioAggregateDeviceNameKey : @(kAggregateName),
+    @kAudioAggregateDeviceUIDKey : uid,
+    @kAudioAggregateDeviceIsPrivateKey : @YES,
+    @kAudioAggregateDeviceIsStackedKey : @NO,
+    @kAudioAggregateDeviceTapAutoStartKey : @NO,
+    @kAudioAggregateDeviceSubDeviceListKey : @[],
+    @kAudioAggregateDeviceTapListKey : @[ @{
+      @kAudioSubTapUIDKey : tap_uid,
+      @kAudioSubTapDriftCompensationKey : @YES,
+    } ],
+  };
+  Check(AudioHardwareCreateAggregateDevice((__bridge CFDictionaryRef)composition, &aggregate_),
+        "AudioHardwareCreateAggregateDevice");
+}
+
+void TapSession::PrepareBuffers() {
+  const uint32_t in_bpf = plan_.input.bytes_per_frame;
+  if (plan_.interleave) interleave_.reset(new uint8_t[kBlockFrames * in_bpf]);
+  if (plan_.path == FormatPath::kConvert) {
+    staging_.Allocate(static_cast<size_t>(kStagingSeconds * plan_.input.sample_rate) * in_bpf);
+    convert_in_.reset(new uint8_t[kBlockFrames * in_bpf]);
+    convert_out_.reset(new uint8_t[kBlockFrames * plan_.output.bytes_per_frame]);
+    const AudioStreamBasicDescription in = AsbdFromLayout(plan_.input);
+    const AudioStreamBasicDescription out = AsbdFromLayout(plan_.output);
+    Check(AudioConverterNew(&in, &out, &converter_), "AudioConverterNew");
+  }
+}
+
+void TapSession::Open() {
+  // Fail on a bad asked format before anything is created.
+  NegotiateFormat(LayoutOf(options_.format), options_.format);
+
+  if (options_.target.kind == TargetKind::kExistingTap) {
+    if (options_.target.tap_uid.empty()) {
+      throw EngineError("ENOTAP", "an existing-tap capture needs the tap's UID; list taps");
+    }
+    tap_ = TranslateUID(kAudioHardwarePropertyTranslateUIDToTap, options_.target.tap_uid,
+                        "kAudioHardwarePropertyTranslateUIDToTap");
+    if (tap_ == kAudioObjectUnknown) {
+      throw EngineError("ENOTAP", "no visible tap has the UID \"" + options_.target.tap_uid +
+                                      "\" (a private tap of another process cannot be "
+                                      "attached); list taps to see them");
+    }
+    owns_tap_ = false;
+    tap_uid_ = options_.target.tap_uid;
+    target_text_ = "tap " + tap_uid_;
+  } else {
+    TapPlan plan;
+    ResolveTarget(&plan);
+    CheckDevice();
+    tap_ = CreateProcessTap(plan);
+    owns_tap_ = true;
+    tap_uid_ = GetString(tap_, Address(kAudioTapPropertyUID), "kAudioTapPropertyUID");
+  }
+
+  const auto tap_format = Get<AudioStreamBasicDescription>(
+      tap_, Address(kAudioTapPropertyFormat), "kAudioTapPropertyFormat");
+  plan_ = NegotiateFormat(LayoutFromAsbd(tap_format), options_.format);
+  PrepareBuffers();
+
+  source_ = core_->AcquireSource();
+  if (source_ < 0) throw EngineError("EOS", "the capture has no free source slot");
+
+  CreateAggregateDevice();
+  Check(AudioDeviceCreateIOProcID(aggregate_, &TapSession::IOProc, this, &io_proc_),
+        "AudioDeviceCreateIOProcID");
+  control_ = std::thread([this] { ControlLoop(); });
+  Check(AudioDeviceStart(aggregate_, io_proc_), "AudioDeviceStart");
+  io_started_ = true;
+}
+
+void TapSession::Stop() {
+  std::lock_guard<std::mutex> lock(stop_mutex_);
+  if (stopped_) return;
+  stopped_ = true;
+  // AudioDeviceStop returns after the last IOProc call, so nothing writes after this.
+  if (io_started_) AudioDeviceStop(aggregate_, io_proc_);
+  if (control_.joinable()) {
+    {
+      std::lock_guard<std::mutex> control_lock(control_mutex_);
+      control_stop_ = true;
+    }
+    control_cv_.notify_all();
+    control_.join();
+  }
+  if (io_proc_ != nullptr) AudioDeviceDestroyIOProcID(aggregate_, io_proc_);
+  if (aggregate_ != kAudioObjectUnknown) AudioHardwareDestroyAggregateDevice(aggregate_);
+  if (tap_ != kAudioObjectUnknown && owns_tap_) {
+    if (@available(macOS 14.2, *)) DestroyProcessTap(tap_);
+  }
+  if (converter_ != nullptr) AudioConverterDispose(converter_);
+  if (source_ >= 0) core_->ReleaseSource(source_);
+  io_proc_ = nullptr;
+  aggregate_ = kAudioObjectUnknown;
+  tap_ = kAudioObjectUnknown;
+  converter_ = nullptr;
+  source_ = -1;
+}
+
+// ---- IO thread ----------------------------------------------------------------------------
+
+OSStatus TapSession::IOProc(AudioObjectID, const AudioTimeStamp*, const AudioBufferList* input,
+                            const AudioTimeStamp*, AudioBufferList*, const AudioTimeStamp*,
+                            void* client) {
+  static_cast<TapSession*>(client)->OnInput(input);
+  return noErr;
+}
+
+void TapSession::OnInput(const AudioBufferList* input) {
+  if (input == nullptr || input->mNumberBuffers == 0) return;
+  const PcmLayout& layout = plan_.input;
+  if (plan_.interleave) {
+    const uint32_t channels = layout.channels;
+    const uint32_t sample_bytes = layout.bits_per_channel / 8;
+    if (input->mNumberBuffers != channels) {
+      io_format_error_.store(true, std::memory_order_relaxed);
+      return;
+    }
+    const size_t frames = input->mBuffers[0].mDataByteSize / sample_bytes;
+    for (uint32_t c = 0; c < channels; ++c) {
+      if (input->mBuffers[c].mData == nullptr ||
+          input->mBuffers[c].mDataByteSize / sample_bytes < frames) {
+        io_format_error_.store(true, std::memory_order_relaxed);
+        return;
+      }
+    }
+    for (size_t done = 0; done < frames;) {
+      const size_t block = std::min(frames - done, kBlockFrames);
+      uint8_t* out = interleave_.get();
+      for (size_t f = 0; f < block; ++f) {
+        for (uint32_t c = 0; c < channels; ++c) {
+          const uint8_t* in = static_cast<const uint8_t*>(input->mBuffers[c].mData);
+          std::memcpy(out, in + (done + f) * sample_bytes, sample_bytes);
+          out += sample_bytes;
+        }
+      }
+      Deliver(interleave_.get(), block);
+      done += block;
+    }
+    return;
+  }
+  const AudioBuffer& buffer = input->mBuffers[0];
+  if (buffer.mNumberChannels != layout.channels || buffer.mData == nullptr) {
+    io_format_error_.store(true, std::memory_order_relaxed);
+    return;
+  }
+  Deliver(buffer.mData, buffer.mDataByteSize / layout.bytes_per_frame);
+}
+
+void TapSession::Deliver(const void* frames, size_t frame_count) {
+  if (frame_count == 0) return;
+  const size_t bytes = frame_count * plan_.input.bytes_per_frame;
+  if (!io_nonzero_.load(std::memory_order_relaxed) && !IsExactSilence(frames, bytes)) {
+    io_nonzero_.store(true, std::memory_order_relaxed);
+  }
+  io_frames_.fetch_add(frame_count, std::memory_order_relaxed);
+  if (plan_.path == FormatPath::kDirect) {
+    core_->Write(source_, frames, frame_count);
+    return;
+  }
+  // Only whole frames enter the staging ring, so the converter never reads a split frame.
+  const size_t bpf = plan_.input.bytes_per_frame;
+  const size_t free_bytes = staging_.Capacity() - staging_.Readable();
+  const size_t whole = std::min(bytes, free_bytes - free_bytes % bpf);
+  if (whole > 0) staging_.Write(frames, whole);
+  if (whole < bytes) {
+    staging_dropped_frames_.fetch_add((bytes - whole) / bpf, std::memory_order_relaxed);
+  }
+}
+
+// ---- Control thread -----------------------------------------------------------------------
+
+OSStatus TapSession::ConverterInput(AudioConverterRef, UInt32* packet_count,
+                                    AudioBufferList* data, AudioStreamPacketDescription**,
+                                    void* user_data) {
+  auto* self = static_cast<TapSession*>(user_data);
+  const size_t bpf = self->plan_.input.bytes_per_frame;
+  const size_t available = self->staging_.Readable() / bpf;
+  if (available == 0) {
+    *packet_count = 0;
+    return kStagingEmpty;
+  }
+  const size_t frames = std::min<size_t>({*packet_count, available, kBlockFrames});
+  self->staging_.Read(self->convert_in_.get(), frames * bpf);
+  data->mNumberBuffers = 1;
+  data->mBuffers[0].mNumberChannels = self->plan_.input.channels;
+  data->mBuffers[0].mDataByteSize = static_cast<UInt32>(frames * bpf);
+  data->mBuffers[0].mData = self->convert_in_.get();
+  *packet_count = static_cast<UInt32>(frames);
+  return noErr;
+}
+
+void TapSession::ConvertStaged() {
+  const uint32_t out_bpf = plan_.output.bytes_per_frame;
+  while (staging_.Readable() >= plan_.input.bytes_per_frame) {
+    UInt32 frames = kBlockFrames;
+    AudioBufferList output;
+    output.mNumberBuffers = 1;
+    output.mBuffers[0].mNumberChannels = plan_.output.channels;
+    output.mBuffers[0].mDataByteSize = static_cast<UInt32>(kBlockFrames * out_bpf);
+    output.mBuffers[0].mData = convert_out_.get();
+    const OSStatus status =
+        AudioConverterFillComplexBuffer(converter_, &TapSession::ConverterInput, this, &frames,
+                                        &output, nullptr);
+    if (frames > 0) core_->Write(source_, convert_out_.get(), frames);
+    if (status == kStagingEmpty) return;
+    if (status != noErr) {
+      const EngineError error = MapOSStatus("AudioConverterFillComplexBuffer", status);
+      core_->End(EndReason::kError, error.code, error.what());
+      ended_ = true;
+      return;
+    }
+    if (frames == 0) return;
+  }
+}
+
+bool TapSession::TargetPlaying() {
+  if (options_.target.kind == TargetKind::kApps) {
+    for (const ProcessEntry& target : targets_) {
+      if (IsRunningOutput(target.object_id)) return true;
+    }
+    return false;
+  }
+  // The system mix or another process's tap: any process but the excluded ones counts.
+  std::vector<AudioObjectID> objects;
+  try {
+    objects = GetArray<AudioObjectID>(kAudioObjectSystemObject,
+                                      Address(kAudioHardwarePropertyProcessObjectList),
+                                      "kAudioHardwarePropertyProcessObjectList");
+  } catch (const EngineError&) {
+    return false;
+  }
+  for (AudioObjectID object : objects) {
+    if (std::find(excluded_.begin(), excluded_.end(), object) != excluded_.end()) continue;
+    if (IsRunningOutput(object)) return true;
+  }
+  return false;
+}
+
+void TapSession::CheckHealth() {
+  if (io_format_error_.load(std::memory_order_relaxed)) {
+    core_->End(EndReason::kError, "EFORMAT",
+               "the tap's buffers no longer match its format (" +
+                   std::to_string(plan_.input.channels) +
+                   " ch); its device changed format: start the capture again");
+    ended_ = true;
+    return;
+  }
+  UInt32 alive = 1;
+  if (TryGet(aggregate_, Address(kAudioDevicePropertyDeviceIsAlive), &alive) == noErr && !alive) {
+    core_->End(EndReason::kError, "EOS", "the tap's aggregate device stopped running");
+    ended_ = true;
+    return;
+  }
+  if (!targets_.empty()) {
+    bool any_alive = false;
+    for (const ProcessEntry& target : targets_) any_alive = any_alive || ProcessExists(target.pid);
+    if (!any_alive) {
+      core_->End(EndReason::kTargetExited, "", target_text_ + " exited");
+      ended_ = true;
+    }
+  }
+}
+
+void TapSession::ControlLoop() {
+  const bool converting = plan_.path == FormatPath::kConvert;
+  SilenceProbe probe(static_cast<uint64_t>(kPermissionProbeSeconds * plan_.input.sample_rate));
+  uint64_t seen_frames = 0;
+  uint64_t reported_drops = 0;
+  auto next_check = std::chrono::steady_clock::now() + kCheckInterval;
+  std::unique_lock<std::mutex> lock(control_mutex_);
+  while (!control_stop_) {
+    lock.unlock();
+    if (converting && !ended_) ConvertStaged();
+    if (!ended_ && std::chrono::steady_clock::now() >= next_check) {
+      next_check += kCheckInterval;
+      CheckHealth();
+      const uint64_t frames = io_frames_.load(std::memory_order_relaxed);
+      const bool nonzero = io_nonzero_.load(std::memory_order_relaxed);
+      if (!probe.audible() && !probe.suspected() && frames > seen_frames) {
+        // Only while exact silence lasts is the target's state worth a HAL query.
+        const bool playing = !nonzero && TargetPlaying();
+        if (probe.Update(frames - seen_frames, nonzero, playing)) {
+          core_->sink()->OnWarning(
+              "EPERMISSION: " + PermissionMessage(FindPermissionHost(ExecutableChain()),
+                                                  target_text_));
+        }
+      }
+      seen_frames = frames;
+      const uint64_t drops = staging_dropped_frames_.load(std::memory_order_relaxed);
+      if (drops > reported_drops) {
+        core_->sink()->OnWarning(std::to_string(drops - reported_drops) +
+                                 " frames of the tap were dropped before format conversion "
+                                 "(the converter fell behind)");
+        reported_drops = drops;
+      }
+    }
+    lock.lock();
+    control_cv_.wait_for(lock, converting ? kConvertInterval : kCheckInterval,
+                         [this] { return control_stop_; });
+  }
+  lock.unlock();
+  // The IOProc has stopped: convert what it staged last.
+  if (converting && !ended_) ConvertStaged();
+}
+
+// ---- Backend ------------------------------------------------------------------------------
+
+class CoreAudioBackend final : public Backend {
+ public:
+  const char* Name() const override { return "coreaudio"; }
+
+  std::vector<AppInfo> ListApps() override {
+    if (@available(macOS 14.2, *)) {
+      std::vector<AppInfo> apps;
+      for (const ProcessEntry& entry : ListProcessEntries()) {
+        AppInfo app;
+        app.pid = entry.pid;
+        app.name = entry.name;
+        app.executable = entry.executable;
+        app.bundle_id = entry.bundle_id;
+        app.streams = 1;
+        app.playing = entry.running_output;
+        apps.push_back(std::move(app));
+      }
+      return apps;
+    }
+    throw EngineError("EUNSUPPORTED", RequiresMacOS142Message("listing apps' audio"));
+  }
+
+  std::vector<DeviceInfo> ListDevices() override {
+    const auto devices = GetArray<AudioObjectID>(
+        kAudioObjectSystemObject, Address(kAudioHardwarePropertyDevices),
+        "kAudioHardwarePropertyDevices");
+    AudioObjectID default_output = kAudioObjectUnknown;
+    TryGet(kAudioObjectSystemObject, Address(kAudioHardwarePropertyDefaultOutputDevice),
+           &default_output);
+    std::vector<DeviceInfo> result;
+    for (AudioObjectID device : devices) {
+      std::vector<AudioStreamID> streams;
+      try {
+        streams = GetArray<AudioStreamID>(
+            device, Address(kAudioDevicePropertyStreams, kAudioObjectPropertyScopeOutput),
+            "kAudioDevicePropertyStreams");
+      } catch (const EngineError&) {
+        continue;  // unplugged while listing
+      }
+      if (streams.empty()) continue;
+      DeviceInfo info;
+      info.id = TryGetString(device, Address(kAudioDevicePropertyDeviceUID));
+      if (info.id.empty() || info.id.rfind(kAggregateUidPrefix, 0) == 0) continue;
+      info.name = TryGetString(device, Address(kAudioObjectPropertyName));
+      info.is_default = device == default_output;
+      for (size_t i = 0; i < streams.size(); ++i) {
+        AudioStreamBasicDescription format{};
+        StreamInfo stream;
+        stream.index = static_cast<int32_t>(i);
+        if (TryGet(streams[i], Address(kAudioStreamPropertyVirtualFormat), &format) == noErr) {
+          stream.channels = format.mChannelsPerFrame;
+          stream.sample_rate = format.mSampleRate;
+        }
+        info.output_streams.push_back(stream);
+      }
+      result.push_back(std::move(info));
+    }
+    return result;
+  }
+
+  std::vector<TapInfo> ListTaps() override {
+    if (@available(macOS 14.2, *)) {
+      std::vector<TapInfo> result;
+      const auto taps = GetArray<AudioObjectID>(
+          kAudioObjectSystemObject, Address(kAudioHardwarePropertyTapList),
+          "kAudioHardwarePropertyTapList");
+      for (AudioObjectID tap : taps) {
+        TapInfo info;
+        info.uid = TryGetString(tap, Address(kAudioTapPropertyUID));
+        if (info.uid.empty()) continue;
+        info.name = TryGetString(tap, Address(kAudioObjectPropertyName));
+        AudioStreamBasicDescription format{};
+        if (TryGet(tap, Address(kAudioTapPropertyFormat), &format) == noErr) {
+          info.channels = format.mChannelsPerFrame;
+          info.sample_rate = format.mSampleRate;
+        }
+        result.push_back(std::move(info));
+      }
+      return result;
+    }
+    throw EngineError("EUNSUPPORTED", RequiresMacOS142Message("listing taps"));
+  }
+
+  std::unique_ptr<CaptureSession> StartCapture(const CaptureOptions& options,
+                                               CaptureCore* core) override {
+    if (@available(macOS 14.2, *)) {
+      auto session = std::make_unique<TapSession>(options, core);
+      session->Open();  // on throw, ~TapSession releases whatever Open() created
+      return session;
+    }
+    throw EngineError("EUNSUPPORTED", RequiresMacOS142Message("capturing an app's audio"));
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> CreateBackend() { return std::make_unique<CoreAudioBackend>(); }
+
+}  // namespace audiotap
