@@ -40,43 +40,49 @@ napi_headers="$(node -p "require('node-api-headers').include_dir")"
 mapfile -t mm_sources < <(ls native/*_mac.mm)
 mapfile -t cc_sources < <(ls native/*.cc | grep -v -E '_(linux|win)\.cc$')
 
-common_flags=(-std=c++17 -stdlib=libc++ -Wall -Werror -Werror=unguarded-availability-new
+# -Wall as the issue's command; -Wextra -Wno-unused-parameter as binding.gyp's cflags_cc.
+common_flags=(-std=c++17 -stdlib=libc++ -Wall -Wextra -Wno-unused-parameter -Werror
+              -Werror=unguarded-availability-new
               -isysroot "$MACOS_SDK" -I native -I "$napi_include" -I "$napi_headers"
               -DNAPI_VERSION=8 -DNAPI_CPP_EXCEPTIONS -DNODE_ADDON_API_DISABLE_DEPRECATED)
 out_dir=build/check-macos
-mkdir -p "$out_dir"
+rm -rf "$out_dir"
+mkdir -p "$out_dir/arm64" "$out_dir/x86_64"
 
+# One source for one architecture: syntax check, then a Mach-O object. Prints one line.
+check_one() {
+  local arch="$1" src="$2" lang obj kind want
+  if [[ "$src" == *.mm ]]; then lang=(-x objective-c++ -fobjc-arc); else lang=(-x c++); fi
+  local target=(-target "$arch-apple-macos13.0")
+  obj="$out_dir/$arch/$(basename "$src").o"
+  if ! "$CXX" -fsyntax-only "${lang[@]}" "${common_flags[@]}" "${target[@]}" "$src"; then
+    echo "FAIL syntax  $arch $src"
+    return 1
+  fi
+  if ! "$CXX" -c "${lang[@]}" "${common_flags[@]}" "${target[@]}" "$src" -o "$obj"; then
+    echo "FAIL compile $arch $src"
+    return 1
+  fi
+  kind="$(file -b "$obj")"
+  want="Mach-O 64-bit $arch object"
+  if [[ "$kind" != "$want"* ]]; then
+    echo "FAIL object  $arch $src: $kind (expected $want)"
+    return 1
+  fi
+  echo "ok   $arch $src -> ${kind%%,*}"
+}
+
+jobs_max="$(nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 2)"
 status=0
+pids=()
 for arch in arm64 x86_64; do
-  target=(-target "$arch-apple-macos13.0")
   for src in "${mm_sources[@]}" "${cc_sources[@]}"; do
-    if [[ "$src" == *.mm ]]; then
-      lang=(-x objective-c++ -fobjc-arc)
-    else
-      lang=(-x c++)
-    fi
-    obj="$out_dir/$arch/$(basename "$src").o"
-    mkdir -p "$(dirname "$obj")"
-    if ! "$CXX" -fsyntax-only "${lang[@]}" "${common_flags[@]}" "${target[@]}" "$src"; then
-      echo "FAIL syntax  $arch $src" >&2
-      status=1
-      continue
-    fi
-    if ! "$CXX" -c "${lang[@]}" "${common_flags[@]}" "${target[@]}" -O2 "$src" -o "$obj"; then
-      echo "FAIL compile $arch $src" >&2
-      status=1
-      continue
-    fi
-    kind="$(file -b "$obj")"
-    want="Mach-O 64-bit $([[ $arch == arm64 ]] && echo arm64 || echo x86_64) object"
-    if [[ "$kind" != "$want"* ]]; then
-      echo "FAIL object  $arch $src: $kind (expected $want)" >&2
-      status=1
-      continue
-    fi
-    echo "ok   $arch $src -> $kind"
+    while (( $(jobs -rp | wc -l) >= jobs_max )); do sleep 0.05; done
+    check_one "$arch" "$src" &
+    pids+=($!)
   done
 done
+for pid in "${pids[@]}"; do wait "$pid" || status=1; done
 
 if [[ $status -ne 0 ]]; then
   echo "check:macos failed" >&2
