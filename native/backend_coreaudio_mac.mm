@@ -245,20 +245,28 @@ AudioObjectID CreateProcessTap(const TapPlan& plan) {
                              ? nil
                              : [NSString stringWithUTF8String:plan.device_uid.c_str()];
 
+  // Looked up by name rather than linked: a class reference would be a strong import that
+  // could keep the addon from loading on a macOS without the class.
+  Class tap_class = NSClassFromString(@"CATapDescription");
+  if (tap_class == Nil) {
+    throw EngineError("EUNSUPPORTED", RequiresMacOS142Message("creating a process tap"));
+  }
   CATapDescription* description = nil;
   if (plan.stream >= 0 && device_uid != nil) {
-    description = [[CATapDescription alloc] initWithProcesses:processes
-                                                 andDeviceUID:device_uid
-                                                   withStream:plan.stream];
+    description = [[tap_class alloc] initWithProcesses:processes
+                                          andDeviceUID:device_uid
+                                            withStream:plan.stream];
     // The initializer's direction is "include"; exclusive turns the list into "all but".
     description.exclusive = plan.exclusive;
   } else if (plan.exclusive) {
-    description = plan.mono
-                      ? [[CATapDescription alloc] initMonoGlobalTapButExcludeProcesses:processes]
-                      : [[CATapDescription alloc] initStereoGlobalTapButExcludeProcesses:processes];
+    description = plan.mono ? [[tap_class alloc] initMonoGlobalTapButExcludeProcesses:processes]
+                            : [[tap_class alloc] initStereoGlobalTapButExcludeProcesses:processes];
   } else {
-    description = plan.mono ? [[CATapDescription alloc] initMonoMixdownOfProcesses:processes]
-                            : [[CATapDescription alloc] initStereoMixdownOfProcesses:processes];
+    description = plan.mono ? [[tap_class alloc] initMonoMixdownOfProcesses:processes]
+                            : [[tap_class alloc] initStereoMixdownOfProcesses:processes];
+  }
+  if (description == nil) {
+    throw EngineError("EOS", "CATapDescription could not be initialised");
   }
   if (plan.stream < 0 && device_uid != nil) description.deviceUID = device_uid;
   description.name = @(kTapName);

@@ -84,6 +84,31 @@ for arch in arm64 x86_64; do
 done
 for pid in "${pids[@]}"; do wait "$pid" || status=1; done
 
+# Loading on macOS 13: the tap API (macOS 14.2) must be weak-imported and CATapDescription
+# must not be linked by class reference, or dyld refuses the addon before any @available check.
+NM="${NM_MACOS:-$(command -v llvm-nm || command -v nm || true)}"
+if [[ $status -eq 0 && -n "$NM" ]]; then
+  for arch in arm64 x86_64; do
+    for src in "${mm_sources[@]}"; do
+      obj="$out_dir/$arch/$(basename "$src").o"
+      symbols="$("$NM" -m "$obj")"
+      if grep -E '\(undefined\) external _AudioHardware(Create|Destroy)ProcessTap' <<<"$symbols"; then
+        echo "FAIL weak    $arch $src: tap functions must be weak imports" \
+             "(call them only behind @available(macOS 14.2, *))"
+        status=1
+      elif grep -F 'OBJC_CLASS_$_CATapDescription' <<<"$symbols"; then
+        echo "FAIL weak    $arch $src: CATapDescription is linked by class reference;" \
+             "look it up with NSClassFromString"
+        status=1
+      else
+        echo "ok   $arch $src: macOS 14.2 symbols are weak imports"
+      fi
+    done
+  done
+elif [[ -z "$NM" ]]; then
+  echo "note: no llvm-nm/nm found; weak-import check skipped"
+fi
+
 if [[ $status -ne 0 ]]; then
   echo "check:macos failed" >&2
   exit 1
