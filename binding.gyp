@@ -33,7 +33,10 @@
             "CLANG_CXX_LIBRARY": "libc++",
             "CLANG_ENABLE_OBJC_ARC": "YES",
             "MACOSX_DEPLOYMENT_TARGET": "13.0",
-            "OTHER_CPLUSPLUSFLAGS": ["-O3", "-Wall", "-Werror=unguarded-availability-new"]
+            "OTHER_CFLAGS": ["-arch", "x86_64", "-arch", "arm64"],
+            "OTHER_CPLUSPLUSFLAGS": ["-O3", "-Wall", "-Werror=unguarded-availability-new",
+                                     "-arch", "x86_64", "-arch", "arm64"],
+            "OTHER_LDFLAGS": ["-arch", "x86_64", "-arch", "arm64"]
           },
           "link_settings": {
             "libraries": [
