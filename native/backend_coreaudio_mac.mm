@@ -31,6 +31,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <exception>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -126,8 +127,10 @@ std::string GetString(AudioObjectID object, const AudioObjectPropertyAddress& ad
 // An object found by a CFString qualifier (TranslateUIDToDevice / TranslateUIDToTap).
 AudioObjectID TranslateUID(AudioObjectPropertySelector selector, const std::string& uid,
                            const char* what) {
-  CFStringRef qualifier = (__bridge CFStringRef)[NSString stringWithUTF8String:uid.c_str()];
-  if (qualifier == nullptr) return kAudioObjectUnknown;
+  // The NSString must outlive the call: ARC may otherwise release it right after the cast.
+  NS_VALID_UNTIL_END_OF_SCOPE NSString* text = [NSString stringWithUTF8String:uid.c_str()];
+  if (text == nil) return kAudioObjectUnknown;
+  CFStringRef qualifier = (__bridge CFStringRef)text;
   return Get<AudioObjectID>(kAudioObjectSystemObject, Address(selector), what, &qualifier,
                             sizeof(qualifier));
 }
@@ -162,6 +165,25 @@ AudioStreamBasicDescription AsbdFromLayout(const PcmLayout& layout) {
   asbd.mChannelsPerFrame = layout.channels;
   asbd.mBitsPerChannel = layout.bits_per_channel;
   return asbd;
+}
+
+// Runs `fn` inside an autorelease pool. Backend calls arrive on worker threads that have no
+// pool of their own, where autoreleased Foundation objects would pile up until thread exit.
+// A C++ exception must not unwind through @autoreleasepool (the pool would not be popped),
+// so it is caught inside and rethrown outside.
+template <typename Fn>
+auto WithAutoreleasePool(Fn&& fn) -> decltype(fn()) {
+  std::exception_ptr error;
+  decltype(fn()) result{};
+  @autoreleasepool {
+    try {
+      result = fn();
+    } catch (...) {
+      error = std::current_exception();
+    }
+  }
+  if (error) std::rethrow_exception(error);
+  return result;
 }
 
 std::string ExecutablePath(pid_t pid) {
@@ -365,6 +387,21 @@ void TapSession::ResolveTarget(TapPlan* plan) {
   if (options_.target.kind == TargetKind::kApps) {
     if (options_.target.apps.empty()) {
       throw EngineError("ENOAPP", "an app capture needs at least one app");
+    }
+    for (const AppSelector& selector : options_.target.apps) {
+      if (selector.pid <= 0) continue;
+      const pid_t pid = selector.pid;
+      const AudioObjectID object = Get<AudioObjectID>(
+          kAudioObjectSystemObject, Address(kAudioHardwarePropertyTranslatePIDToProcessObject),
+          "kAudioHardwarePropertyTranslatePIDToProcessObject", &pid, sizeof(pid));
+      if (object == kAudioObjectUnknown) {
+        throw EngineError("ENOAPP",
+                          ProcessExists(pid)
+                              ? "process " + std::to_string(pid) +
+                                    " has not opened audio output yet, so it cannot be tapped; "
+                                    "start playback in it first"
+                              : "no process has the PID " + std::to_string(pid));
+      }
     }
     objects = ResolveProcessObjects(options_.target.apps, processes);
     for (uint32_t object : objects) {
@@ -729,23 +766,51 @@ class CoreAudioBackend final : public Backend {
 
   std::vector<AppInfo> ListApps() override {
     if (@available(macOS 14.2, *)) {
-      std::vector<AppInfo> apps;
-      for (const ProcessEntry& entry : ListProcessEntries()) {
-        AppInfo app;
-        app.pid = entry.pid;
-        app.name = entry.name;
-        app.executable = entry.executable;
-        app.bundle_id = entry.bundle_id;
-        app.streams = 1;
-        app.playing = entry.running_output;
-        apps.push_back(std::move(app));
-      }
-      return apps;
+      return WithAutoreleasePool([] { return ListAppsImpl(); });
     }
     throw EngineError("EUNSUPPORTED", RequiresMacOS142Message("listing apps' audio"));
   }
 
   std::vector<DeviceInfo> ListDevices() override {
+    return WithAutoreleasePool([] { return ListDevicesImpl(); });
+  }
+
+  std::vector<TapInfo> ListTaps() override {
+    if (@available(macOS 14.2, *)) {
+      return WithAutoreleasePool([] { return ListTapsImpl(); });
+    }
+    throw EngineError("EUNSUPPORTED", RequiresMacOS142Message("listing taps"));
+  }
+
+  std::unique_ptr<CaptureSession> StartCapture(const CaptureOptions& options,
+                                               CaptureCore* core) override {
+    if (@available(macOS 14.2, *)) {
+      return WithAutoreleasePool([&]() -> std::unique_ptr<CaptureSession> {
+        auto session = std::make_unique<TapSession>(options, core);
+        session->Open();  // on throw, ~TapSession releases whatever Open() created
+        return session;
+      });
+    }
+    throw EngineError("EUNSUPPORTED", RequiresMacOS142Message("capturing an app's audio"));
+  }
+
+ private:
+  static std::vector<AppInfo> ListAppsImpl() {
+    std::vector<AppInfo> apps;
+    for (const ProcessEntry& entry : ListProcessEntries()) {
+      AppInfo app;
+      app.pid = entry.pid;
+      app.name = entry.name;
+      app.executable = entry.executable;
+      app.bundle_id = entry.bundle_id;
+      app.streams = 1;
+      app.playing = entry.running_output;
+      apps.push_back(std::move(app));
+    }
+    return apps;
+  }
+
+  static std::vector<DeviceInfo> ListDevicesImpl() {
     const auto devices = GetArray<AudioObjectID>(
         kAudioObjectSystemObject, Address(kAudioHardwarePropertyDevices),
         "kAudioHardwarePropertyDevices");
@@ -783,37 +848,24 @@ class CoreAudioBackend final : public Backend {
     return result;
   }
 
-  std::vector<TapInfo> ListTaps() override {
-    if (@available(macOS 14.2, *)) {
-      std::vector<TapInfo> result;
-      const auto taps = GetArray<AudioObjectID>(
-          kAudioObjectSystemObject, Address(kAudioHardwarePropertyTapList),
-          "kAudioHardwarePropertyTapList");
-      for (AudioObjectID tap : taps) {
-        TapInfo info;
-        info.uid = TryGetString(tap, Address(kAudioTapPropertyUID));
-        if (info.uid.empty()) continue;
-        info.name = TryGetString(tap, Address(kAudioObjectPropertyName));
-        AudioStreamBasicDescription format{};
-        if (TryGet(tap, Address(kAudioTapPropertyFormat), &format) == noErr) {
-          info.channels = format.mChannelsPerFrame;
-          info.sample_rate = format.mSampleRate;
-        }
-        result.push_back(std::move(info));
+  static std::vector<TapInfo> ListTapsImpl() {
+    std::vector<TapInfo> result;
+    const auto taps = GetArray<AudioObjectID>(
+        kAudioObjectSystemObject, Address(kAudioHardwarePropertyTapList),
+        "kAudioHardwarePropertyTapList");
+    for (AudioObjectID tap : taps) {
+      TapInfo info;
+      info.uid = TryGetString(tap, Address(kAudioTapPropertyUID));
+      if (info.uid.empty()) continue;
+      info.name = TryGetString(tap, Address(kAudioObjectPropertyName));
+      AudioStreamBasicDescription format{};
+      if (TryGet(tap, Address(kAudioTapPropertyFormat), &format) == noErr) {
+        info.channels = format.mChannelsPerFrame;
+        info.sample_rate = format.mSampleRate;
       }
-      return result;
+      result.push_back(std::move(info));
     }
-    throw EngineError("EUNSUPPORTED", RequiresMacOS142Message("listing taps"));
-  }
-
-  std::unique_ptr<CaptureSession> StartCapture(const CaptureOptions& options,
-                                               CaptureCore* core) override {
-    if (@available(macOS 14.2, *)) {
-      auto session = std::make_unique<TapSession>(options, core);
-      session->Open();  // on throw, ~TapSession releases whatever Open() created
-      return session;
-    }
-    throw EngineError("EUNSUPPORTED", RequiresMacOS142Message("capturing an app's audio"));
+    return result;
   }
 };
 
