@@ -307,8 +307,43 @@ AudioObjectID CreateProcessTap(const TapPlan& plan) {
 API_AVAILABLE(macos(14.2))
 void DestroyProcessTap(AudioObjectID tap) { AudioHardwareDestroyProcessTap(tap); }
 
-// One capture. Open() acquires everything; Stop() (also from the destructor, so a failed
-// Open() leaves nothing behind) releases it in reverse order.
+// Replaces the processes of a tap this process created (kAudioTapPropertyDescription is
+// settable), so a process that starts playing later joins the running capture.
+API_AVAILABLE(macos(14.2))
+void SetTapProcesses(AudioObjectID tap, const std::vector<uint32_t>& objects) {
+  const AudioObjectPropertyAddress address = Address(kAudioTapPropertyDescription);
+  CFTypeRef raw = nullptr;
+  UInt32 size = sizeof(raw);
+  Check(AudioObjectGetPropertyData(tap, &address, 0, nullptr, &size, &raw),
+        "AudioObjectGetPropertyData(kAudioTapPropertyDescription)");
+  CATapDescription* description = CFBridgingRelease(raw);
+  if (description == nil) throw EngineError("EOS", "the tap has no description");
+  NSMutableArray<NSNumber*>* processes = [NSMutableArray arrayWithCapacity:objects.size()];
+  for (uint32_t object : objects) [processes addObject:@(object)];
+  description.processes = processes;
+  CFTypeRef updated = (__bridge CFTypeRef)description;
+  Check(AudioObjectSetPropertyData(tap, &address, 0, nullptr, sizeof(updated), &updated),
+        "AudioObjectSetPropertyData(kAudioTapPropertyDescription)");
+}
+
+// Whether any running process (with or without audio) is named `name` (app name, executable).
+bool RunningProcessNamed(const std::string& name) {
+  std::vector<pid_t> pids(4096);
+  const int bytes = proc_listallpids(pids.data(), static_cast<int>(pids.size() * sizeof(pid_t)));
+  if (bytes <= 0) return false;
+  pids.resize(std::min(pids.size(), static_cast<size_t>(bytes) / sizeof(pid_t)));
+  const pid_t self = getpid();
+  for (pid_t pid : pids) {
+    if (pid <= 0 || pid == self) continue;
+    const AppNames names = AppNamesFromPath(ExecutablePath(pid));
+    if (NameMatches(name, names.name, names.executable, "")) return true;
+  }
+  return false;
+}
+
+// One capture. Open() acquires everything, or, when the apps run but have not opened audio
+// output yet, leaves the control thread to do so once they have. Stop() (also from the
+// destructor, so a failed Open() leaves nothing behind) releases it all in reverse order.
 class TapSession final : public CaptureSession {
  public:
   TapSession(const CaptureOptions& options, CaptureCore* core) : options_(options), core_(core) {}
@@ -320,10 +355,15 @@ class TapSession final : public CaptureSession {
   void Stop() override;
 
  private:
-  void ResolveTarget(TapPlan* plan);
+  // Resolves the target now. Returns the process objects to tap (kApps: those that exist;
+  // kSystem: those to exclude) and fills waiting_ with the kApps selectors still to come.
+  std::vector<uint32_t> ResolveTarget(const std::vector<ProcessEntry>& processes);
   void CheckDevice() const;
+  API_AVAILABLE(macos(14.2)) void OpenTap(AudioObjectID existing_tap, const TapPlan* plan);
   void CreateAggregateDevice();
   void PrepareBuffers();
+  void NoteTargets(const std::vector<ProcessEntry>& processes,
+                   const std::vector<uint32_t>& objects);
 
   static OSStatus IOProc(AudioObjectID device, const AudioTimeStamp* now,
                          const AudioBufferList* input, const AudioTimeStamp* input_time,
@@ -339,12 +379,17 @@ class TapSession final : public CaptureSession {
   void ControlLoop();
   void ConvertStaged();
   void CheckHealth();
+  API_AVAILABLE(macos(14.2)) void FollowApps();
+  bool WaitingAlive() const;
   bool TargetPlaying();
+  void EndWith(EndReason reason, const std::string& code, const std::string& message);
 
   const CaptureOptions options_;
   CaptureCore* const core_;
 
-  // Set by Open() before the IOProc starts; read-only afterwards.
+  // Set by Open() or, for a waited-for app, by the control thread before the IOProc starts;
+  // read-only afterwards. Stop() reads them after joining the control thread.
+  bool opened_ = false;
   FormatPlan plan_;
   int source_ = -1;
   AudioObjectID tap_ = kAudioObjectUnknown;
@@ -354,14 +399,20 @@ class TapSession final : public CaptureSession {
   AudioDeviceIOProcID io_proc_ = nullptr;
   bool io_started_ = false;
   AudioConverterRef converter_ = nullptr;
+
+  // Control thread (and Open() before it starts).
+  std::vector<AppSelector> waiting_;   // kApps selectors whose app runs but has no audio yet
+  std::vector<uint32_t> tapped_;       // kApps: process objects in the tap
+  std::vector<uint32_t> unjoinable_;   // kApps: process objects the tap refused to add
   std::vector<ProcessEntry> targets_;  // kApps: the tapped processes
   std::vector<uint32_t> excluded_;     // kSystem: the excluded process objects
   std::string target_text_;            // for messages: "Music (pid 412)"
+  bool ended_ = false;                 // CaptureCore::End has been called
 
   // IO thread buffers, allocated before the IOProc starts.
   std::unique_ptr<uint8_t[]> interleave_;
   SpscRing staging_;
-  // Control thread buffers.
+  // Converter buffers: control thread, then Stop().
   std::unique_ptr<uint8_t[]> convert_in_;
   std::unique_ptr<uint8_t[]> convert_out_;
 
@@ -375,56 +426,67 @@ class TapSession final : public CaptureSession {
   std::mutex control_mutex_;
   std::condition_variable control_cv_;
   bool control_stop_ = false;
-  bool ended_ = false;  // control thread only: it has called CaptureCore::End
 
   std::mutex stop_mutex_;
   bool stopped_ = false;
 };
 
-void TapSession::ResolveTarget(TapPlan* plan) {
-  const std::vector<ProcessEntry> processes = ListProcessEntries();
-  std::vector<uint32_t> objects;
-  if (options_.target.kind == TargetKind::kApps) {
-    if (options_.target.apps.empty()) {
-      throw EngineError("ENOAPP", "an app capture needs at least one app");
-    }
-    for (const AppSelector& selector : options_.target.apps) {
-      if (selector.pid <= 0) continue;
-      const pid_t pid = selector.pid;
-      const AudioObjectID object = Get<AudioObjectID>(
-          kAudioObjectSystemObject, Address(kAudioHardwarePropertyTranslatePIDToProcessObject),
-          "kAudioHardwarePropertyTranslatePIDToProcessObject", &pid, sizeof(pid));
-      if (object == kAudioObjectUnknown) {
-        throw EngineError("ENOAPP",
-                          ProcessExists(pid)
-                              ? "process " + std::to_string(pid) +
-                                    " has not opened audio output yet, so it cannot be tapped; "
-                                    "start playback in it first"
-                              : "no process has the PID " + std::to_string(pid));
-      }
-    }
-    objects = ResolveProcessObjects(options_.target.apps, processes);
-    for (uint32_t object : objects) {
-      for (const ProcessEntry& entry : processes) {
-        if (entry.object_id == object) targets_.push_back(entry);
-      }
-    }
-    for (const ProcessEntry& entry : targets_) {
+void TapSession::NoteTargets(const std::vector<ProcessEntry>& processes,
+                             const std::vector<uint32_t>& objects) {
+  for (uint32_t object : objects) {
+    if (std::find(tapped_.begin(), tapped_.end(), object) != tapped_.end()) continue;
+    tapped_.push_back(object);
+    for (const ProcessEntry& entry : processes) {
+      if (entry.object_id != object) continue;
+      targets_.push_back(entry);
       if (!target_text_.empty()) target_text_ += ", ";
       target_text_ += entry.name + " (pid " + std::to_string(entry.pid) + ")";
     }
-  } else {
-    objects = ResolveProcessObjects(options_.target.exclude, processes);
-    excluded_ = objects;
-    target_text_ = "the system mix";
   }
-  *plan = PlanTap(options_, objects);
+}
+
+std::vector<uint32_t> TapSession::ResolveTarget(const std::vector<ProcessEntry>& processes) {
+  if (options_.target.kind == TargetKind::kSystem) {
+    excluded_ = ResolveProcessObjects(options_.target.exclude, processes);
+    target_text_ = "the system mix";
+    return excluded_;
+  }
+  if (options_.target.apps.empty()) {
+    throw EngineError("ENOAPP", "an app capture needs at least one app");
+  }
+  std::vector<AppSelector> now;
+  for (const AppSelector& selector : options_.target.apps) {
+    bool has_object = false;
+    if (selector.pid > 0) {
+      const pid_t pid = selector.pid;
+      has_object = Get<AudioObjectID>(kAudioObjectSystemObject,
+                                      Address(kAudioHardwarePropertyTranslatePIDToProcessObject),
+                                      "kAudioHardwarePropertyTranslatePIDToProcessObject", &pid,
+                                      sizeof(pid)) != kAudioObjectUnknown;
+      if (!has_object && !ProcessExists(pid)) {
+        throw EngineError("ENOAPP", "no running process has the PID " + std::to_string(pid));
+      }
+    } else {
+      for (const ProcessEntry& entry : processes) {
+        has_object = has_object || NameMatches(selector.name, entry.name, entry.executable,
+                                               entry.bundle_id);
+      }
+      if (!has_object && !RunningProcessNamed(selector.name)) {
+        // MatchSelector's ENOAPP says what names match against.
+        MatchSelector(selector, processes);
+      }
+    }
+    // A running app that has not opened audio output has no process object to tap yet.
+    (has_object ? now : waiting_).push_back(selector);
+  }
+  return ResolveProcessObjects(now, processes);
 }
 
 void TapSession::CheckDevice() const {
   if (options_.device.empty()) return;
   const AudioObjectID device = TranslateUID(kAudioHardwarePropertyTranslateUIDToDevice,
-                                            options_.device, "kAudioHardwarePropertyTranslateUIDToDevice");
+                                            options_.device,
+                                            "kAudioHardwarePropertyTranslateUIDToDevice");
   if (device == kAudioObjectUnknown) {
     throw EngineError("ENODEVICE", "no audio device has the UID \"" + options_.device +
                                        "\"; list devices to see their UIDs");
@@ -444,13 +506,15 @@ void TapSession::CheckDevice() const {
 }
 
 void TapSession::CreateAggregateDevice() {
-  NSString* uid = [NSString stringWithFormat:@"%s%@", kAggregateUidPrefix, [NSUUID UUID].UUIDString];
+  NSString* uid =
+      [NSString stringWithFormat:@"%s%@", kAggregateUidPrefix, [NSUUID UUID].UUIDString];
   NSString* tap_uid = [NSString stringWithUTF8String:tap_uid_.c_str()];
   if (tap_uid == nil) throw EngineError("EOS", "the tap's UID is not valid UTF-8");
   // Private: invisible to other processes and destroyed by the HAL if this process dies.
   // Only the tap, no sub-device: the aggregate runs on the tap's clock, and drift
-  // compensation keeps the tap aligned with it. No tap auto-start: AudioDeviceStart must
-  // return at once even when the target is silent (the capture core fills silence).
+  // compensation keeps the tap aligned with it. No tap auto-start: with it AudioDeviceStart
+  // waits for the target's first audio, and a start must return at once even for a silent app
+  // (the capture core fills silence).
   NSDictionary* composition = @{
     @kAudioAggregateDeviceNameKey : @(kAggregateName),
     @kAudioAggregateDeviceUIDKey : uid,
@@ -480,33 +544,17 @@ void TapSession::PrepareBuffers() {
   }
 }
 
-void TapSession::Open() {
-  // Fail on a bad asked format before anything is created.
-  NegotiateFormat(LayoutOf(options_.format), options_.format);
-
-  if (options_.target.kind == TargetKind::kExistingTap) {
-    if (options_.target.tap_uid.empty()) {
-      throw EngineError("ENOTAP", "an existing-tap capture needs the tap's UID; list taps");
-    }
-    tap_ = TranslateUID(kAudioHardwarePropertyTranslateUIDToTap, options_.target.tap_uid,
-                        "kAudioHardwarePropertyTranslateUIDToTap");
-    if (tap_ == kAudioObjectUnknown) {
-      throw EngineError("ENOTAP", "no visible tap has the UID \"" + options_.target.tap_uid +
-                                      "\" (a private tap of another process cannot be "
-                                      "attached); list taps to see them");
-    }
+// Either attaches to `existing_tap` or creates a tap from `plan`, then builds everything up
+// to a running IOProc. Worker thread (Open) or control thread (a waited-for app).
+void TapSession::OpenTap(AudioObjectID existing_tap, const TapPlan* plan) {
+  if (plan == nullptr) {
+    tap_ = existing_tap;
     owns_tap_ = false;
-    tap_uid_ = options_.target.tap_uid;
-    target_text_ = "tap " + tap_uid_;
   } else {
-    TapPlan plan;
-    ResolveTarget(&plan);
-    CheckDevice();
-    tap_ = CreateProcessTap(plan);
+    tap_ = CreateProcessTap(*plan);
     owns_tap_ = true;
-    tap_uid_ = GetString(tap_, Address(kAudioTapPropertyUID), "kAudioTapPropertyUID");
   }
-
+  tap_uid_ = GetString(tap_, Address(kAudioTapPropertyUID), "kAudioTapPropertyUID");
   const auto tap_format = Get<AudioStreamBasicDescription>(
       tap_, Address(kAudioTapPropertyFormat), "kAudioTapPropertyFormat");
   plan_ = NegotiateFormat(LayoutFromAsbd(tap_format), options_.format);
@@ -518,17 +566,55 @@ void TapSession::Open() {
   CreateAggregateDevice();
   Check(AudioDeviceCreateIOProcID(aggregate_, &TapSession::IOProc, this, &io_proc_),
         "AudioDeviceCreateIOProcID");
-  control_ = std::thread([this] { ControlLoop(); });
   Check(AudioDeviceStart(aggregate_, io_proc_), "AudioDeviceStart");
   io_started_ = true;
+  opened_ = true;
+}
+
+void TapSession::Open() {
+  // Fail on a bad asked format before anything is created.
+  NegotiateFormat(LayoutOf(options_.format), options_.format);
+
+  if (options_.target.kind == TargetKind::kExistingTap) {
+    if (options_.target.tap_uid.empty()) {
+      throw EngineError("ENOTAP", "an existing-tap capture needs the tap's UID; list taps");
+    }
+    const AudioObjectID tap = TranslateUID(kAudioHardwarePropertyTranslateUIDToTap,
+                                           options_.target.tap_uid,
+                                           "kAudioHardwarePropertyTranslateUIDToTap");
+    if (tap == kAudioObjectUnknown) {
+      throw EngineError("ENOTAP", "no visible tap has the UID \"" + options_.target.tap_uid +
+                                      "\" (a private tap of another process cannot be "
+                                      "attached); list taps to see them");
+    }
+    target_text_ = "tap " + options_.target.tap_uid;
+    OpenTap(tap, nullptr);
+  } else {
+    CheckDevice();
+    const std::vector<ProcessEntry> processes = ListProcessEntries();
+    const std::vector<uint32_t> objects = ResolveTarget(processes);
+    if (options_.target.kind == TargetKind::kApps) {
+      NoteTargets(processes, objects);
+      for (const AppSelector& selector : waiting_) {
+        if (!target_text_.empty()) target_text_ += ", ";
+        target_text_ += selector.pid > 0 ? "pid " + std::to_string(selector.pid) : selector.name;
+      }
+    }
+    // Every app still to come: the capture waits (core state kWaiting) until one plays.
+    if (options_.target.kind == TargetKind::kSystem || !objects.empty()) {
+      const TapPlan plan = PlanTap(options_, objects);
+      OpenTap(kAudioObjectUnknown, &plan);
+    }
+  }
+  control_ = std::thread([this] { ControlLoop(); });
 }
 
 void TapSession::Stop() {
   std::lock_guard<std::mutex> lock(stop_mutex_);
   if (stopped_) return;
   stopped_ = true;
-  // AudioDeviceStop returns after the last IOProc call, so nothing writes after this.
-  if (io_started_) AudioDeviceStop(aggregate_, io_proc_);
+  // The control thread may still be opening a waited-for app: it finishes first, and what it
+  // opened is then visible here.
   if (control_.joinable()) {
     {
       std::lock_guard<std::mutex> control_lock(control_mutex_);
@@ -537,6 +623,9 @@ void TapSession::Stop() {
     control_cv_.notify_all();
     control_.join();
   }
+  // AudioDeviceStop returns after the last IOProc call, so nothing writes after this.
+  if (io_started_) AudioDeviceStop(aggregate_, io_proc_);
+  if (converter_ != nullptr && source_ >= 0 && !ended_) ConvertStaged();
   if (io_proc_ != nullptr) AudioDeviceDestroyIOProcID(aggregate_, io_proc_);
   if (aggregate_ != kAudioObjectUnknown) AudioHardwareDestroyAggregateDevice(aggregate_);
   if (tap_ != kAudioObjectUnknown && owns_tap_) {
@@ -544,6 +633,7 @@ void TapSession::Stop() {
   }
   if (converter_ != nullptr) AudioConverterDispose(converter_);
   if (source_ >= 0) core_->ReleaseSource(source_);
+  io_started_ = false;
   io_proc_ = nullptr;
   aggregate_ = kAudioObjectUnknown;
   tap_ = kAudioObjectUnknown;
@@ -644,6 +734,11 @@ OSStatus TapSession::ConverterInput(AudioConverterRef, UInt32* packet_count,
   return noErr;
 }
 
+void TapSession::EndWith(EndReason reason, const std::string& code, const std::string& message) {
+  core_->End(reason, code, message);
+  ended_ = true;
+}
+
 void TapSession::ConvertStaged() {
   const uint32_t out_bpf = plan_.output.bytes_per_frame;
   while (staging_.Readable() >= plan_.input.bytes_per_frame) {
@@ -660,8 +755,7 @@ void TapSession::ConvertStaged() {
     if (status == kStagingEmpty) return;
     if (status != noErr) {
       const EngineError error = MapOSStatus("AudioConverterFillComplexBuffer", status);
-      core_->End(EndReason::kError, error.code, error.what());
-      ended_ = true;
+      EndWith(EndReason::kError, error.code, error.what());
       return;
     }
     if (frames == 0) return;
@@ -670,8 +764,8 @@ void TapSession::ConvertStaged() {
 
 bool TapSession::TargetPlaying() {
   if (options_.target.kind == TargetKind::kApps) {
-    for (const ProcessEntry& target : targets_) {
-      if (IsRunningOutput(target.object_id)) return true;
+    for (uint32_t object : tapped_) {
+      if (IsRunningOutput(object)) return true;
     }
     return false;
   }
@@ -691,71 +785,159 @@ bool TapSession::TargetPlaying() {
   return false;
 }
 
+bool TapSession::WaitingAlive() const {
+  for (const AppSelector& selector : waiting_) {
+    if (selector.pid > 0 ? ProcessExists(selector.pid) : RunningProcessNamed(selector.name)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// kApps: opens the tap once a waited-for app has a process object, and adds processes that
+// appear later under a selected name (a browser's new audio helper) to the running tap.
+void TapSession::FollowApps() {
+  const std::vector<ProcessEntry> processes = ListProcessEntries();
+  std::vector<AppSelector> selectors;
+  for (const AppSelector& selector : options_.target.apps) {
+    const bool waiting = std::find_if(waiting_.begin(), waiting_.end(), [&](const AppSelector& w) {
+                           return w.pid == selector.pid && w.name == selector.name;
+                         }) != waiting_.end();
+    if (waiting || selector.pid == 0) selectors.push_back(selector);
+  }
+  std::vector<uint32_t> added;
+  std::vector<AppSelector> still_waiting;
+  for (const AppSelector& selector : selectors) {
+    const bool was_waiting =
+        std::find_if(waiting_.begin(), waiting_.end(), [&](const AppSelector& w) {
+          return w.pid == selector.pid && w.name == selector.name;
+        }) != waiting_.end();
+    std::vector<size_t> matches;
+    try {
+      matches = MatchSelector(selector, processes);
+    } catch (const EngineError& error) {
+      // A waited-for name that turns out ambiguous ends the capture as it would have at
+      // start; otherwise the app is not there yet (ENOAPP), or a name already tapped became
+      // ambiguous: keep what is tapped.
+      if (was_waiting && error.code == "EAMBIGUOUS") throw;
+    }
+    if (matches.empty() && was_waiting) still_waiting.push_back(selector);
+    for (size_t index : matches) {
+      const uint32_t object = processes[index].object_id;
+      if (std::find(tapped_.begin(), tapped_.end(), object) == tapped_.end() &&
+          std::find(unjoinable_.begin(), unjoinable_.end(), object) == unjoinable_.end() &&
+          std::find(added.begin(), added.end(), object) == added.end()) {
+        added.push_back(object);
+      }
+    }
+  }
+  waiting_ = std::move(still_waiting);
+  if (added.empty()) {
+    if (!opened_ && !WaitingAlive()) {
+      EndWith(EndReason::kTargetExited, "", target_text_ + " exited before it played");
+    }
+    return;
+  }
+  if (!opened_) {
+    target_text_.clear();
+    NoteTargets(processes, added);
+    const TapPlan plan = PlanTap(options_, tapped_);
+    OpenTap(kAudioObjectUnknown, &plan);
+    return;
+  }
+  std::vector<uint32_t> all = tapped_;
+  all.insert(all.end(), added.begin(), added.end());
+  try {
+    SetTapProcesses(tap_, all);
+  } catch (const EngineError& error) {
+    // The capture goes on with the processes it has; these are not tried again.
+    unjoinable_.insert(unjoinable_.end(), added.begin(), added.end());
+    core_->sink()->OnWarning(std::string("a process that started playing later could not join "
+                                         "the running tap: ") + error.what());
+    return;
+  }
+  NoteTargets(processes, added);
+}
+
 void TapSession::CheckHealth() {
   if (io_format_error_.load(std::memory_order_relaxed)) {
-    core_->End(EndReason::kError, "EFORMAT",
-               "the tap's buffers no longer match its format (" +
-                   std::to_string(plan_.input.channels) +
-                   " ch); its device changed format: start the capture again");
-    ended_ = true;
+    EndWith(EndReason::kError, "EFORMAT",
+            "the tap's buffers no longer match its format (" +
+                std::to_string(plan_.input.channels) +
+                " ch); its device changed format: start the capture again");
     return;
   }
   UInt32 alive = 1;
   if (TryGet(aggregate_, Address(kAudioDevicePropertyDeviceIsAlive), &alive) == noErr && !alive) {
-    core_->End(EndReason::kError, "EOS", "the tap's aggregate device stopped running");
-    ended_ = true;
+    EndWith(EndReason::kError, "EOS", "the tap's aggregate device stopped running");
     return;
   }
   if (!targets_.empty()) {
     bool any_alive = false;
     for (const ProcessEntry& target : targets_) any_alive = any_alive || ProcessExists(target.pid);
-    if (!any_alive) {
-      core_->End(EndReason::kTargetExited, "", target_text_ + " exited");
-      ended_ = true;
+    if (!any_alive && !WaitingAlive()) {
+      EndWith(EndReason::kTargetExited, "", target_text_ + " exited");
     }
   }
 }
 
 void TapSession::ControlLoop() {
-  const bool converting = plan_.path == FormatPath::kConvert;
-  SilenceProbe probe(static_cast<uint64_t>(kPermissionProbeSeconds * plan_.input.sample_rate));
+  std::unique_ptr<SilenceProbe> probe;
   uint64_t seen_frames = 0;
   uint64_t reported_drops = 0;
-  auto next_check = std::chrono::steady_clock::now() + kCheckInterval;
+  int ticks = 0;
+  const bool following = options_.target.kind == TargetKind::kApps;
+  auto next_check = std::chrono::steady_clock::now();
   std::unique_lock<std::mutex> lock(control_mutex_);
   while (!control_stop_) {
     lock.unlock();
-    if (converting && !ended_) ConvertStaged();
-    if (!ended_ && std::chrono::steady_clock::now() >= next_check) {
-      next_check += kCheckInterval;
-      CheckHealth();
-      const uint64_t frames = io_frames_.load(std::memory_order_relaxed);
-      const bool nonzero = io_nonzero_.load(std::memory_order_relaxed);
-      if (!probe.audible() && !probe.suspected() && frames > seen_frames) {
-        // Only while exact silence lasts is the target's state worth a HAL query.
-        const bool playing = !nonzero && TargetPlaying();
-        if (probe.Update(frames - seen_frames, nonzero, playing)) {
-          core_->sink()->OnWarning(
-              "EPERMISSION: " + PermissionMessage(FindPermissionHost(ExecutableChain()),
-                                                  target_text_));
+    @autoreleasepool {
+      if (opened_ && !ended_ && converter_ != nullptr) ConvertStaged();
+      if (!ended_ && std::chrono::steady_clock::now() >= next_check) {
+        next_check += kCheckInterval;
+        // Waiting: look for the apps every check; recording: once a second.
+        if (following && (!opened_ || ++ticks % 4 == 0)) {
+          try {
+            if (@available(macOS 14.2, *)) FollowApps();
+          } catch (const EngineError& error) {
+            EndWith(EndReason::kError, error.code, error.what());
+          } catch (const std::exception& error) {
+            EndWith(EndReason::kError, "EOS", error.what());
+          }
         }
-      }
-      seen_frames = frames;
-      const uint64_t drops = staging_dropped_frames_.load(std::memory_order_relaxed);
-      if (drops > reported_drops) {
-        core_->sink()->OnWarning(std::to_string(drops - reported_drops) +
-                                 " frames of the tap were dropped before format conversion "
-                                 "(the converter fell behind)");
-        reported_drops = drops;
+        if (opened_ && !ended_) {
+          CheckHealth();
+          if (!probe) {
+            probe = std::make_unique<SilenceProbe>(
+                static_cast<uint64_t>(kPermissionProbeSeconds * plan_.input.sample_rate));
+          }
+          const uint64_t frames = io_frames_.load(std::memory_order_relaxed);
+          const bool nonzero = io_nonzero_.load(std::memory_order_relaxed);
+          if (!ended_ && !probe->audible() && !probe->suspected() && frames > seen_frames) {
+            // Only while exact silence lasts is the target's state worth a HAL query.
+            const bool playing = !nonzero && TargetPlaying();
+            if (probe->Update(frames - seen_frames, nonzero, playing)) {
+              core_->sink()->OnWarning(
+                  "EPERMISSION: " + PermissionMessage(FindPermissionHost(ExecutableChain()),
+                                                      target_text_));
+            }
+          }
+          seen_frames = frames;
+          const uint64_t drops = staging_dropped_frames_.load(std::memory_order_relaxed);
+          if (drops > reported_drops) {
+            core_->sink()->OnWarning(std::to_string(drops - reported_drops) +
+                                     " frames of the tap were dropped before format conversion "
+                                     "(the converter fell behind)");
+            reported_drops = drops;
+          }
+        }
       }
     }
     lock.lock();
+    const bool converting = opened_ && converter_ != nullptr;
     control_cv_.wait_for(lock, converting ? kConvertInterval : kCheckInterval,
                          [this] { return control_stop_; });
   }
-  lock.unlock();
-  // The IOProc has stopped: convert what it staged last.
-  if (converting && !ended_) ConvertStaged();
 }
 
 // ---- Backend ------------------------------------------------------------------------------

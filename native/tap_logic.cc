@@ -119,6 +119,12 @@ AppNames AppNamesFromPath(const std::string& executable_path) {
   return names;
 }
 
+bool NameMatches(const std::string& selector_name, const std::string& name,
+                 const std::string& executable, const std::string& bundle_id) {
+  return EqualsIgnoreCase(selector_name, name) || EqualsIgnoreCase(selector_name, executable) ||
+         EqualsIgnoreCase(selector_name, bundle_id);
+}
+
 std::vector<size_t> MatchSelector(const AppSelector& selector,
                                   const std::vector<ProcessEntry>& processes) {
   std::vector<size_t> matches;
@@ -139,9 +145,7 @@ std::vector<size_t> MatchSelector(const AppSelector& selector,
   }
   for (size_t i = 0; i < processes.size(); ++i) {
     const ProcessEntry& entry = processes[i];
-    if (EqualsIgnoreCase(selector.name, entry.name) ||
-        EqualsIgnoreCase(selector.name, entry.executable) ||
-        EqualsIgnoreCase(selector.name, entry.bundle_id)) {
+    if (NameMatches(selector.name, entry.name, entry.executable, entry.bundle_id)) {
       matches.push_back(i);
     }
   }

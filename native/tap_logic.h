@@ -52,6 +52,11 @@ struct AppNames {
 // executable's base name. An empty path gives empty names.
 AppNames AppNamesFromPath(const std::string& executable_path);
 
+// Whether a name selector names this app: its name, executable or bundle ID equals
+// `selector_name`, ignoring ASCII case. An empty name names nothing.
+bool NameMatches(const std::string& selector_name, const std::string& name,
+                 const std::string& executable, const std::string& bundle_id);
+
 // The indices in `processes` that `selector` picks.
 //   pid > 0: the process object of exactly that PID.
 //   name:    every entry whose name, executable or bundle ID equals it, ignoring ASCII case.

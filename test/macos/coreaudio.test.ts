@@ -101,7 +101,7 @@ describe('Core Audio backend (macOS)', function () {
     }
   });
 
-  it('rejects an app that has no process object with ENOAPP', async function () {
+  it('rejects an app that is not running with ENOAPP', async function () {
     const capture = new binding.Capture(
       { target: { kind: 'apps', apps: ['no-such-app-7f3c9e'] } },
       () => undefined,
@@ -109,6 +109,36 @@ describe('Core Audio backend (macOS)', function () {
     const error = await rejection(capture.start());
     assert.equal(error.code, tapsAvailable() ? 'ENOAPP' : 'EUNSUPPORTED', error.message);
     assert.match(error.message, tapsAvailable() ? /no-such-app-7f3c9e/ : /requires macOS 14\.2/);
+  });
+
+  it('waits for a running app that has not opened audio, and ends when it exits', async function () {
+    if (!tapsAvailable()) this.skip();
+    const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      const states: string[] = [];
+      let ended: Record<string, unknown> | undefined;
+      const capture = new binding.Capture(
+        { target: { kind: 'apps', apps: [sleeper.pid] } },
+        (type, ...args) => {
+          if (type === 'state') states.push(String(args[0]));
+          if (type === 'end') ended = args[0] as Record<string, unknown>;
+        },
+      );
+      await capture.start();
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      assert.ok(!states.includes('recording'), `states: ${states.join(', ')}`);
+      assert.equal(ended, undefined);
+      sleeper.kill();
+      const deadline = Date.now() + 5000;
+      while (!ended && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      assert.ok(ended, 'no end event within 5 s of the app exiting');
+      assert.equal(ended?.reason, 'target-exited', JSON.stringify(ended));
+      capture.stop();
+    } finally {
+      sleeper.kill();
+    }
   });
 
   it('rejects an unknown tap UID with ENOTAP', async function () {

@@ -125,6 +125,15 @@ void TestAppNamesFromPath() {
   EXPECT(AppNamesFromPath("/opt/my.application/bin/x").name == "x");
 }
 
+void TestNameMatches() {
+  EXPECT(NameMatches("music", "Music", "Music", "com.apple.Music"));
+  EXPECT(NameMatches("COM.APPLE.MUSIC", "Music", "Music", "com.apple.Music"));
+  EXPECT(NameMatches("google chrome helper", "Google Chrome", "Google Chrome Helper", ""));
+  EXPECT(!NameMatches("Musi", "Music", "Music", "com.apple.Music"));
+  EXPECT(!NameMatches("", "", "", ""));
+  EXPECT(!NameMatches("x", "", "", ""));
+}
+
 void TestMatchByPid() {
   const auto processes = SampleProcesses();
   const auto match = MatchSelector(AppSelector{600, ""}, processes);
@@ -390,6 +399,7 @@ int main() {
       {"OSStatusText", TestOSStatusText},
       {"MapOSStatus", TestMapOSStatus},
       {"AppNamesFromPath", TestAppNamesFromPath},
+      {"NameMatches", TestNameMatches},
       {"MatchByPid", TestMatchByPid},
       {"MatchByName", TestMatchByName},
       {"MatchAmbiguous", TestMatchAmbiguous},
