@@ -9,8 +9,10 @@
 //   - IOProc (OnInput): the HAL's real-time IO thread. It only copies: into the capture core
 //     (CaptureCore::Write) when the tap already has the asked format, else into the session's
 //     staging ring. No allocation, lock, Objective-C message or system call there.
-//   - Control thread: converts staged audio with an AudioConverter (when needed) and, every
-//     250 ms, checks the tapped processes, the aggregate device and the permission probe.
+//   - Control thread: converts staged audio with an AudioConverter (when needed); every
+//     250 ms checks the tapped processes, the aggregate device and the permission probe; opens
+//     the tap once a waited-for app has opened audio output, and adds processes that a
+//     selected app starts later (a browser's audio helper) to the running tap.
 //
 // The addon is built with a deployment target of macOS 13 so it loads there; every tap API is
 // reached only behind @available(macOS 14.2, *) and otherwise throws EUNSUPPORTED.
@@ -31,8 +33,8 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <exception>
 #include <cstring>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <string>

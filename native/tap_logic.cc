@@ -52,6 +52,21 @@ std::string Describe(const ProcessEntry& entry) {
   return text;
 }
 
+// "Music, Google Chrome, mpv" (each name once, at most 12), or "none".
+std::string ListNames(const std::vector<ProcessEntry>& processes) {
+  std::vector<std::string> names;
+  for (const ProcessEntry& entry : processes) {
+    if (std::find(names.begin(), names.end(), entry.name) == names.end()) {
+      names.push_back(entry.name);
+    }
+  }
+  if (names.empty()) return "none";
+  std::string text;
+  for (size_t i = 0; i < names.size() && i < 12; ++i) text += (i ? ", " : "") + names[i];
+  if (names.size() > 12) text += ", ...";
+  return text;
+}
+
 const char* StatusMeaning(int32_t status) {
   switch (static_cast<uint32_t>(status)) {
     case FourCC("nope"): return "not permitted";
@@ -150,9 +165,9 @@ std::vector<size_t> MatchSelector(const AppSelector& selector,
     }
   }
   if (matches.empty()) {
-    throw EngineError("ENOAPP", "no app named \"" + selector.name +
-                                    "\" has a Core Audio process object (match by app name, "
-                                    "executable name or bundle ID; list apps to see them)");
+    throw EngineError("ENOAPP", "no running app is named \"" + selector.name +
+                                    "\" (names match the app name, executable name or bundle "
+                                    "ID). Apps with audio now: " + ListNames(processes));
   }
   const ProcessEntry& first = processes[matches.front()];
   bool one_app = true;

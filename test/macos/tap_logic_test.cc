@@ -156,6 +156,9 @@ void TestMatchByName() {
   EXPECT(match.size() == 2);
   // Partial names do not match.
   EXPECT_ERROR(MatchSelector(AppSelector{0, "Chrome"}, processes), "ENOAPP", "\"Chrome\"");
+  EXPECT_ERROR(MatchSelector(AppSelector{0, "Chrome"}, processes), "ENOAPP",
+               "Apps with audio now: Music, Google Chrome, mpv, Player");
+  EXPECT_ERROR(MatchSelector(AppSelector{0, "x"}, {}), "ENOAPP", "Apps with audio now: none");
   EXPECT_ERROR(MatchSelector(AppSelector{0, ""}, processes), "ENOAPP", "pid > 0");
 }
 
