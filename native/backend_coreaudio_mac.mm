@@ -847,7 +847,13 @@ void TapSession::FollowApps() {
     OpenTap(kAudioObjectUnknown, &plan);
     return;
   }
-  std::vector<uint32_t> all = tapped_;
+  // Objects of processes that have exited are left out: the HAL has dropped them already.
+  std::vector<uint32_t> all;
+  for (uint32_t object : tapped_) {
+    for (const ProcessEntry& entry : processes) {
+      if (entry.object_id == object) all.push_back(object);
+    }
+  }
   all.insert(all.end(), added.begin(), added.end());
   try {
     SetTapProcesses(tap_, all);
