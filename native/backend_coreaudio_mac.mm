@@ -800,20 +800,17 @@ bool TapSession::WaitingAlive() const {
 // appear later under a selected name (a browser's new audio helper) to the running tap.
 void TapSession::FollowApps() {
   const std::vector<ProcessEntry> processes = ListProcessEntries();
-  std::vector<AppSelector> selectors;
-  for (const AppSelector& selector : options_.target.apps) {
-    const bool waiting = std::find_if(waiting_.begin(), waiting_.end(), [&](const AppSelector& w) {
-                           return w.pid == selector.pid && w.name == selector.name;
-                         }) != waiting_.end();
-    if (waiting || selector.pid == 0) selectors.push_back(selector);
-  }
+  const auto is_waiting = [this](const AppSelector& selector) {
+    return std::find_if(waiting_.begin(), waiting_.end(), [&](const AppSelector& w) {
+             return w.pid == selector.pid && w.name == selector.name;
+           }) != waiting_.end();
+  };
   std::vector<uint32_t> added;
   std::vector<AppSelector> still_waiting;
-  for (const AppSelector& selector : selectors) {
-    const bool was_waiting =
-        std::find_if(waiting_.begin(), waiting_.end(), [&](const AppSelector& w) {
-          return w.pid == selector.pid && w.name == selector.name;
-        }) != waiting_.end();
+  for (const AppSelector& selector : options_.target.apps) {
+    const bool was_waiting = is_waiting(selector);
+    // A PID already tapped has nothing more to find; a name may gain processes.
+    if (!was_waiting && selector.pid > 0) continue;
     std::vector<size_t> matches;
     try {
       matches = MatchSelector(selector, processes);
