@@ -15,6 +15,19 @@ if [[ -z "${MACOS_SDK:-}" ]]; then
   echo "check:macos skipped: MACOS_SDK is not set (point it at a MacOSX14.2.sdk or newer)"
   exit 0
 fi
+sdk_label="$MACOS_SDK"
+# The hexops/xcode-frameworks layout (Frameworks/, include/, lib/ at the top) is turned into a
+# sysroot of symlinks, so a checkout of that repository can be named directly.
+if [[ -d "$MACOS_SDK/Frameworks/CoreAudio.framework" && -d "$MACOS_SDK/include" ]]; then
+  shim=build/check-macos-sdk/MacOSX.sdk
+  rm -rf "$shim"
+  mkdir -p "$shim/System/Library" "$shim/usr"
+  src_root="$(cd "$MACOS_SDK" && pwd)"
+  ln -s "$src_root/Frameworks" "$shim/System/Library/Frameworks"
+  ln -s "$src_root/include" "$shim/usr/include"
+  ln -s "$src_root/lib" "$shim/usr/lib"
+  MACOS_SDK="$PWD/$shim"
+fi
 if [[ ! -d "$MACOS_SDK/usr/include" ||
       ! -d "$MACOS_SDK/System/Library/Frameworks/CoreAudio.framework" ]]; then
   echo "check:macos skipped: MACOS_SDK=$MACOS_SDK is not a macOS SDK" \
@@ -127,4 +140,4 @@ if [[ $status -ne 0 ]]; then
   exit 1
 fi
 echo "check:macos passed: ${#mm_sources[@]} Objective-C++ and ${#cc_sources[@]} C++ sources," \
-     "arm64 and x86_64, SDK $(basename "$MACOS_SDK")"
+     "arm64 and x86_64, SDK $sdk_label"
