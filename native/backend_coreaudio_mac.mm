@@ -872,6 +872,19 @@ void TapSession::CheckHealth() {
                 " ch); its device changed format: start the capture again");
     return;
   }
+  // A device that changes its sample rate would otherwise be recorded at the wrong speed.
+  AudioStreamBasicDescription format{};
+  if (TryGet(tap_, Address(kAudioTapPropertyFormat), &format) == noErr &&
+      (format.mSampleRate != plan_.input.sample_rate ||
+       format.mChannelsPerFrame != plan_.input.channels)) {
+    EndWith(EndReason::kError, "EFORMAT",
+            "the tap's format changed from " + std::to_string(plan_.input.channels) + " ch " +
+                std::to_string(static_cast<int64_t>(plan_.input.sample_rate)) + " Hz to " +
+                std::to_string(format.mChannelsPerFrame) + " ch " +
+                std::to_string(static_cast<int64_t>(format.mSampleRate)) +
+                " Hz (the output device was switched or reconfigured); start the capture again");
+    return;
+  }
   UInt32 alive = 1;
   if (TryGet(aggregate_, Address(kAudioDevicePropertyDeviceIsAlive), &alive) == noErr && !alive) {
     EndWith(EndReason::kError, "EOS", "the tap's aggregate device stopped running");
