@@ -235,6 +235,7 @@ std::vector<ProcessEntry> ListProcessEntries() {
     const AppNames names = AppNamesFromPath(ExecutablePath(pid));
     entry.name = names.name;
     entry.executable = names.executable;
+    entry.bundle_path = names.bundle_path;
     if (entry.executable.empty()) {
       char name[2 * MAXCOMLEN + 1] = {0};
       if (proc_name(pid, name, sizeof(name)) > 0) entry.executable = name;

@@ -131,6 +131,7 @@ AppNames AppNamesFromPath(const std::string& executable_path) {
   names.executable = BaseName(executable_path);
   const auto bundle = OutermostBundle(executable_path);
   names.name = bundle.second.empty() ? names.executable : bundle.second;
+  names.bundle_path = bundle.first;
   return names;
 }
 
@@ -173,8 +174,10 @@ std::vector<size_t> MatchSelector(const AppSelector& selector,
   bool one_app = true;
   for (size_t index : matches) {
     const ProcessEntry& entry = processes[index];
-    const bool same = !first.bundle_id.empty() ? entry.bundle_id == first.bundle_id
-                                               : entry.bundle_id.empty() && entry.name == first.name;
+    const bool same = !first.bundle_path.empty() ? entry.bundle_path == first.bundle_path
+                      : !first.bundle_id.empty()    ? entry.bundle_path.empty() &&
+                                                       entry.bundle_id == first.bundle_id
+                                                    : matches.size() == 1;
     one_app = one_app && same;
   }
   if (!one_app) {

@@ -39,12 +39,14 @@ struct ProcessEntry {
   std::string name;             // app name: the outermost .app bundle's name, else executable
   std::string executable;       // executable's base name
   std::string bundle_id;        // kAudioProcessPropertyBundleID, "" when it has none
+  std::string bundle_path;      // the outermost .app bundle holding the executable, or ""
   bool running_output = false;  // kAudioProcessPropertyIsRunningOutput
 };
 
 struct AppNames {
-  std::string name;        // "Google Chrome" for /Applications/Google Chrome.app/Contents/...
-  std::string executable;  // "Google Chrome Helper"
+  std::string name;         // "Google Chrome" for /Applications/Google Chrome.app/Contents/...
+  std::string executable;   // "Google Chrome Helper"
+  std::string bundle_path;  // "/Applications/Google Chrome.app"; "" outside any .app
 };
 
 // Names an app from its executable's absolute path (proc_pidpath). The name is the outermost
@@ -60,8 +62,9 @@ bool NameMatches(const std::string& selector_name, const std::string& name,
 // The indices in `processes` that `selector` picks.
 //   pid > 0: the process object of exactly that PID.
 //   name:    every entry whose name, executable or bundle ID equals it, ignoring ASCII case.
-//            Several matches are one app (all taken) when they share one non-empty bundle ID
-//            or, lacking bundle IDs, one app name; otherwise the selector is ambiguous.
+//            Several matches are one app (all taken) when they live in one .app bundle (an
+//            app and its helpers) or, outside bundles, share one non-empty bundle ID;
+//            otherwise (two bundles, two instances of a plain executable) it is ambiguous.
 // Throws EngineError ENOAPP (no match, or an empty selector) or EAMBIGUOUS (the message lists
 // the candidates as "pid name (bundle ID)").
 std::vector<size_t> MatchSelector(const AppSelector& selector,

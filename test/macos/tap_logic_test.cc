@@ -60,6 +60,7 @@ ProcessEntry Entry(int32_t pid, uint32_t object, const std::string& path,
   const AppNames names = AppNamesFromPath(path);
   entry.name = names.name;
   entry.executable = names.executable;
+  entry.bundle_path = names.bundle_path;
   entry.bundle_id = bundle_id;
   entry.running_output = running;
   return entry;
@@ -79,7 +80,11 @@ std::vector<ProcessEntry> SampleProcesses() {
             "framework/Versions/1/Helpers/Google Chrome Helper.app/Contents/MacOS/"
             "Google Chrome Helper",
             "com.google.Chrome.helper"),
+      Entry(499, 107, "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
+            "com.google.Chrome"),
       Entry(600, 104, "/usr/local/bin/mpv", ""),
+      Entry(650, 108, "/opt/bin/sox", ""),
+      Entry(651, 109, "/opt/bin/sox", ""),
       Entry(700, 105, "/Applications/Player.app/Contents/MacOS/Player", "com.one.player"),
       Entry(701, 106, "/Applications/Other/Player.app/Contents/MacOS/Player", "com.two.player"),
   };
@@ -117,9 +122,11 @@ void TestAppNamesFromPath() {
       "Contents/MacOS/Google Chrome Helper");
   EXPECT(helper.name == "Google Chrome");
   EXPECT(helper.executable == "Google Chrome Helper");
+  EXPECT(helper.bundle_path == "/Applications/Google Chrome.app");
   const AppNames tool = AppNamesFromPath("/usr/local/bin/mpv");
   EXPECT(tool.name == "mpv");
   EXPECT(tool.executable == "mpv");
+  EXPECT(tool.bundle_path.empty());
   EXPECT(AppNamesFromPath("").name.empty());
   // ".app" only counts as a whole path component's suffix.
   EXPECT(AppNamesFromPath("/opt/my.application/bin/x").name == "x");
@@ -149,15 +156,17 @@ void TestMatchByName() {
   EXPECT(match.size() == 1 && processes[match[0]].pid == 412);
   match = MatchSelector(AppSelector{0, "mpv"}, processes);
   EXPECT(match.size() == 1 && processes[match[0]].pid == 600);
-  // Two helper processes of one app (one bundle ID) are one app: both are tapped.
+  // An app and its helpers (one .app bundle, different bundle IDs) are one app: all tapped.
   match = MatchSelector(AppSelector{0, "Google Chrome"}, processes);
-  EXPECT(match.size() == 2);
+  EXPECT(match.size() == 3);
   match = MatchSelector(AppSelector{0, "google chrome helper"}, processes);
   EXPECT(match.size() == 2);
+  match = MatchSelector(AppSelector{0, "com.google.Chrome"}, processes);
+  EXPECT(match.size() == 1 && processes[match[0]].pid == 499);
   // Partial names do not match.
   EXPECT_ERROR(MatchSelector(AppSelector{0, "Chrome"}, processes), "ENOAPP", "\"Chrome\"");
   EXPECT_ERROR(MatchSelector(AppSelector{0, "Chrome"}, processes), "ENOAPP",
-               "Apps with audio now: Music, Google Chrome, mpv, Player");
+               "Apps with audio now: Music, Google Chrome, mpv, sox, Player");
   EXPECT_ERROR(MatchSelector(AppSelector{0, "x"}, {}), "ENOAPP", "Apps with audio now: none");
   EXPECT_ERROR(MatchSelector(AppSelector{0, ""}, processes), "ENOAPP", "pid > 0");
 }
@@ -166,6 +175,13 @@ void TestMatchAmbiguous() {
   const auto processes = SampleProcesses();
   EXPECT_ERROR(MatchSelector(AppSelector{0, "Player"}, processes), "EAMBIGUOUS",
                "700 Player (com.one.player), 701 Player (com.two.player)");
+  // Two instances of one plain executable are two apps.
+  EXPECT_ERROR(MatchSelector(AppSelector{0, "sox"}, processes), "EAMBIGUOUS", "650 sox, 651 sox");
+  // Outside bundles, one bundle ID is one app.
+  std::vector<ProcessEntry> unbundled = {Entry(800, 110, "", "org.example.daemon"),
+                                         Entry(801, 111, "", "org.example.daemon")};
+  unbundled[0].name = unbundled[1].name = "daemon";
+  EXPECT(MatchSelector(AppSelector{0, "daemon"}, unbundled).size() == 2);
   // The bundle ID tells them apart.
   const auto match = MatchSelector(AppSelector{0, "com.two.player"}, processes);
   EXPECT(match.size() == 1 && processes[match[0]].pid == 701);
@@ -176,7 +192,7 @@ void TestResolveProcessObjects() {
   const auto objects = ResolveProcessObjects(
       {AppSelector{0, "Music"}, AppSelector{412, ""}, AppSelector{0, "Google Chrome"}},
       processes);
-  EXPECT((objects == std::vector<uint32_t>{101, 102, 103}));
+  EXPECT((objects == std::vector<uint32_t>{101, 102, 103, 107}));
   EXPECT(ResolveProcessObjects({}, processes).empty());
 }
 
