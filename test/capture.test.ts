@@ -3,7 +3,7 @@
  */
 import assert from 'assert';
 import { AudioChunk, Capture, CaptureEnd, CaptureOptions, EngineError, listApps } from '../src/engine';
-import { channelSamples, db, toneAmplitude } from './helpers/signal';
+import { channelSamples, db, medianToneAmplitude } from './helpers/signal';
 import { Player, playTone, sourceOutputs, useAudio, waitFor, waitForStream } from './helpers/pulse';
 
 interface Recorded {
@@ -36,7 +36,7 @@ async function record(options: CaptureOptions, seconds: number, during?: (captur
 function levels(pcm: Buffer, encoding: 's16le' | 'f32le' = 's16le', channels = 2, rate = 48000) {
   // Skip the first 100 ms: a stream joining mid-chunk starts with a partial chunk.
   const x = channelSamples(pcm, encoding, channels).subarray(Math.round(rate * 0.1));
-  return { a: toneAmplitude(x, 440, rate), b: toneAmplitude(x, 1000, rate) };
+  return { a: medianToneAmplitude(x, 440, rate), b: medianToneAmplitude(x, 1000, rate) };
 }
 
 describe('capture on PulseAudio', function () {

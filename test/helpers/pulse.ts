@@ -133,7 +133,9 @@ export function playTone(
   if (!fs.existsSync(file)) fs.writeFileSync(file, sineS16(freq, seconds, options.amplitude ?? 0.5, 48000, options.bursts));
   const pacat = [
     'pacat', '--playback', '--raw', '--format=s16le', '--rate=48000', '--channels=2',
-    '--latency-msec=30', `--property=application.name=${name}`, file,
+    // 100 ms: low enough that a new monitor stream starts quickly, high enough that the
+    // player does not underrun when the test machine is busy.
+    '--latency-msec=100', `--property=application.name=${name}`, file,
   ];
   const child = options.delayMs
     ? spawn('sh', ['-c', `sleep ${options.delayMs / 1000}; exec "$@"`, 'sh', ...pacat], { stdio: 'ignore', env: process.env })
