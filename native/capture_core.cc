@@ -29,9 +29,9 @@ void Backend::SetAppVolume(const AppSelector&, std::optional<double>, std::optio
 }
 
 namespace {
-// Each source's ring holds 2 s: far more than one chunk of drain latency, so an overrun
+// Each source's ring holds 4 s: far more than one chunk of drain latency, so an overrun
 // means the drain thread stalled, not ordinary jitter.
-constexpr double kRingSeconds = 2.0;
+constexpr double kRingSeconds = 4.0;
 }  // namespace
 
 CaptureCore::CaptureCore(const CaptureOptions& options, EventSink* sink)
@@ -40,8 +40,9 @@ CaptureCore::CaptureCore(const CaptureOptions& options, EventSink* sink)
       chunk_frames_(options.chunk_frames),
       chunk_ns_(static_cast<int64_t>(options.chunk_frames) * 1000000000LL /
                 options.format.sample_rate),
-      // A source that has written nothing for this long stops holding the mix back.
-      hold_ns_(std::max<int64_t>(5 * chunk_ns_, 150000000LL)),
+      // A source that has written nothing for this long stops holding the mix back. It must
+      // exceed the gaps between a live source's bursts (PulseAudio renders ahead in blocks).
+      hold_ns_(std::max<int64_t>(5 * chunk_ns_, 500000000LL)),
       ring_bytes_(static_cast<size_t>(kRingSeconds * options.format.sample_rate) *
                   options.format.BytesPerFrame()),
       sink_(sink) {
@@ -169,7 +170,6 @@ void CaptureCore::Pump(bool flush) {
   for (;;) {
     const int64_t now = NowNs();
     bool any_gating = false;
-    bool any_open = false;
     size_t gating_min = SIZE_MAX;
     size_t max_avail = 0;
     for (Slot& slot : slots_) {
@@ -180,7 +180,6 @@ void CaptureCore::Pump(bool flush) {
         slot.state.store(kFree, std::memory_order_release);
         continue;
       }
-      any_open = true;
       const bool quiet = state == kReleased ||
           now - slot.last_write_ns.load(std::memory_order_relaxed) > hold_ns_;
       if (!quiet) {
@@ -190,10 +189,12 @@ void CaptureCore::Pump(bool flush) {
       max_avail = std::max(max_avail, avail);
     }
 
+    // The timeline starts with the first frame any source delivers (or at once for targets
+    // that are always there, such as the system mix).
     if (!recording_) {
-      if (!any_open) return;
+      if (max_avail == 0 && !mark_recording_.load(std::memory_order_acquire)) return;
       recording_ = true;
-      last_data_ns_ = last_emit_ns_ = now;
+      anchor_ns_ = now;
       sink_->OnState(CaptureState::kRecording);
     }
 
@@ -201,31 +202,33 @@ void CaptureCore::Pump(bool flush) {
     // source that stopped still holds one).
     if ((any_gating && gating_min >= chunk_frames_) ||
         (!any_gating && max_avail >= chunk_frames_)) {
-      EmitMix(chunk_frames_, now);
-      last_data_ns_ = last_emit_ns_ = now;
+      EmitMix(chunk_frames_);
       continue;
     }
     if (flush) {
-      if (max_avail > 0) EmitMix(max_avail, now);
+      if (max_avail > 0) EmitMix(max_avail);
       return;
     }
-    // Clock-driven: nothing has delivered for a while; keep the timeline going with silence
-    // (plus whatever a stopped source left), one chunk per chunk period.
-    if (!any_gating && now - last_data_ns_ > hold_ns_ && now - last_emit_ns_ >= chunk_ns_) {
-      EmitMix(chunk_frames_, now);
-      last_emit_ns_ += chunk_ns_;
+    // Clock-driven: no source is delivering and the timeline has fallen behind the wall
+    // clock by more than the hold time; fill with silence (plus whatever a stopped source
+    // left). Sources that render ahead in bursts (PulseAudio's timer-scheduled sinks) keep
+    // the timeline ahead of the clock, so they never trigger this.
+    const uint64_t due = static_cast<uint64_t>(
+        static_cast<double>(now - anchor_ns_ - hold_ns_) * format_.sample_rate / 1e9);
+    if (!any_gating && now - anchor_ns_ > hold_ns_ &&
+        frames_.load(std::memory_order_relaxed) + chunk_frames_ <= due) {
+      EmitMix(chunk_frames_);
       continue;
     }
     return;
   }
 }
 
-void CaptureCore::EmitMix(size_t frames, int64_t) {
+void CaptureCore::EmitMix(size_t frames) {
   const size_t bytes = frames * bytes_per_frame_;
   const size_t samples = frames * format_.channels;
   std::vector<uint8_t> out(bytes, 0);
   int contributors = 0;
-  size_t longest = 0;
   for (Slot& slot : slots_) {
     if (slot.state.load(std::memory_order_acquire) == kFree) continue;
     const size_t got = slot.ring.Read(scratch_.data(), bytes);
@@ -233,7 +236,6 @@ void CaptureCore::EmitMix(size_t frames, int64_t) {
     ++contributors;
     if (contributors == 1) {
       std::memcpy(out.data(), scratch_.data(), got);
-      longest = got;
       continue;
     }
     // A second source: switch to a wide accumulator seeded with what `out` holds so far.
@@ -252,7 +254,6 @@ void CaptureCore::EmitMix(size_t frames, int64_t) {
       const int16_t* in = reinterpret_cast<const int16_t*>(scratch_.data());
       for (size_t i = 0; i < got_samples; ++i) mix_s32_[i] += in[i];
     }
-    longest = std::max(longest, got);
   }
   if (contributors >= 2) {
     if (format_.encoding == SampleEncoding::kF32LE) {
@@ -264,7 +265,6 @@ void CaptureCore::EmitMix(size_t frames, int64_t) {
       }
     }
   }
-  (void)longest;
   const uint64_t position = frames_.fetch_add(frames, std::memory_order_relaxed);
   chunks_.fetch_add(1, std::memory_order_relaxed);
   if (!sink_->OnChunk(std::move(out), position)) {

@@ -4,8 +4,8 @@
 //
 // Timeline: chunks form one continuous stream of frames from the moment the first source
 // appears. While sources deliver, the drain is clocked by their data; while none delivers
-// (an app paused or between streams, a suspended sink) it fills silence at the wall-clock
-// rate, so a recording's length is its duration. Frames that reach a full ring and chunks the
+// (an app paused or between streams, a suspended sink) and the timeline has fallen behind the
+// wall clock, it fills silence, so a recording's length is its duration. Frames that reach a full ring and chunks the
 // host has no room for are dropped and counted, never queued without bound.
 #pragma once
 
@@ -73,6 +73,10 @@ class CaptureCore {
   void Write(int id, const void* frames, size_t frame_count);
   void WriteSilence(int id, size_t frame_count);
 
+  // Any thread. The timeline starts now even with no source open (the system mix: silence
+  // until something plays), instead of waiting for the first source.
+  void MarkRecording() { mark_recording_.store(true, std::memory_order_release); }
+
   // Any thread. Starts the drain thread; sources may be written before this.
   void Start();
   // Any thread, idempotent: the first call's reason wins. The drain thread flushes what the
@@ -96,7 +100,7 @@ class CaptureCore {
 
   void DrainLoop();
   void Pump(bool flush);
-  void EmitMix(size_t frames, int64_t now_ns);
+  void EmitMix(size_t frames);
   static int64_t NowNs();
 
   const Format format_;
@@ -115,8 +119,7 @@ class CaptureCore {
   std::vector<float> mix_f32_;
   std::vector<int32_t> mix_s32_;
   bool recording_ = false;
-  int64_t last_data_ns_ = 0;
-  int64_t last_emit_ns_ = 0;
+  int64_t anchor_ns_ = 0;  // when the timeline started: frame 0
 
   std::atomic<uint64_t> frames_{0};
   std::atomic<uint64_t> chunks_{0};
@@ -132,6 +135,7 @@ class CaptureCore {
   std::string end_message_;
   std::thread drain_;
   std::atomic<bool> started_{false};
+  std::atomic<bool> mark_recording_{false};
 };
 
 }  // namespace audiotap

@@ -1,0 +1,529 @@
+// N-API glue: exposes the engine to JavaScript.
+//
+//   listApps(): Promise<App[]>
+//   setAppVolume(selector, volume|null, mute|null): Promise<void>
+//   backend(): string
+//   new Capture(options, onEvent)  .start(): Promise<void>  .stop()  .stats()
+//
+// Events reach JavaScript through a bounded queue drained on the JS thread. The engine's drain
+// thread pushes into it and wakes JS with a thread-safe function call only when no wake is
+// already pending, so the thread-safe function's own queue never holds more than one call.
+#include <napi.h>
+
+#include <atomic>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "capture_core.h"
+#include "dsp_binding.h"
+#include "engine.h"
+
+namespace audiotap {
+namespace {
+
+Backend& GetBackend() {
+  // Backends are stateless between calls (each call opens its own OS connection), so one
+  // instance serves every worker thread.
+  static std::unique_ptr<Backend> backend = CreateBackend();
+  return *backend;
+}
+
+Napi::Error MakeError(Napi::Env env, const std::string& code, const std::string& message) {
+  Napi::Error error = Napi::Error::New(env, message);
+  error.Set("code", Napi::String::New(env, code));
+  return error;
+}
+
+// ---- Argument parsing (the TypeScript layer validates first; this is the last line) ----
+
+[[noreturn]] void ThrowType(Napi::Env env, const std::string& message) {
+  throw Napi::TypeError::New(env, message);
+}
+
+AppSelector ParseSelector(Napi::Env env, Napi::Value value, const char* what) {
+  AppSelector selector;
+  if (value.IsNumber()) {
+    selector.pid = value.As<Napi::Number>().Int32Value();
+    if (selector.pid <= 0) ThrowType(env, std::string(what) + ": a PID must be a positive integer");
+  } else if (value.IsString()) {
+    selector.name = value.As<Napi::String>().Utf8Value();
+    if (selector.name.empty()) ThrowType(env, std::string(what) + ": an app name must not be empty");
+  } else {
+    ThrowType(env, std::string(what) + ": expected a PID (number) or an app name (string)");
+  }
+  return selector;
+}
+
+std::vector<AppSelector> ParseSelectors(Napi::Env env, Napi::Value value, const char* what) {
+  std::vector<AppSelector> selectors;
+  if (value.IsUndefined() || value.IsNull()) return selectors;
+  if (!value.IsArray()) ThrowType(env, std::string(what) + ": expected an array");
+  Napi::Array array = value.As<Napi::Array>();
+  for (uint32_t i = 0; i < array.Length(); ++i) {
+    selectors.push_back(ParseSelector(env, array.Get(i), what));
+  }
+  return selectors;
+}
+
+uint32_t ParseUint(Napi::Env env, Napi::Object object, const char* key, uint32_t fallback,
+                   uint32_t min, uint32_t max) {
+  Napi::Value value = object.Get(key);
+  if (value.IsUndefined()) return fallback;
+  if (!value.IsNumber()) ThrowType(env, std::string(key) + ": expected a number");
+  double number = value.As<Napi::Number>().DoubleValue();
+  if (!(number >= min && number <= max) || number != static_cast<uint32_t>(number)) {
+    ThrowType(env, std::string(key) + ": expected an integer from " + std::to_string(min) +
+                       " to " + std::to_string(max));
+  }
+  return static_cast<uint32_t>(number);
+}
+
+CaptureOptions ParseOptions(Napi::Env env, Napi::Object object) {
+  CaptureOptions options;
+  Napi::Value target_value = object.Get("target");
+  if (!target_value.IsObject()) ThrowType(env, "target: expected an object");
+  Napi::Object target = target_value.As<Napi::Object>();
+  std::string kind = target.Get("kind").ToString().Utf8Value();
+  if (kind == "apps") {
+    options.target.kind = TargetKind::kApps;
+    options.target.apps = ParseSelectors(env, target.Get("apps"), "target.apps");
+    if (options.target.apps.empty()) ThrowType(env, "target.apps: name at least one app");
+  } else if (kind == "system") {
+    options.target.kind = TargetKind::kSystem;
+    options.target.exclude = ParseSelectors(env, target.Get("exclude"), "target.exclude");
+  } else if (kind == "tap") {
+    options.target.kind = TargetKind::kExistingTap;
+    options.target.tap_uid = target.Get("tapUid").ToString().Utf8Value();
+  } else {
+    ThrowType(env, "target.kind: expected \"apps\", \"system\" or \"tap\"");
+  }
+  options.format.sample_rate = ParseUint(env, object, "sampleRate", 48000, 8000, 192000);
+  options.format.channels = ParseUint(env, object, "channels", 2, 1, 2);
+  Napi::Value encoding = object.Get("encoding");
+  if (!encoding.IsUndefined()) {
+    std::string name = encoding.ToString().Utf8Value();
+    if (name == "s16le") {
+      options.format.encoding = SampleEncoding::kS16LE;
+    } else if (name == "f32le") {
+      options.format.encoding = SampleEncoding::kF32LE;
+    } else {
+      ThrowType(env, "encoding: expected \"s16le\" or \"f32le\"");
+    }
+  }
+  options.chunk_frames = ParseUint(env, object, "chunkFrames", options.format.sample_rate / 50,
+                                   16, options.format.sample_rate);
+  options.queue_chunks = ParseUint(env, object, "queueChunks", 50, 1, 100000);
+  Napi::Value mute = object.Get("mute");
+  options.mute = mute.IsBoolean() && mute.As<Napi::Boolean>().Value();
+  Napi::Value device = object.Get("device");
+  if (device.IsString()) options.device = device.As<Napi::String>().Utf8Value();
+  return options;
+}
+
+// ---- listApps / setAppVolume ----
+
+class ListAppsWorker : public Napi::AsyncWorker {
+ public:
+  explicit ListAppsWorker(Napi::Env env)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    try {
+      apps_ = GetBackend().ListApps();
+    } catch (const EngineError& error) {
+      code_ = error.code;
+      SetError(error.what());
+    } catch (const std::exception& error) {
+      code_ = "EOS";
+      SetError(error.what());
+    }
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::Array array = Napi::Array::New(env, apps_.size());
+    for (size_t i = 0; i < apps_.size(); ++i) {
+      const AppInfo& app = apps_[i];
+      Napi::Object object = Napi::Object::New(env);
+      object.Set("pid", app.pid);
+      object.Set("name", app.name);
+      object.Set("executable", app.executable);
+      if (!app.bundle_id.empty()) object.Set("bundleId", app.bundle_id);
+      object.Set("streams", app.streams);
+      object.Set("playing", app.playing);
+      object.Set("volume", app.volume);
+      object.Set("muted", app.muted);
+      array.Set(i, object);
+    }
+    deferred_.Resolve(array);
+  }
+  void OnError(const Napi::Error& error) override {
+    deferred_.Reject(MakeError(Env(), code_, error.Message()).Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::vector<AppInfo> apps_;
+  std::string code_;
+};
+
+Napi::Value ListApps(const Napi::CallbackInfo& info) {
+  auto* worker = new ListAppsWorker(info.Env());
+  worker->Queue();
+  return worker->Promise();
+}
+
+class SetAppVolumeWorker : public Napi::AsyncWorker {
+ public:
+  SetAppVolumeWorker(Napi::Env env, AppSelector app, std::optional<double> volume,
+                     std::optional<bool> mute)
+      : Napi::AsyncWorker(env),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        app_(std::move(app)),
+        volume_(volume),
+        mute_(mute) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override {
+    try {
+      GetBackend().SetAppVolume(app_, volume_, mute_);
+    } catch (const EngineError& error) {
+      code_ = error.code;
+      SetError(error.what());
+    } catch (const std::exception& error) {
+      code_ = "EOS";
+      SetError(error.what());
+    }
+  }
+  void OnOK() override { deferred_.Resolve(Env().Undefined()); }
+  void OnError(const Napi::Error& error) override {
+    deferred_.Reject(MakeError(Env(), code_, error.Message()).Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  AppSelector app_;
+  std::optional<double> volume_;
+  std::optional<bool> mute_;
+  std::string code_;
+};
+
+Napi::Value SetAppVolume(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  AppSelector app = ParseSelector(env, info[0], "app");
+  std::optional<double> volume;
+  std::optional<bool> mute;
+  if (info[1].IsNumber()) {
+    volume = info[1].As<Napi::Number>().DoubleValue();
+    if (!(*volume >= 0.0 && *volume <= 1.0)) ThrowType(env, "volume: expected 0..1");
+  }
+  if (info[2].IsBoolean()) mute = info[2].As<Napi::Boolean>().Value();
+  auto* worker = new SetAppVolumeWorker(env, std::move(app), volume, mute);
+  worker->Queue();
+  return worker->Promise();
+}
+
+Napi::Value BackendName(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), GetBackend().Name());
+}
+
+// ---- Capture ----
+
+struct Event {
+  enum class Type { kState, kChunk, kWarning, kEnd } type = Type::kState;
+  CaptureState state = CaptureState::kWaiting;
+  std::vector<uint8_t> pcm;
+  uint64_t position = 0;
+  std::string text;  // warning text or end message
+  EndReason reason = EndReason::kStopped;
+  std::string code;
+  CaptureStats stats;
+};
+
+class Capture : public Napi::ObjectWrap<Capture>, public EventSink {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Capture",
+                       {InstanceMethod("start", &Capture::Start),
+                        InstanceMethod("stop", &Capture::Stop),
+                        InstanceMethod("stats", &Capture::GetStats)});
+  }
+
+  explicit Capture(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Capture>(info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsObject()) ThrowType(env, "options: expected an object");
+    if (!info[1].IsFunction()) ThrowType(env, "onEvent: expected a function");
+    options_ = ParseOptions(env, info[0].As<Napi::Object>());
+    callback_ = Napi::Persistent(info[1].As<Napi::Function>());
+    core_ = std::make_unique<CaptureCore>(options_, this);
+    env_ = env;
+    napi_add_env_cleanup_hook(env, &Capture::Teardown, this);
+  }
+
+  ~Capture() override {
+    Teardown(this);
+    napi_remove_env_cleanup_hook(env_, &Capture::Teardown, this);
+  }
+
+  // EventSink: drain thread (OnWarning: any backend thread).
+  void OnState(CaptureState state) override {
+    Event event;
+    event.type = Event::Type::kState;
+    event.state = state;
+    Push(std::move(event), false);
+  }
+  bool OnChunk(std::vector<uint8_t>&& pcm, uint64_t position) override {
+    Event event;
+    event.type = Event::Type::kChunk;
+    event.pcm = std::move(pcm);
+    event.position = position;
+    return Push(std::move(event), true);
+  }
+  void OnWarning(const std::string& message) override {
+    Event event;
+    event.type = Event::Type::kWarning;
+    event.text = message;
+    Push(std::move(event), false);
+  }
+  void OnEnd(EndReason reason, const std::string& code, const std::string& message,
+             const CaptureStats& stats) override {
+    Event event;
+    event.type = Event::Type::kEnd;
+    event.reason = reason;
+    event.code = code;
+    event.text = message;
+    event.stats = stats;
+    Push(std::move(event), false);
+  }
+
+ private:
+  class StartWorker : public Napi::AsyncWorker {
+   public:
+    StartWorker(Napi::Env env, Capture* capture)
+        : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), capture_(capture) {}
+    Napi::Promise Promise() { return deferred_.Promise(); }
+    void Execute() override {
+      try {
+        capture_->session_ = GetBackend().StartCapture(capture_->options_, capture_->core_.get());
+      } catch (const EngineError& error) {
+        code_ = error.code;
+        SetError(error.what());
+      } catch (const std::exception& error) {
+        code_ = "EOS";
+        SetError(error.what());
+      }
+    }
+    void OnOK() override {
+      capture_->starting_ = false;
+      if (capture_->stop_requested_) {
+        // stop() came while starting: end at once, through the normal end path.
+        capture_->session_->Stop();
+        capture_->core_->End(EndReason::kStopped);
+      }
+      capture_->core_->Start();
+      deferred_.Resolve(Env().Undefined());
+    }
+    void OnError(const Napi::Error& error) override {
+      capture_->starting_ = false;
+      capture_->ReleaseJs();
+      deferred_.Reject(MakeError(Env(), code_, error.Message()).Value());
+    }
+
+   private:
+    Napi::Promise::Deferred deferred_;
+    Capture* capture_;
+    std::string code_;
+  };
+
+  Napi::Value Start(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (started_) {
+      throw MakeError(env, "ESTATE", "this capture was already started; create a new one");
+    }
+    started_ = true;
+    starting_ = true;
+    // Keep this object and the event loop alive until the end event has been delivered.
+    Ref();
+    tsfn_ = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}),
+                                          "audiotap.capture", 0, 1);
+    tsfn_live_ = true;
+    auto* worker = new StartWorker(env, this);
+    worker->Queue();
+    return worker->Promise();
+  }
+
+  Napi::Value Stop(const Napi::CallbackInfo& info) {
+    if (!started_ || stop_requested_) return info.Env().Undefined();
+    stop_requested_ = true;
+    if (starting_) return info.Env().Undefined();  // StartWorker::OnOK finishes the stop.
+    if (session_) session_->Stop();
+    core_->End(EndReason::kStopped);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value GetStats(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    CaptureStats stats = core_->Stats();
+    Napi::Object object = Napi::Object::New(env);
+    object.Set("frames", static_cast<double>(stats.frames));
+    object.Set("chunks", static_cast<double>(stats.chunks));
+    object.Set("droppedChunks", static_cast<double>(stats.dropped_chunks));
+    object.Set("overrunFrames", static_cast<double>(stats.overrun_frames));
+    object.Set("sources", stats.sources);
+    return object;
+  }
+
+  // Returns false (and drops the event) only for chunks, when the queue holds queue_chunks.
+  bool Push(Event&& event, bool droppable) {
+    {
+      std::lock_guard<std::mutex> lock(queue_mutex_);
+      if (closed_) return false;
+      if (droppable) {
+        if (queued_chunks_ >= options_.queue_chunks) return false;
+        ++queued_chunks_;
+      }
+      queue_.push_back(std::move(event));
+    }
+    if (!wake_pending_.exchange(true)) {
+      std::lock_guard<std::mutex> lock(tsfn_mutex_);
+      if (!tsfn_live_ ||
+          tsfn_.NonBlockingCall(this, [](Napi::Env env, Napi::Function, Capture* self) {
+            self->DeliverEvents(env);
+          }) != napi_ok) {
+        wake_pending_ = false;
+      }
+    }
+    return true;
+  }
+
+  // JS thread.
+  void DeliverEvents(Napi::Env env) {
+    wake_pending_ = false;
+    std::deque<Event> events;
+    {
+      std::lock_guard<std::mutex> lock(queue_mutex_);
+      events.swap(queue_);
+      queued_chunks_ = 0;
+    }
+    Napi::HandleScope scope(env);
+    for (Event& event : events) {
+      if (callback_.IsEmpty()) return;
+      switch (event.type) {
+        case Event::Type::kState:
+          Call(env, {Napi::String::New(env, "state"),
+                     Napi::String::New(env, event.state == CaptureState::kWaiting ? "waiting"
+                                                                                  : "recording")});
+          break;
+        case Event::Type::kChunk: {
+          Napi::Buffer<uint8_t> buffer =
+              Napi::Buffer<uint8_t>::Copy(env, event.pcm.data(), event.pcm.size());
+          Call(env, {Napi::String::New(env, "chunk"), buffer,
+                     Napi::Number::New(env, static_cast<double>(event.position))});
+          break;
+        }
+        case Event::Type::kWarning:
+          Call(env, {Napi::String::New(env, "warning"), Napi::String::New(env, event.text)});
+          break;
+        case Event::Type::kEnd: {
+          // The engine is done: release the OS resources and the drain thread first.
+          if (session_) session_->Stop();
+          core_->Join();
+          Napi::Object end = Napi::Object::New(env);
+          end.Set("reason", EndReasonName(event.reason));
+          if (!event.code.empty()) end.Set("code", event.code);
+          if (!event.text.empty()) end.Set("message", event.text);
+          end.Set("frames", static_cast<double>(event.stats.frames));
+          end.Set("chunks", static_cast<double>(event.stats.chunks));
+          end.Set("droppedChunks", static_cast<double>(event.stats.dropped_chunks));
+          end.Set("overrunFrames", static_cast<double>(event.stats.overrun_frames));
+          Call(env, {Napi::String::New(env, "end"), end});
+          ReleaseJs();
+          return;
+        }
+      }
+    }
+  }
+
+  void Call(Napi::Env env, const std::initializer_list<napi_value>& args) {
+    try {
+      callback_.Call(Value(), args);
+    } catch (const Napi::Error& error) {
+      // An exception thrown by a JS listener must not unwind into the engine; surface it as
+      // an uncaught exception on the JS side, as an EventEmitter listener's would be.
+      napi_fatal_exception(env, error.Value());
+    }
+  }
+
+  // JS thread: after the end event, or when start failed.
+  void ReleaseJs() {
+    {
+      std::lock_guard<std::mutex> lock(tsfn_mutex_);
+      if (tsfn_live_) {
+        tsfn_live_ = false;
+        tsfn_.Release();
+      }
+    }
+    if (started_ && !released_ref_) {
+      released_ref_ = true;
+      Unref();
+    }
+  }
+
+  // Env teardown (process exit with a capture running) or destruction: stop the engine
+  // without calling into JS.
+  static void Teardown(void* arg) {
+    auto* self = static_cast<Capture*>(arg);
+    {
+      std::lock_guard<std::mutex> lock(self->queue_mutex_);
+      self->closed_ = true;
+    }
+    if (self->session_) self->session_->Stop();
+    if (self->core_) self->core_->Join();
+    std::lock_guard<std::mutex> lock(self->tsfn_mutex_);
+    if (self->tsfn_live_) {
+      self->tsfn_live_ = false;
+      self->tsfn_.Abort();
+    }
+  }
+
+  napi_env env_ = nullptr;
+  CaptureOptions options_;
+  Napi::FunctionReference callback_;
+  std::unique_ptr<CaptureCore> core_;
+  std::unique_ptr<CaptureSession> session_;
+  Napi::ThreadSafeFunction tsfn_;
+  std::mutex tsfn_mutex_;
+  bool tsfn_live_ = false;
+
+  std::mutex queue_mutex_;
+  std::deque<Event> queue_;
+  uint32_t queued_chunks_ = 0;
+  bool closed_ = false;
+  std::atomic<bool> wake_pending_{false};
+
+  bool started_ = false;
+  bool starting_ = false;
+  bool stop_requested_ = false;
+  bool released_ref_ = false;
+};
+
+}  // namespace
+
+Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
+  exports.Set("listApps", Napi::Function::New(env, ListApps, "listApps"));
+  exports.Set("setAppVolume", Napi::Function::New(env, SetAppVolume, "setAppVolume"));
+  exports.Set("backend", Napi::Function::New(env, BackendName, "backend"));
+  exports.Set("Capture", Capture::Define(env));
+  InitDsp(env, exports);
+  return exports;
+}
+
+}  // namespace audiotap
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  return audiotap::InitAddon(env, exports);
+}
+
+NODE_API_MODULE(NODE_GYP_MODULE_NAME, Init)

@@ -1,0 +1,354 @@
+/**
+ * tap-source: taps the audio output of one app (or the system mix minus chosen apps) and
+ * sends it as PCM messages.
+ *
+ * Input:  msg.payload "start" | true, "stop" | false; optional msg.target (app name, PID,
+ *         "system", or {kind, apps, exclude}), msg.duration (seconds).
+ * Output 1: one message per chunk (msg.payload: Buffer of interleaved PCM; msg.audio: format,
+ *         recordingId, position in frames), and a last message with an empty payload and
+ *         msg.audio.final = true when the recording ends.
+ * Output 2: lifecycle events: waiting, started, warning, stopped (frames, seconds,
+ *         droppedChunks, reason).
+ */
+import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
+import { AppRef, Capture, CaptureEnd, CaptureTarget } from '../../src/engine';
+import { AudioFormat, normalizeFormat, pcmFields } from '../../src/format';
+
+interface TapSourceDef extends NodeDef {
+  targetType: 'app' | 'system';
+  app: string;
+  exclude: string;
+  sampleRate: string | number;
+  channels: string | number;
+  encoding: 's16le' | 'f32le';
+  chunkMs: string | number;
+  queueChunks: string | number;
+  duration: string | number;
+  startOnDeploy: boolean;
+  topic: string;
+}
+
+/** Message properties that belong to a start/stop command, not to the recording. */
+const COMMAND_KEYS = new Set(['_msgid', 'payload', 'target', 'duration', 'audio', 'format', 'rate', 'bits', 'channels', 'encoding', 'topic']);
+
+/** Splits "firefox, 1234, vlc" into app references. */
+export function parseAppList(text: unknown): AppRef[] {
+  if (Array.isArray(text)) return text as AppRef[];
+  if (typeof text === 'number') return [text];
+  if (typeof text !== 'string') return [];
+  return text
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '')
+    .map((item) => (/^\d+$/.test(item) ? Number(item) : item));
+}
+
+/**
+ * Reads msg.target: an app name or PID, "system", an array of apps, or a CaptureTarget-like
+ * object ({kind: 'app', apps} | {kind: 'system', exclude}).
+ * @throws TypeError saying what is wrong.
+ */
+export function parseTarget(value: unknown): CaptureTarget {
+  if (typeof value === 'number' || (typeof value === 'string' && value.trim() !== '')) {
+    const text = String(value).trim();
+    if (text.toLowerCase() === 'system') return { kind: 'system', exclude: [] };
+    return { kind: 'app', apps: parseAppList(text) };
+  }
+  if (Array.isArray(value)) return { kind: 'app', apps: parseAppList(value) };
+  if (value && typeof value === 'object') {
+    const object = value as { kind?: string; apps?: unknown; app?: unknown; exclude?: unknown };
+    if (object.kind === 'system') return { kind: 'system', exclude: parseAppList(object.exclude) };
+    if (object.kind === 'app' || object.kind === undefined) {
+      const apps = parseAppList(object.apps ?? object.app);
+      if (apps.length > 0) return { kind: 'app', apps };
+    }
+  }
+  throw new TypeError(
+    `msg.target: expected an app name or PID, "system", or {kind: "app", apps: [...]} / {kind: "system", exclude: [...]}, got ${JSON.stringify(value)}`,
+  );
+}
+
+function describeTarget(target: CaptureTarget): string {
+  if (target.kind === 'app') return target.apps.join(', ');
+  if (target.kind === 'system') {
+    return target.exclude && target.exclude.length > 0 ? `system − ${target.exclude.join(', ')}` : 'system';
+  }
+  return `tap ${target.tapUid}`;
+}
+
+function formatElapsed(seconds: number): string {
+  const s = Math.floor(seconds);
+  const m = Math.floor(s / 60);
+  return `${m}:${String(s % 60).padStart(2, '0')}`;
+}
+
+interface Recording {
+  id: string;
+  capture: Capture;
+  target: CaptureTarget;
+  targetText: string;
+  format: AudioFormat;
+  extras: Record<string, unknown>;
+  topic: string;
+  /** Frames sent on output 1. */
+  sent: number;
+  /** Stop after this many frames (duration), or Infinity. */
+  limit: number;
+  stopping: boolean;
+}
+
+module.exports = function (RED: NodeAPI) {
+  function TapSourceNode(this: Node, config: TapSourceDef) {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const defaults = {
+      targetType: config.targetType === 'system' ? 'system' : 'app',
+      app: config.app ?? '',
+      exclude: config.exclude ?? '',
+      chunkMs: Number(config.chunkMs || 20),
+      queueChunks: Number(config.queueChunks || 50),
+      duration: Number(config.duration || 0),
+      topic: config.topic ?? '',
+    };
+    let format: AudioFormat | undefined;
+    let configError: string | undefined;
+    try {
+      format = normalizeFormat({
+        sampleRate: Number(config.sampleRate || 48000),
+        channels: Number(config.channels || 2) as 1 | 2,
+        encoding: config.encoding || 's16le',
+      });
+    } catch (error) {
+      configError = (error as Error).message;
+    }
+
+    let recording: Recording | undefined;
+    let statusTimer: NodeJS.Timeout | undefined;
+    let closing = false;
+    const ended: Array<() => void> = [];
+
+    function clearStatusTimer() {
+      if (statusTimer) clearInterval(statusTimer);
+      statusTimer = undefined;
+    }
+
+    function showRecording(rec: Recording) {
+      clearStatusTimer();
+      const show = () =>
+        node.status({ fill: 'green', shape: 'dot', text: `● ${formatElapsed(rec.sent / rec.format.sampleRate)} ${rec.targetText}` });
+      show();
+      statusTimer = setInterval(show, 1000);
+    }
+
+    function lifecycle(rec: Recording, event: string, details: Record<string, unknown>) {
+      node.send([
+        null,
+        {
+          ...rec.extras,
+          topic: rec.topic,
+          payload: { event, recordingId: rec.id, target: rec.target, ...details },
+        } as NodeMessage,
+      ]);
+    }
+
+    function start(msg: NodeMessage & Record<string, unknown>, done: (err?: Error) => void) {
+      if (configError || !format) {
+        node.status({ fill: 'red', shape: 'ring', text: 'bad format' });
+        return done(new Error(`tap-source configuration: ${configError}`));
+      }
+      if (recording) {
+        node.warn(`already recording ${recording.targetText}; send "stop" first`);
+        return done();
+      }
+      let target: CaptureTarget;
+      let duration = defaults.duration;
+      try {
+        if (msg.target !== undefined) {
+          target = parseTarget(msg.target);
+        } else if (defaults.targetType === 'system') {
+          target = { kind: 'system', exclude: parseAppList(defaults.exclude) };
+        } else {
+          const apps = parseAppList(defaults.app);
+          if (apps.length === 0) throw new TypeError('no app configured: pick an app in the node, or send msg.target');
+          target = { kind: 'app', apps };
+        }
+        if (msg.duration !== undefined) {
+          duration = Number(msg.duration);
+          if (!Number.isFinite(duration) || duration <= 0) {
+            throw new TypeError(`msg.duration: expected a positive number of seconds, got ${JSON.stringify(msg.duration)}`);
+          }
+        }
+      } catch (error) {
+        node.status({ fill: 'red', shape: 'ring', text: 'bad input' });
+        return done(error as Error);
+      }
+
+      let capture: Capture;
+      try {
+        capture = new Capture({
+          target,
+          format,
+          chunkMs: defaults.chunkMs,
+          queueChunks: defaults.queueChunks,
+        });
+      } catch (error) {
+        node.status({ fill: 'red', shape: 'ring', text: 'error' });
+        return done(error as Error);
+      }
+      const extras: Record<string, unknown> = {};
+      for (const [key, value] of Object.entries(msg)) {
+        if (!COMMAND_KEYS.has(key)) extras[key] = value;
+      }
+      const rec: Recording = {
+        id: RED.util.generateId(),
+        capture,
+        target,
+        targetText: describeTarget(target),
+        format,
+        extras,
+        topic: typeof msg.topic === 'string' && msg.topic ? msg.topic : defaults.topic || describeTarget(target),
+        sent: 0,
+        limit: duration > 0 ? Math.round(duration * format.sampleRate) : Infinity,
+        stopping: false,
+      };
+      recording = rec;
+      node.status({ fill: 'yellow', shape: 'ring', text: 'starting' });
+
+      capture.on('waiting', () => {
+        node.status({ fill: 'yellow', shape: 'ring', text: `waiting for ${rec.targetText}` });
+        lifecycle(rec, 'waiting', {});
+      });
+      capture.on('recording', () => {
+        showRecording(rec);
+        lifecycle(rec, 'started', { format: rec.format });
+      });
+      capture.on('warning', (text: string) => {
+        node.warn(text);
+        lifecycle(rec, 'warning', { message: text });
+      });
+      capture.on('chunk', (chunk) => {
+        if (rec.sent >= rec.limit) return;
+        let data = chunk.data;
+        let frames = chunk.frames;
+        if (rec.sent + frames > rec.limit) {
+          frames = rec.limit - rec.sent;
+          data = data.subarray(0, frames * (data.length / chunk.frames));
+        }
+        node.send([
+          {
+            ...rec.extras,
+            topic: rec.topic,
+            payload: data,
+            ...pcmFields(rec.format, rec.id, rec.sent, rec.targetText),
+          } as NodeMessage,
+          null,
+        ]);
+        rec.sent += frames;
+        if (rec.sent >= rec.limit && !rec.stopping) {
+          rec.stopping = true;
+          capture.stop();
+        }
+      });
+      capture.on('end', (end: CaptureEnd) => finish(rec, end));
+
+      capture.start().then(
+        () => done(),
+        (error: Error & { code?: string }) => {
+          if (recording === rec) recording = undefined;
+          node.status({ fill: 'red', shape: 'ring', text: error.code === 'EAMBIGUOUS' ? 'ambiguous app' : 'error' });
+          lifecycle(rec, 'stopped', { reason: 'error', code: error.code, error: error.message, frames: 0, seconds: 0, droppedChunks: 0 });
+          done(error);
+          flushEnded();
+        },
+      );
+    }
+
+    function finish(rec: Recording, end: CaptureEnd) {
+      clearStatusTimer();
+      if (recording === rec) recording = undefined;
+      const reason = rec.sent >= rec.limit ? 'stopped' : end.reason;
+      const seconds = rec.sent / rec.format.sampleRate;
+      // The last message of the recording on output 1: downstream nodes (wav-sink) finalize.
+      const fields = pcmFields(rec.format, rec.id, rec.sent, rec.targetText);
+      node.send([
+        {
+          ...rec.extras,
+          topic: rec.topic,
+          payload: Buffer.alloc(0),
+          ...fields,
+          audio: { ...fields.audio, final: true, reason },
+        } as NodeMessage,
+        null,
+      ]);
+      lifecycle(rec, 'stopped', {
+        reason,
+        ...(end.code ? { code: end.code } : {}),
+        ...(end.message ? { message: end.message } : {}),
+        frames: rec.sent,
+        seconds,
+        droppedChunks: end.droppedChunks,
+        overrunFrames: end.overrunFrames,
+      });
+      if (end.reason === 'error') {
+        node.status({ fill: 'red', shape: 'ring', text: end.message ?? 'error' });
+        node.error(`recording of ${rec.targetText} failed: ${end.message}`, { payload: end });
+      } else if (!closing) {
+        node.status({ fill: 'grey', shape: 'ring', text: reason === 'target-exited' ? 'app exited' : 'idle' });
+      }
+      flushEnded();
+    }
+
+    function flushEnded() {
+      while (ended.length > 0) ended.shift()!();
+    }
+
+    node.on('input', (msg: NodeMessage & Record<string, unknown>, send, done) => {
+      const command = msg.payload;
+      if (command === 'start' || command === true) {
+        start(msg, done);
+      } else if (command === 'stop' || command === false) {
+        if (recording) recording.capture.stop();
+        done();
+      } else {
+        node.status({ fill: 'red', shape: 'ring', text: 'bad command' });
+        done(new Error(`msg.payload: expected "start", "stop", true or false, got ${JSON.stringify(command)}`));
+      }
+    });
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      closing = true;
+      clearStatusTimer();
+      if (!recording) {
+        node.status({});
+        return done();
+      }
+      // Stop and wait for the end event, so the last chunk and the final message go out
+      // before the flow is torn down (wav-sink finalizes its file on them).
+      const rec = recording;
+      const timeout = setTimeout(() => {
+        node.warn(`recording of ${rec.targetText} did not end within 5 s of close`);
+        done();
+      }, 5000);
+      ended.push(() => {
+        clearTimeout(timeout);
+        node.status({});
+        done();
+      });
+      rec.capture.stop();
+    });
+
+    if (config.startOnDeploy) {
+      // Let the rest of the flow start first.
+      setImmediate(() => {
+        if (closing) return;
+        start({ _msgid: RED.util.generateId(), payload: 'start' } as NodeMessage & Record<string, unknown>, (error?: Error) => {
+          if (error) node.error(error.message);
+        });
+      });
+    } else {
+      node.status({ fill: 'grey', shape: 'ring', text: 'idle' });
+    }
+  }
+
+  RED.nodes.registerType('tap-source', TapSourceNode as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
+};

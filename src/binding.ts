@@ -1,0 +1,99 @@
+/**
+ * The only module that loads the native addon. It prefers a prebuilt binary for this platform
+ * (prebuilds/, made by prebuildify) and falls back to the one built from source by node-gyp.
+ */
+import path from 'path';
+
+/** A process that has (or had) audio streams, as the engine lists it. */
+export interface NativeApp {
+  pid: number;
+  name: string;
+  executable: string;
+  bundleId?: string;
+  streams: number;
+  playing: boolean;
+  volume: number;
+  muted: boolean;
+}
+
+export interface NativeCaptureOptions {
+  target:
+    | { kind: 'apps'; apps: Array<number | string> }
+    | { kind: 'system'; exclude: Array<number | string> }
+    | { kind: 'tap'; tapUid: string };
+  sampleRate: number;
+  channels: number;
+  encoding: 's16le' | 'f32le';
+  chunkFrames: number;
+  queueChunks: number;
+  mute: boolean;
+  device?: string;
+}
+
+export interface NativeEnd {
+  reason: 'stopped' | 'target-exited' | 'error';
+  code?: string;
+  message?: string;
+  frames: number;
+  chunks: number;
+  droppedChunks: number;
+  overrunFrames: number;
+}
+
+export interface NativeStats {
+  frames: number;
+  chunks: number;
+  droppedChunks: number;
+  overrunFrames: number;
+  sources: number;
+}
+
+export type NativeEvent =
+  | ['state', 'waiting' | 'recording']
+  | ['chunk', Buffer, number]
+  | ['warning', string]
+  | ['end', NativeEnd];
+
+export interface NativeCapture {
+  start(): Promise<void>;
+  stop(): void;
+  stats(): NativeStats;
+}
+
+export interface NativeBinding {
+  listApps(): Promise<NativeApp[]>;
+  setAppVolume(app: number | string, volume: number | null, mute: boolean | null): Promise<void>;
+  backend(): string;
+  Capture: new (
+    options: NativeCaptureOptions,
+    onEvent: (...event: NativeEvent) => void,
+  ) => NativeCapture;
+  [dsp: string]: unknown;
+}
+
+let binding: NativeBinding | undefined;
+let loadError: Error | undefined;
+
+/**
+ * Loads the addon once. Throws an Error with code `ENOADDON` that says how to build it when
+ * neither a prebuild nor a source build exists.
+ */
+export function loadBinding(): NativeBinding {
+  if (binding) return binding;
+  if (loadError) throw loadError;
+  const root = path.resolve(__dirname, '..', '..');
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    binding = require('node-gyp-build')(root) as NativeBinding;
+    return binding;
+  } catch (cause) {
+    const error = new Error(
+      `the audio-tap native addon could not be loaded (${(cause as Error).message}). ` +
+        `Build it with \`npm rebuild node-red-contrib-audio-tap\` (needs python3, make, a C++ ` +
+        `compiler and, on Linux, libpulse-dev).`,
+    ) as Error & { code: string };
+    error.code = 'ENOADDON';
+    loadError = error;
+    throw error;
+  }
+}

@@ -1,0 +1,251 @@
+/**
+ * The typed engine API, usable without Node-RED:
+ *
+ *   const apps = await listApps();
+ *   const capture = new Capture({ target: { kind: 'app', apps: ['firefox'] } });
+ *   capture.on('chunk', (chunk) => …);     // chunk.data: Buffer of interleaved PCM
+ *   capture.on('end', (end) => …);         // end.reason: 'stopped' | 'target-exited' | 'error'
+ *   await capture.start();
+ *   capture.stop();
+ */
+import { EventEmitter } from 'events';
+import { loadBinding, NativeCapture, NativeEnd, NativeStats } from './binding';
+import { AudioFormat, bytesPerFrame, normalizeFormat } from './format';
+
+/** An app: a process ID, or a name matched case-insensitively against app and executable names. */
+export type AppRef = number | string;
+
+export type CaptureTarget =
+  /** The output of one or more apps, mixed. */
+  | { kind: 'app'; apps: AppRef[] }
+  /** The system mix (the default output device's, or `device`'s), minus `exclude`. */
+  | { kind: 'system'; exclude?: AppRef[] }
+  /** macOS: an existing visible process tap, by UID (not owned). */
+  | { kind: 'tap'; tapUid: string };
+
+export interface CaptureOptions {
+  target: CaptureTarget;
+  /** Output format; the OS converts. Default 48000 Hz, 2 channels, s16le. */
+  format?: Partial<AudioFormat>;
+  /** Chunk length in milliseconds, 1..1000 (default 20). */
+  chunkMs?: number;
+  /** Chunks that may wait for JavaScript before new ones are dropped (default 50). */
+  queueChunks?: number;
+  /** The app is not heard on its device while captured (where the backend supports it). */
+  mute?: boolean;
+  /** Output device: a sink name (Linux), device UID (macOS), endpoint ID (Windows). */
+  device?: string;
+}
+
+export interface AppInfo {
+  pid: number;
+  name: string;
+  executable: string;
+  bundleId?: string;
+  /** Streams (sink-inputs, sessions) the app has open. */
+  streams: number;
+  /** At least one stream is running. */
+  playing: boolean;
+  /** Linear gain 0..1 (average over the app's streams). */
+  volume: number;
+  muted: boolean;
+}
+
+export interface AudioChunk {
+  /** Interleaved PCM in `format`, `frames` whole frames. */
+  data: Buffer;
+  format: AudioFormat;
+  /** Index (frames) of the first frame since the capture started. */
+  position: number;
+  frames: number;
+}
+
+export interface CaptureEnd {
+  reason: 'stopped' | 'target-exited' | 'error';
+  /** With reason 'error': EngineError code. */
+  code?: string;
+  message?: string;
+  /** Frames delivered (including those of dropped chunks). */
+  frames: number;
+  /** frames / sampleRate. */
+  seconds: number;
+  chunks: number;
+  /** Chunks dropped because JavaScript fell behind (queueChunks were waiting). */
+  droppedChunks: number;
+  /** Frames lost inside the engine (an OS stream's ring was full). */
+  overrunFrames: number;
+}
+
+/** An error from the engine, with a stable `code` (ENOLIB, ENOSERVER, ENOAPP, EAMBIGUOUS, …). */
+export interface EngineError extends Error {
+  code: string;
+}
+
+function checkAppRef(value: unknown, field: string): AppRef {
+  if (typeof value === 'number' && Number.isInteger(value) && value > 0) return value;
+  if (typeof value === 'string' && value.trim() !== '') {
+    const text = value.trim();
+    return /^\d+$/.test(text) ? Number(text) : text;
+  }
+  throw new TypeError(`${field}: expected a PID (positive integer) or an app name, got ${JSON.stringify(value)}`);
+}
+
+function checkAppList(value: unknown, field: string): AppRef[] {
+  if (value === undefined || value === null) return [];
+  const list = Array.isArray(value) ? value : [value];
+  return list.map((item, i) => checkAppRef(item, `${field}[${i}]`));
+}
+
+/**
+ * Checks capture options and converts them for the addon.
+ * @throws TypeError naming the field that is wrong.
+ */
+export function normalizeCaptureOptions(options: CaptureOptions) {
+  if (!options || typeof options !== 'object') throw new TypeError('options: expected an object');
+  const target = options.target as CaptureTarget | undefined;
+  if (!target || typeof target !== 'object') throw new TypeError('target: expected an object');
+  let nativeTarget;
+  if (target.kind === 'app') {
+    const apps = checkAppList(target.apps, 'target.apps');
+    if (apps.length === 0) throw new TypeError('target.apps: name at least one app (a PID or a name)');
+    nativeTarget = { kind: 'apps' as const, apps };
+  } else if (target.kind === 'system') {
+    nativeTarget = { kind: 'system' as const, exclude: checkAppList(target.exclude, 'target.exclude') };
+  } else if (target.kind === 'tap') {
+    if (typeof target.tapUid !== 'string' || !target.tapUid) throw new TypeError('target.tapUid: expected a tap UID');
+    nativeTarget = { kind: 'tap' as const, tapUid: target.tapUid };
+  } else {
+    throw new TypeError(`target.kind: expected "app", "system" or "tap", got ${JSON.stringify((target as { kind?: unknown }).kind)}`);
+  }
+  const format = normalizeFormat(options.format);
+  const chunkMs = options.chunkMs ?? 20;
+  if (typeof chunkMs !== 'number' || !(chunkMs >= 1 && chunkMs <= 1000)) {
+    throw new TypeError(`chunkMs: expected a number of milliseconds from 1 to 1000, got ${String(options.chunkMs)}`);
+  }
+  const queueChunks = options.queueChunks ?? 50;
+  if (!Number.isInteger(queueChunks) || queueChunks < 1 || queueChunks > 100000) {
+    throw new TypeError(`queueChunks: expected an integer from 1 to 100000, got ${String(options.queueChunks)}`);
+  }
+  if (options.device !== undefined && typeof options.device !== 'string') {
+    throw new TypeError('device: expected a string');
+  }
+  return {
+    format,
+    native: {
+      target: nativeTarget,
+      sampleRate: format.sampleRate,
+      channels: format.channels,
+      encoding: format.encoding,
+      chunkFrames: Math.max(16, Math.round((format.sampleRate * chunkMs) / 1000)),
+      queueChunks,
+      mute: options.mute === true,
+      device: options.device || undefined,
+    },
+  };
+}
+
+export type CaptureState = 'idle' | 'starting' | 'waiting' | 'recording' | 'ended';
+
+/**
+ * One capture. Events:
+ * - `waiting`: the target app runs but has no stream yet
+ * - `recording`: the first stream joined; chunks follow
+ * - `chunk` (AudioChunk)
+ * - `warning` (string): something was left out (a stream that could not be monitored, …)
+ * - `end` (CaptureEnd): always the last event, once, after every chunk
+ */
+export class Capture extends EventEmitter {
+  readonly format: AudioFormat;
+  state: CaptureState = 'idle';
+  private readonly native: NativeCapture;
+  private readonly frameBytes: number;
+
+  /** @throws TypeError for bad options; Error with code ENOADDON when the addon is missing. */
+  constructor(options: CaptureOptions) {
+    super();
+    const { format, native } = normalizeCaptureOptions(options);
+    this.format = format;
+    this.frameBytes = bytesPerFrame(format);
+    const binding = loadBinding();
+    this.native = new binding.Capture(native, (type: string, a?: unknown, b?: unknown) => {
+      switch (type) {
+        case 'state':
+          if (this.state === 'ended') return;
+          this.state = a as 'waiting' | 'recording';
+          this.emit(this.state);
+          break;
+        case 'chunk': {
+          const data = a as Buffer;
+          this.emit('chunk', {
+            data,
+            format: this.format,
+            position: b as number,
+            frames: data.length / this.frameBytes,
+          } satisfies AudioChunk);
+          break;
+        }
+        case 'warning':
+          this.emit('warning', a as string);
+          break;
+        case 'end': {
+          const end = a as NativeEnd;
+          this.state = 'ended';
+          this.emit('end', { ...end, seconds: end.frames / this.format.sampleRate } satisfies CaptureEnd);
+          break;
+        }
+      }
+    });
+  }
+
+  /**
+   * Opens the OS streams. Resolves once the capture records or waits for its target.
+   * @throws EngineError (ENOSERVER, ENOAPP, EAMBIGUOUS, …); no 'end' event follows then.
+   */
+  async start(): Promise<void> {
+    if (this.state !== 'idle') throw new Error(`start: this capture is ${this.state}; create a new one`);
+    this.state = 'starting';
+    try {
+      await this.native.start();
+    } catch (error) {
+      this.state = 'ended';
+      throw error;
+    }
+  }
+
+  /** Stops; what is buffered is delivered, then 'end' with reason 'stopped'. Idempotent. */
+  stop(): void {
+    if (this.state === 'idle') {
+      this.state = 'ended';
+      return;
+    }
+    this.native.stop();
+  }
+
+  stats(): NativeStats {
+    return this.native.stats();
+  }
+}
+
+/** Apps with audio streams now, one per process. @throws EngineError (ENOLIB, ENOSERVER). */
+export function listApps(): Promise<AppInfo[]> {
+  return loadBinding().listApps();
+}
+
+/**
+ * Sets an app's volume (linear gain 0..1) and/or mute.
+ * @throws TypeError for bad arguments; EngineError (ENOAPP, EAMBIGUOUS, EUNSUPPORTED).
+ */
+export function setAppVolume(app: AppRef, settings: { volume?: number; mute?: boolean }): Promise<void> {
+  const ref = checkAppRef(app, 'app');
+  const { volume, mute } = settings ?? {};
+  if (volume !== undefined && !(typeof volume === 'number' && volume >= 0 && volume <= 1)) {
+    throw new TypeError(`volume: expected a linear gain from 0 to 1, got ${String(volume)}`);
+  }
+  if (mute !== undefined && typeof mute !== 'boolean') throw new TypeError('mute: expected true or false');
+  return loadBinding().setAppVolume(ref, volume ?? null, mute ?? null);
+}
+
+/** The backend serving this platform: 'pulse' | 'coreaudio' | 'wasapi'. */
+export function backendName(): string {
+  return loadBinding().backend();
+}

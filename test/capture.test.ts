@@ -1,0 +1,212 @@
+/**
+ * The engine against a real PulseAudio server: what is captured, sample by sample.
+ */
+import assert from 'assert';
+import { AudioChunk, Capture, CaptureEnd, CaptureOptions, EngineError, listApps } from '../src/engine';
+import { channelSamples, db, toneAmplitude } from './helpers/signal';
+import { Player, playTone, PulseServer, sourceOutputs, startPulse, waitFor, waitForStream } from './helpers/pulse';
+
+interface Recorded {
+  pcm: Buffer;
+  end: CaptureEnd;
+  events: string[];
+}
+
+/** Records `seconds` of audio (counted from the first captured frame), then stops. */
+async function record(options: CaptureOptions, seconds: number, during?: (capture: Capture) => void): Promise<Recorded> {
+  const capture = new Capture(options);
+  const chunks: Buffer[] = [];
+  const events: string[] = [];
+  let frames = 0;
+  const wanted = seconds * capture.format.sampleRate;
+  capture.on('waiting', () => events.push('waiting'));
+  capture.on('recording', () => events.push('recording'));
+  capture.on('chunk', (chunk: AudioChunk) => {
+    chunks.push(chunk.data);
+    frames += chunk.frames;
+    if (frames >= wanted) capture.stop();
+  });
+  const ended = new Promise<CaptureEnd>((resolve) => capture.on('end', resolve));
+  await capture.start();
+  during?.(capture);
+  const end = await ended;
+  return { pcm: Buffer.concat(chunks), end, events };
+}
+
+function levels(pcm: Buffer, encoding: 's16le' | 'f32le' = 's16le', channels = 2, rate = 48000) {
+  // Skip the first 100 ms: a stream joining mid-chunk starts with a partial chunk.
+  const x = channelSamples(pcm, encoding, channels).subarray(Math.round(rate * 0.1));
+  return { a: toneAmplitude(x, 440, rate), b: toneAmplitude(x, 1000, rate) };
+}
+
+describe('capture on PulseAudio', function () {
+  this.timeout(30000);
+  let pulse: PulseServer;
+  let a: Player;
+  let b: Player;
+
+  before(async function () {
+    pulse = await startPulse();
+    a = playTone('tone-a', 440);
+    b = playTone('tone-b', 1000);
+    await Promise.all([waitForStream(a), waitForStream(b)]);
+  });
+
+  after(async function () {
+    await Promise.all([a?.stop(), b?.stop()]);
+    await pulse?.stop();
+  });
+
+  it('lists both players with their PIDs', async function () {
+    const apps = await listApps();
+    const byPid = new Map(apps.map((app) => [app.pid, app]));
+    assert.strictEqual(byPid.get(a.pid)?.name, 'tone-a');
+    assert.strictEqual(byPid.get(b.pid)?.name, 'tone-b');
+    assert.strictEqual(byPid.get(a.pid)?.executable, 'pacat');
+    assert.strictEqual(byPid.get(a.pid)?.playing, true);
+    assert.ok(Math.abs(byPid.get(a.pid)!.volume - 1) < 1e-6, 'full volume');
+  });
+
+  it('captures one app by name: its tone, and the other at least 40 dB down', async function () {
+    const { pcm, end } = await record({ target: { kind: 'app', apps: ['tone-a'] } }, 1.5);
+    const { a: la, b: lb } = levels(pcm);
+    assert.strictEqual(end.reason, 'stopped');
+    assert.ok(Math.abs(db(la, 0.5)) < 1, `440 Hz at ${db(la).toFixed(1)} dBFS, expected about −6 dBFS`);
+    assert.ok(db(lb, la) < -40, `1 kHz only ${db(lb, la).toFixed(1)} dB below 440 Hz`);
+  });
+
+  it('captures the other app by PID, in f32le mono at 44.1 kHz', async function () {
+    const { pcm } = await record({ target: { kind: 'app', apps: [b.pid] }, format: { sampleRate: 44100, channels: 1, encoding: 'f32le' } }, 1.5);
+    const { a: la, b: lb } = levels(pcm, 'f32le', 1, 44100);
+    assert.ok(Math.abs(db(lb, 0.5)) < 1, `1 kHz at ${db(lb).toFixed(1)} dBFS`);
+    assert.ok(db(la, lb) < -40, `440 Hz only ${db(la, lb).toFixed(1)} dB below 1 kHz`);
+  });
+
+  it('captures the system mix: both tones', async function () {
+    const { pcm } = await record({ target: { kind: 'system' } }, 1.5);
+    const { a: la, b: lb } = levels(pcm);
+    assert.ok(Math.abs(db(la, 0.5)) < 1.5, `440 Hz at ${db(la).toFixed(1)} dBFS`);
+    assert.ok(Math.abs(db(lb, 0.5)) < 1.5, `1 kHz at ${db(lb).toFixed(1)} dBFS`);
+  });
+
+  it('captures the system mix minus one app: only the other', async function () {
+    const { pcm } = await record({ target: { kind: 'system', exclude: ['tone-a'] } }, 1.5);
+    const { a: la, b: lb } = levels(pcm);
+    assert.ok(Math.abs(db(lb, 0.5)) < 1, `1 kHz at ${db(lb).toFixed(1)} dBFS`);
+    assert.ok(db(la, lb) < -40, `440 Hz only ${db(la, lb).toFixed(1)} dB below 1 kHz`);
+  });
+
+  it('captures two apps mixed into one stream', async function () {
+    const { pcm } = await record({ target: { kind: 'app', apps: ['tone-a', b.pid] } }, 1.5);
+    const { a: la, b: lb } = levels(pcm);
+    assert.ok(Math.abs(db(la, 0.5)) < 1 && Math.abs(db(lb, 0.5)) < 1, `levels ${db(la).toFixed(1)} / ${db(lb).toFixed(1)} dBFS`);
+  });
+
+  it('waits for an app that runs but does not play yet, then records it', async function () {
+    const late = playTone('tone-late', 440, { delayMs: 1500 });
+    try {
+      const { pcm, events } = await record({ target: { kind: 'app', apps: [late.pid] } }, 1);
+      assert.deepStrictEqual(events, ['waiting', 'recording']);
+      const { a: la } = levels(pcm);
+      assert.ok(Math.abs(db(la, 0.5)) < 1, `440 Hz at ${db(la).toFixed(1)} dBFS`);
+    } finally {
+      await late.stop();
+    }
+  });
+
+  it('ends with reason target-exited when the app exits mid-recording', async function () {
+    const short = playTone('tone-short', 440);
+    await waitForStream(short);
+    const capture = new Capture({ target: { kind: 'app', apps: ['tone-short'] } });
+    let frames = 0;
+    capture.on('chunk', (chunk: AudioChunk) => {
+      frames += chunk.frames;
+    });
+    const ended = new Promise<CaptureEnd>((resolve) => capture.on('end', resolve));
+    await capture.start();
+    await waitFor(() => frames > 48000 * 0.5, 5000, 'half a second of audio');
+    await short.stop();
+    const end = await ended;
+    assert.strictEqual(end.reason, 'target-exited');
+    assert.strictEqual(end.frames, frames, 'every frame counted was delivered before the end event');
+  });
+
+  it('leaves no capture stream on the server after stop', async function () {
+    const capture = new Capture({ target: { kind: 'app', apps: ['tone-a'] } });
+    const ended = new Promise<CaptureEnd>((resolve) => capture.on('end', resolve));
+    await capture.start();
+    assert.strictEqual(sourceOutputs().length, 1, 'one monitor stream while recording');
+    capture.stop();
+    await ended;
+    await waitFor(() => sourceOutputs().length === 0, 2000, 'the monitor stream to close');
+  });
+
+  it('drops and counts chunks when JavaScript falls behind, and keeps memory bounded', async function () {
+    const capture = new Capture({ target: { kind: 'system' }, chunkMs: 5, queueChunks: 2 });
+    let chunks = 0;
+    let lastPosition = -1;
+    let gaps = 0;
+    capture.on('chunk', (chunk: AudioChunk) => {
+      chunks++;
+      if (lastPosition >= 0 && chunk.position !== lastPosition) gaps++;
+      lastPosition = chunk.position + chunk.frames;
+    });
+    const ended = new Promise<CaptureEnd>((resolve) => capture.on('end', resolve));
+    await capture.start();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Block the JS thread for 500 ms: ~100 chunks are produced, 2 may wait.
+    const until = Date.now() + 500;
+    while (Date.now() < until);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    capture.stop();
+    const end = await ended;
+    assert.ok(end.droppedChunks >= 50, `dropped ${end.droppedChunks} chunks`);
+    assert.strictEqual(chunks + end.droppedChunks, end.chunks, 'delivered + dropped = produced');
+    assert.ok(gaps >= 1, 'the drop shows as a jump in position');
+  });
+
+  describe('bad input', function () {
+    it('an unknown app is ENOAPP naming the apps that play', async function () {
+      const capture = new Capture({ target: { kind: 'app', apps: ['no-such-app'] } });
+      await assert.rejects(capture.start(), (error: EngineError) => {
+        assert.strictEqual(error.code, 'ENOAPP');
+        assert.match(error.message, /no running app is named "no-such-app"/);
+        assert.match(error.message, /tone-a \(PID \d+\)/);
+        return true;
+      });
+    });
+
+    it('a PID that is not running is ENOAPP', async function () {
+      await assert.rejects(new Capture({ target: { kind: 'app', apps: [999999] } }).start(), { code: 'ENOAPP' });
+    });
+
+    it('a name that matches several apps is EAMBIGUOUS listing each', async function () {
+      await assert.rejects(new Capture({ target: { kind: 'app', apps: ['pacat'] } }).start(), (error: EngineError) => {
+        assert.strictEqual(error.code, 'EAMBIGUOUS');
+        assert.ok(error.message.includes(`PID ${a.pid}`) && error.message.includes(`PID ${b.pid}`), error.message);
+        return true;
+      });
+    });
+
+    it('an invalid format is a TypeError naming the field', function () {
+      assert.throws(() => new Capture({ target: { kind: 'system' }, format: { sampleRate: 7 } }), /sampleRate/);
+      assert.throws(() => new Capture({ target: { kind: 'system' }, format: { channels: 6 as 2 } }), /channels/);
+      assert.throws(() => new Capture({ target: { kind: 'system' }, format: { encoding: 'mp3' as 's16le' } }), /encoding/);
+      assert.throws(() => new Capture({ target: { kind: 'app', apps: [] } }), /target\.apps/);
+    });
+
+    it('no server is ENOSERVER saying how to start one', async function () {
+      const saved = process.env.PULSE_SERVER;
+      process.env.PULSE_SERVER = 'unix:/nonexistent/pulse/native';
+      try {
+        await assert.rejects(listApps(), (error: EngineError) => {
+          assert.strictEqual(error.code, 'ENOSERVER');
+          assert.match(error.message, /PULSE_SERVER/);
+          return true;
+        });
+      } finally {
+        process.env.PULSE_SERVER = saved;
+      }
+    });
+  });
+});

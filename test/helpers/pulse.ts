@@ -1,0 +1,158 @@
+/**
+ * A private PulseAudio server for tests (and the demo): a null sink, a private
+ * XDG_RUNTIME_DIR, anonymous auth. Players are separate `pacat` processes playing sine tones.
+ */
+import { ChildProcess, execFileSync, spawn } from 'child_process';
+import fs from 'fs';
+import os from 'os';
+import path from 'path';
+
+export interface PulseServer {
+  /** PULSE_SERVER value clients use. */
+  server: string;
+  /** The null sink's name (the default sink). */
+  sink: string;
+  /** True when this process started the server (and stop() ends it). */
+  owned: boolean;
+  stop(): Promise<void>;
+}
+
+const SINK = 'audio_tap_test';
+
+function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const poll = () => {
+      if (check()) return resolve();
+      if (Date.now() > deadline) return reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
+      setTimeout(poll, 50);
+    };
+    poll();
+  });
+}
+
+/** pactl against the server in process.env.PULSE_SERVER. */
+export function pactl(...args: string[]): string {
+  return execFileSync('pactl', args, { encoding: 'utf8', env: process.env });
+}
+
+/**
+ * Uses the server named by AUDIO_TAP_TEST_PULSE_SERVER, or starts a private one, and points
+ * process.env.PULSE_SERVER at it (libpulse reads it at connect time).
+ */
+export async function startPulse(): Promise<PulseServer> {
+  const given = process.env.AUDIO_TAP_TEST_PULSE_SERVER;
+  if (given) {
+    process.env.PULSE_SERVER = given;
+    return { server: given, sink: pactl('get-default-sink').trim(), owned: false, stop: async () => undefined };
+  }
+  const runtime = fs.mkdtempSync(path.join(os.tmpdir(), 'audio-tap-pulse-'));
+  const socket = path.join(runtime, 'pulse', 'native');
+  const child: ChildProcess = spawn(
+    'pulseaudio',
+    [
+      '--daemonize=no',
+      '-n', // no default.pa: only the modules below
+      '--exit-idle-time=-1',
+      '--use-pid-file=no',
+      '--system=no',
+      '--log-target=stderr',
+      '--log-level=error',
+      '-L',
+      `module-native-protocol-unix auth-anonymous=1 socket=${socket}`,
+      '-L',
+      `module-null-sink sink_name=${SINK} rate=48000 channels=2`,
+    ],
+    { env: { ...process.env, XDG_RUNTIME_DIR: runtime, HOME: runtime }, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr?.on('data', (data) => (stderr += String(data)));
+  let exited = false;
+  child.on('exit', () => (exited = true));
+  try {
+    await waitFor(() => exited || fs.existsSync(socket), 10000, 'the PulseAudio socket');
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
+  if (exited) throw new Error(`pulseaudio exited at start: ${stderr.trim()} (install it: apt-get install pulseaudio)`);
+  const server = `unix:${socket}`;
+  process.env.PULSE_SERVER = server;
+  pactl('set-default-sink', SINK);
+  return {
+    server,
+    sink: SINK,
+    owned: true,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (exited) return resolve();
+        child.once('exit', () => {
+          fs.rmSync(runtime, { recursive: true, force: true });
+          resolve();
+        });
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** Interleaved s16le stereo sine: `seconds` long at 48 kHz, peak `amplitude` (0..1). */
+export function sineS16(freq: number, seconds: number, amplitude = 0.5, rate = 48000): Buffer {
+  const frames = Math.round(seconds * rate);
+  const buffer = Buffer.alloc(frames * 4);
+  for (let i = 0; i < frames; i++) {
+    const v = Math.round(Math.sin((2 * Math.PI * freq * i) / rate) * amplitude * 32767);
+    buffer.writeInt16LE(v, i * 4);
+    buffer.writeInt16LE(v, i * 4 + 2);
+  }
+  return buffer;
+}
+
+export interface Player {
+  pid: number;
+  name: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/**
+ * Plays a sine tone from a separate `pacat` process whose application.name is `name`.
+ * `delayMs` > 0: the process starts at once but plays only after the delay (a shell that
+ * sleeps, then execs pacat in the same PID).
+ */
+export function playTone(name: string, freq: number, options: { seconds?: number; amplitude?: number; delayMs?: number } = {}): Player {
+  const seconds = options.seconds ?? 30;
+  const file = path.join(os.tmpdir(), `audio-tap-tone-${freq}-${seconds}-${options.amplitude ?? 0.5}.raw`);
+  if (!fs.existsSync(file)) fs.writeFileSync(file, sineS16(freq, seconds, options.amplitude ?? 0.5));
+  const pacat = [
+    'pacat', '--playback', '--raw', '--format=s16le', '--rate=48000', '--channels=2',
+    '--latency-msec=30', `--property=application.name=${name}`, file,
+  ];
+  const child = options.delayMs
+    ? spawn('sh', ['-c', `sleep ${options.delayMs / 1000}; exec "$@"`, 'sh', ...pacat], { stdio: 'ignore', env: process.env })
+    : spawn(pacat[0], pacat.slice(1), { stdio: 'ignore', env: process.env });
+  let exited = false;
+  child.on('exit', () => (exited = true));
+  return {
+    pid: child.pid!,
+    name,
+    process: child,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (exited) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** Resolves once the player has a sink-input (it is playing). */
+export async function waitForStream(player: Player, timeoutMs = 5000): Promise<void> {
+  await waitFor(() => pactl('list', 'sink-inputs').includes(`application.process.id = "${player.pid}"`), timeoutMs, `${player.name}'s stream`);
+}
+
+/** Capture (record) streams open on the server now. */
+export function sourceOutputs(): string[] {
+  return pactl('list', 'short', 'source-outputs').split('\n').filter((line) => line.trim() !== '');
+}
+
+export { waitFor };
