@@ -3,8 +3,10 @@
  * (cookbook.ts) run by the native Direct Form I cascade, one Equalizer per stream.
  */
 import { Band, checkBand, dbToGain, designCascade, LIMITS } from './cookbook';
+import { PRESETS } from './presets';
 import { loadDsp, NativeEqProcessor } from './native';
-import { checkPayload, PcmFormat } from './pcm';
+import { AudioFormat } from '../format';
+import { checkPayload } from './pcm';
 
 /** Equaliser settings: bands in cascade order, preamp in dB (applied first), bypass. */
 export interface EqSettings {
@@ -62,7 +64,7 @@ export function cleanBands(bands: readonly Band[]): Band[] {
  * new Equalizer (or reset()).
  */
 export class Equalizer {
-  readonly format: PcmFormat;
+  readonly format: AudioFormat;
   readonly rampFrames: number;
   /** Frames processed since creation or the last reset(). */
   frames = 0;
@@ -77,7 +79,7 @@ export class Equalizer {
    * @param rampMs time (ms, 0..1000) over which later update() calls move the filter
    * @throws RangeError naming the field when a band cannot be designed at this sample rate
    */
-  constructor(format: PcmFormat, settings: EqSettings, rampMs = DEFAULT_RAMP_MS) {
+  constructor(format: AudioFormat, settings: EqSettings, rampMs = DEFAULT_RAMP_MS) {
     if (!(rampMs >= 0 && rampMs <= 1000)) throw new RangeError(`ramp must be 0..1000 ms (got ${rampMs})`);
     this.format = format;
     this.rampFrames = Math.round((rampMs / 1000) * format.sampleRate);
@@ -122,4 +124,33 @@ export class Equalizer {
   get ramping(): boolean {
     return this.processor.ramping;
   }
+}
+
+/**
+ * The settings that result from applying a control message (msg.preset, msg.bands,
+ * msg.preamp, msg.bypass) or a node's config to `current`. A preset (an id of PRESETS)
+ * replaces bands and preamp first; explicit fields override it. Numbers given as strings
+ * (from the editor) are accepted. Throws TypeError/RangeError naming the field
+ * (`prefix` + name), leaving `current` untouched.
+ */
+export function mergeEqSettings(
+  current: EqSettings,
+  patch: { preset?: unknown; bands?: unknown; preamp?: unknown; bypass?: unknown },
+  prefix = 'msg.',
+): EqSettings {
+  const next: EqSettings = { bands: current.bands, preamp: current.preamp, bypass: current.bypass };
+  if (patch.preset !== undefined && patch.preset !== '') {
+    const preset = typeof patch.preset === 'string' ? PRESETS[patch.preset] : undefined;
+    if (!preset) {
+      throw new RangeError(`${prefix}preset must be one of ${Object.keys(PRESETS).join(', ')} (got ${JSON.stringify(patch.preset)})`);
+    }
+    next.bands = cleanBands(preset.bands);
+    next.preamp = preset.preamp;
+  }
+  const preamp = typeof patch.preamp === 'string' && patch.preamp.trim() !== '' ? Number(patch.preamp) : patch.preamp;
+  checkEqSettings({ bands: patch.bands, preamp, bypass: patch.bypass }, prefix);
+  if (patch.bands !== undefined) next.bands = cleanBands(patch.bands as Band[]);
+  if (preamp !== undefined) next.preamp = preamp as number;
+  if (patch.bypass !== undefined) next.bypass = patch.bypass as boolean;
+  return next;
 }

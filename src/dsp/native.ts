@@ -1,8 +1,7 @@
 /**
- * Loads the DSP classes of the native addon (native/dsp_binding.cc). This is the only file
- * of src/dsp that touches the binding.
+ * The DSP classes of the native addon (native/dsp_binding.cc), loaded through src/binding.ts.
  */
-import * as path from 'path';
+import { loadBinding } from '../binding';
 
 /** Native biquad cascade for one stream; see native/dsp_biquad.h. */
 export interface NativeEqProcessor {
@@ -27,29 +26,14 @@ export interface DspBinding {
   SoftClipProcessor: new (channels: 1 | 2) => NativeSoftClipProcessor;
 }
 
-let binding: DspBinding | undefined;
-
 /**
- * Returns the addon's DSP exports, loading the addon (prebuild or build/Release) on first use.
- * Throws Error with code 'DSP_UNAVAILABLE' when the addon cannot be loaded.
+ * Returns the addon's DSP classes. Throws the loader's Error (code ENOADDON) when the addon
+ * cannot be loaded.
  */
 export function loadDsp(): DspBinding {
-  if (binding) return binding;
-  const root = path.resolve(__dirname, '..', '..', '..');
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const load = require('node-gyp-build') as (dir: string) => Partial<DspBinding>;
-    const exports = load(root);
-    if (typeof exports.EqProcessor !== 'function' || typeof exports.SoftClipProcessor !== 'function') {
-      throw new Error('the addon has no EqProcessor/SoftClipProcessor');
-    }
-    binding = exports as DspBinding;
-    return binding;
-  } catch (cause) {
-    const err = new Error(
-      `native DSP unavailable (${(cause as Error).message}); rebuild the addon with "npm rebuild node-red-contrib-audio-tap"`,
-    ) as Error & { code: string };
-    err.code = 'DSP_UNAVAILABLE';
-    throw err;
+  const binding = loadBinding();
+  if (typeof binding.EqProcessor !== 'function' || typeof binding.SoftClipProcessor !== 'function') {
+    throw new Error('the audio-tap native addon has no EqProcessor/SoftClipProcessor; rebuild it (npm rebuild node-red-contrib-audio-tap)');
   }
+  return binding as unknown as DspBinding;
 }

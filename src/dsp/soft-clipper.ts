@@ -7,7 +7,8 @@
  */
 import { dbToGain } from './cookbook';
 import { loadDsp, NativeSoftClipProcessor } from './native';
-import { checkPayload, PcmFormat } from './pcm';
+import { AudioFormat } from '../format';
+import { checkPayload } from './pcm';
 
 /** gain: dB (volume, before the curve); threshold, ceiling: dBFS, threshold < ceiling ≤ 0. */
 export interface SoftClipSettings {
@@ -49,14 +50,14 @@ export function checkSoftClipSettings(s: Partial<Record<keyof SoftClipSettings, 
 
 /** One stream's soft clipper. */
 export class SoftClipper {
-  readonly format: PcmFormat;
+  readonly format: AudioFormat;
   readonly rampFrames: number;
   lastNonFinite = 0;
   private readonly processor: NativeSoftClipProcessor;
   private readonly encoding: 0 | 1;
 
   /** @param rampMs time (ms, 0..1000) over which later update() calls move the settings */
-  constructor(format: PcmFormat, settings: SoftClipSettings, rampMs = 20) {
+  constructor(format: AudioFormat, settings: SoftClipSettings, rampMs = 20) {
     if (!(rampMs >= 0 && rampMs <= 1000)) throw new RangeError(`ramp must be 0..1000 ms (got ${rampMs})`);
     this.format = format;
     this.rampFrames = Math.round((rampMs / 1000) * format.sampleRate);
@@ -87,4 +88,29 @@ export class SoftClipper {
   reset(): void {
     this.processor.reset();
   }
+}
+
+/**
+ * Settings after applying msg.gain / msg.threshold / msg.ceiling (or config fields) to
+ * `current`; numeric strings accepted. Throws RangeError naming the field.
+ */
+export function mergeSoftClipSettings(
+  current: SoftClipSettings,
+  patch: { gain?: unknown; threshold?: unknown; ceiling?: unknown },
+  prefix = 'msg.',
+): SoftClipSettings {
+  const num = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v);
+  const gain = num(patch.gain);
+  const threshold = num(patch.threshold);
+  const ceiling = num(patch.ceiling);
+  checkSoftClipSettings({ gain, threshold, ceiling }, prefix);
+  const next: SoftClipSettings = {
+    gain: gain === undefined ? current.gain : (gain as number),
+    threshold: threshold === undefined ? current.threshold : (threshold as number),
+    ceiling: ceiling === undefined ? current.ceiling : (ceiling as number),
+  };
+  if (next.ceiling <= next.threshold) {
+    throw new RangeError(`${prefix}ceiling (${next.ceiling} dBFS) must be above threshold (${next.threshold} dBFS)`);
+  }
+  return next;
 }
