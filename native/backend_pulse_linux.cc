@@ -555,13 +555,20 @@ class PulseCapture : public CaptureSession {
     struct Pending {
       PulseCapture* self;
       uint32_t sink_input;
+      bool corked;
     };
-    auto* pending = new Pending{this, input.index};
+    auto* pending = new Pending{this, input.index, input.corked};
     pa_operation* op = pa_.pa_context_get_sink_info_by_index(
         connection_->context(), input.sink,
         [](pa_context*, const pa_sink_info* info, int eol, void* user) {
           auto* p = static_cast<Pending*>(user);
-          if (info && !p->self->stopped_) p->self->OpenMonitor(p->sink_input, info->monitor_source);
+          if (info && !p->self->stopped_) {
+            p->self->OpenMonitor(p->sink_input, info->monitor_source);
+            auto it = p->self->monitors_.find(p->sink_input);
+            if (it != p->self->monitors_.end()) {
+              p->self->core_->SetSourcePaused(it->second->source, p->corked);
+            }
+          }
           if (eol) delete p;
         },
         pending);
@@ -680,7 +687,12 @@ class PulseCapture : public CaptureSession {
           auto* self = static_cast<PulseCapture*>(user);
           if (!info || self->stopped_) return;
           const SinkInput input = ToSinkInput(info);
-          if (self->Wanted(input)) self->OpenMonitorOfSinkInput(input);
+          auto it = self->monitors_.find(input.index);
+          if (it != self->monitors_.end()) {
+            self->core_->SetSourcePaused(it->second->source, input.corked);
+          } else if (self->Wanted(input)) {
+            self->OpenMonitorOfSinkInput(input);
+          }
         },
         this);
     if (op) pa_.pa_operation_unref(op);
@@ -693,8 +705,9 @@ class PulseCapture : public CaptureSession {
     const auto facility = type & PA_SUBSCRIPTION_EVENT_FACILITY_MASK;
     const auto kind = type & PA_SUBSCRIPTION_EVENT_TYPE_MASK;
     if (facility != PA_SUBSCRIPTION_EVENT_SINK_INPUT) return;
-    if (kind == PA_SUBSCRIPTION_EVENT_NEW) {
-      self->Requery(index);
+    if (kind == PA_SUBSCRIPTION_EVENT_NEW ||
+        (kind == PA_SUBSCRIPTION_EVENT_CHANGE && self->monitors_.count(index))) {
+      self->Requery(index);  // a new sink-input to follow, or a monitored one (un)corked
     } else if (kind == PA_SUBSCRIPTION_EVENT_REMOVE) {
       auto it = self->monitors_.find(index);
       if (it != self->monitors_.end()) {

@@ -72,6 +72,7 @@ int CaptureCore::AcquireSource() {
     if (slot.ring.Capacity() == 0) slot.ring.Allocate(ring_bytes_);
     slot.ring.Reset();
     slot.last_write_ns.store(NowNs(), std::memory_order_relaxed);
+    slot.paused.store(false, std::memory_order_relaxed);
     slot.state.store(kActive, std::memory_order_release);
     sources_.fetch_add(1, std::memory_order_relaxed);
     return id;
@@ -85,6 +86,11 @@ void CaptureCore::ReleaseSource(int id) {
   if (slots_[id].state.compare_exchange_strong(expected, kReleased, std::memory_order_acq_rel)) {
     sources_.fetch_sub(1, std::memory_order_relaxed);
   }
+}
+
+void CaptureCore::SetSourcePaused(int id, bool paused) {
+  if (id < 0 || id >= kMaxSources) return;
+  slots_[id].paused.store(paused, std::memory_order_relaxed);
 }
 
 void CaptureCore::Write(int id, const void* frames, size_t frame_count) {
@@ -170,6 +176,7 @@ void CaptureCore::Pump(bool flush) {
   for (;;) {
     const int64_t now = NowNs();
     bool any_gating = false;
+    bool any_live = false;  // an open source that is not paused
     size_t gating_min = SIZE_MAX;
     size_t max_avail = 0;
     for (Slot& slot : slots_) {
@@ -180,7 +187,9 @@ void CaptureCore::Pump(bool flush) {
         slot.state.store(kFree, std::memory_order_release);
         continue;
       }
-      const bool quiet = state == kReleased ||
+      const bool paused = slot.paused.load(std::memory_order_relaxed);
+      if (state == kActive && !paused) any_live = true;
+      const bool quiet = state == kReleased || paused ||
           now - slot.last_write_ns.load(std::memory_order_relaxed) > hold_ns_;
       if (!quiet) {
         any_gating = true;
@@ -209,13 +218,14 @@ void CaptureCore::Pump(bool flush) {
       if (max_avail > 0) EmitMix(max_avail);
       return;
     }
-    // Clock-driven: no source is delivering and the timeline has fallen behind the wall
+    // Clock-driven: no source is open and live, and the timeline has fallen behind the wall
     // clock by more than the hold time; fill with silence (plus whatever a stopped source
-    // left). Sources that render ahead in bursts (PulseAudio's timer-scheduled sinks) keep
-    // the timeline ahead of the clock, so they never trigger this.
+    // left). A live source that is late or bursty (PulseAudio renders ahead in blocks, and a
+    // new monitor stream can take a second to start) is waited for instead: filling would
+    // put a gap into its audio.
     const uint64_t due = static_cast<uint64_t>(
         static_cast<double>(now - anchor_ns_ - hold_ns_) * format_.sample_rate / 1e9);
-    if (!any_gating && now - anchor_ns_ > hold_ns_ &&
+    if (!any_live && now - anchor_ns_ > hold_ns_ &&
         frames_.load(std::memory_order_relaxed) + chunk_frames_ <= due) {
       EmitMix(chunk_frames_);
       continue;

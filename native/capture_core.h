@@ -3,9 +3,10 @@
 // host. Backends only write into sources; everything after that is the same on every OS.
 //
 // Timeline: chunks form one continuous stream of frames from the moment the first source
-// appears. While sources deliver, the drain is clocked by their data; while none delivers
-// (an app paused or between streams, a suspended sink) and the timeline has fallen behind the
-// wall clock, it fills silence, so a recording's length is its duration. Frames that reach a full ring and chunks the
+// delivers. While sources are open, the drain is clocked by their data, however late or bursty
+// the OS delivers it; while no source is open, or every open one is paused (an app between
+// streams, a paused player), and the timeline has fallen behind the wall clock, it fills
+// silence, so a recording's length is its duration. Frames that reach a full ring and chunks the
 // host has no room for are dropped and counted, never queued without bound.
 #pragma once
 
@@ -68,6 +69,9 @@ class CaptureCore {
   int AcquireSource();
   // The source's producer writes no more. Frames it already wrote are still mixed.
   void ReleaseSource(int id);
+  // Any thread: the OS says this source's stream is paused (a corked sink-input, a paused
+  // session): it neither holds the mix back nor keeps the timeline from filling silence.
+  void SetSourcePaused(int id, bool paused);
 
   // Audio callback thread: lock-free, allocation-free. `frame_count` whole frames in format().
   void Write(int id, const void* frames, size_t frame_count);
@@ -96,6 +100,7 @@ class CaptureCore {
     SpscRing ring;
     std::atomic<int> state{kFree};
     std::atomic<int64_t> last_write_ns{0};
+    std::atomic<bool> paused{false};
   };
 
   void DrainLoop();
