@@ -58,7 +58,7 @@ module.exports = function (RED: NodeAPI) {
       rampMs = ramp;
     } catch (error) {
       configError = error as Error;
-      node.error(RED._('eq.errors.config', { error: configError.message }));
+      node.error(`eq settings: ${configError.message}`);
     }
 
     function showStatus() {

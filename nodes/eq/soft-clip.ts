@@ -48,7 +48,7 @@ module.exports = function (RED: NodeAPI) {
       rampMs = ramp;
     } catch (error) {
       configError = error as Error;
-      node.error(RED._('soft-clip.errors.config', { error: configError.message }));
+      node.error(`soft-clip settings: ${configError.message}`);
     }
 
     function showStatus() {
