@@ -35,8 +35,8 @@ bool AllFiniteF32(const uint8_t* bytes, size_t samples) {
   return nonfinite == 0;
 }
 
-inline double ClampS16(double v) { return std::min(std::max(v, -32768.0), 32767.0); }
-inline double ClampF32(double v) { return std::min(std::max(v, -kFloatMax), kFloatMax); }
+inline double ClampS16(double v) { return v != v ? 0.0 : std::min(std::max(v, -32768.0), 32767.0); }
+inline double ClampF32(double v) { return v != v ? 0.0 : std::min(std::max(v, -kFloatMax), kFloatMax); }
 
 // ---- Sample access. A frame is one `double` (mono) or one Pair (stereo). ----
 
@@ -534,44 +534,80 @@ inline double Clip(double x, double t, double c) {
 
 }  // namespace
 
+namespace {
+
+inline float ClipF32(float v, double gain, double t, double c, size_t& bad) {
+  double x = static_cast<double>(v) * gain;
+  if (std::fabs(x) <= t) return static_cast<float>(x);
+  if (!std::isfinite(x)) {
+    if (!std::isfinite(v)) {
+      bad++;
+      return 0.0f;
+    }
+    x = std::copysign(HUGE_VAL, x);  // a finite sample times a large gain
+  }
+  float y = static_cast<float>(Clip(x, t, c));
+  // Rounding to float may step past the ceiling by one ulp; step back.
+  if (std::fabs(y) > c) y = std::nextafter(y, 0.0f);
+  return y;
+}
+
+inline int16_t ClipS16(int16_t v, double gain, double t, double c) {
+  const double y = Clip(v * (gain / 32767.0), t, c) * 32767.0;
+  return static_cast<int16_t>(std::nearbyint(ClampS16(y)));
+}
+
+}  // namespace
+
 size_t SoftClipper::Process(const void* in, void* out, size_t frames, PcmEncoding encoding) {
-  const uint32_t C = channels_;
+  const size_t C = channels_;
   const auto* src = static_cast<const uint8_t*>(in);
   auto* dst = static_cast<uint8_t*>(out);
-  size_t bad = 0;
   const bool s16 = encoding == PcmEncoding::kS16LE;
-  for (size_t n = 0; n < frames; n++) {
-    if (ramp_left_ > 0) {
-      gain_ += gain_step_;
-      threshold_ += threshold_step_;
-      ceiling_ += ceiling_step_;
-      if (--ramp_left_ == 0) {
-        gain_ = target_gain_;
-        threshold_ = target_threshold_;
-        ceiling_ = target_ceiling_;
-      }
+  const size_t bytes = s16 ? 2 : 4;
+  size_t bad = 0;
+  size_t n = 0;
+  // Ramping: parameters move every frame.
+  for (; n < frames && ramp_left_ > 0; n++) {
+    gain_ += gain_step_;
+    threshold_ += threshold_step_;
+    ceiling_ += ceiling_step_;
+    if (--ramp_left_ == 0) {
+      gain_ = target_gain_;
+      threshold_ = target_threshold_;
+      ceiling_ = target_ceiling_;
     }
-    for (uint32_t c = 0; c < C; c++) {
-      const size_t i = n * C + c;
+    for (size_t c = 0; c < C; c++) {
+      const size_t at = (n * C + c) * bytes;
       if (s16) {
         int16_t v;
-        std::memcpy(&v, src + 2 * i, 2);
-        const double y = Clip(v * (gain_ / 32767.0), threshold_, ceiling_) * 32767.0;
-        const int16_t r = static_cast<int16_t>(std::nearbyint(ClampS16(y)));
-        std::memcpy(dst + 2 * i, &r, 2);
+        std::memcpy(&v, src + at, 2);
+        const int16_t y = ClipS16(v, gain_, threshold_, ceiling_);
+        std::memcpy(dst + at, &y, 2);
       } else {
         float v;
-        std::memcpy(&v, src + 4 * i, 4);
-        double x = v;
-        if (!std::isfinite(x)) {
-          bad++;
-          x = 0.0;
-        }
-        float y = static_cast<float>(Clip(x * gain_, threshold_, ceiling_));
-        // Rounding to float may step past the ceiling by one ulp; step back.
-        if (std::fabs(y) > ceiling_) y = std::nextafter(y, 0.0f);
-        std::memcpy(dst + 4 * i, &y, 4);
+        std::memcpy(&v, src + at, 4);
+        const float y = ClipF32(v, gain_, threshold_, ceiling_, bad);
+        std::memcpy(dst + at, &y, 4);
       }
+    }
+  }
+  // Steady: fixed parameters; most samples take the |x| <= threshold branch.
+  const double g = gain_, t = threshold_, c = ceiling_;
+  const size_t first = n * C, samples = frames * C;
+  if (s16) {
+    for (size_t i = first; i < samples; i++) {
+      int16_t v;
+      std::memcpy(&v, src + 2 * i, 2);
+      const int16_t y = ClipS16(v, g, t, c);
+      std::memcpy(dst + 2 * i, &y, 2);
+    }
+  } else {
+    for (size_t i = first; i < samples; i++) {
+      float v;
+      std::memcpy(&v, src + 4 * i, 4);
+      const float y = ClipF32(v, g, t, c, bad);
+      std::memcpy(dst + 4 * i, &y, 4);
     }
   }
   return bad;
