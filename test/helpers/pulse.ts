@@ -156,3 +156,21 @@ export function sourceOutputs(): string[] {
 }
 
 export { waitFor };
+
+/** Adds a null sink (an extra "speaker") to the server; returns a function that removes it. */
+export function addNullSink(name: string): () => void {
+  const module = pactl('load-module', 'module-null-sink', `sink_name=${name}`, 'rate=48000', 'channels=2').trim();
+  return () => {
+    pactl('unload-module', module);
+  };
+}
+
+/** The sink a player's sink-input plays to, by sink name. */
+export function sinkOfPlayer(player: Player): string {
+  const inputs = pactl('list', 'sink-inputs').split(/^Sink Input #/m);
+  const mine = inputs.find((block) => block.includes(`application.process.id = "${player.pid}"`));
+  const sinkIndex = mine && /^\s*Sink: (\d+)/m.exec(mine)?.[1];
+  if (!sinkIndex) return '';
+  const line = pactl('list', 'short', 'sinks').split('\n').find((l) => l.split('\t')[0] === sinkIndex);
+  return line ? line.split('\t')[1] : '';
+}
