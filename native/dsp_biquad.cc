@@ -309,7 +309,8 @@ void BiquadCascade::EnsureStages(size_t stages) {
   if (stages <= stages_) return;
   coef_.resize(stages * kCoefficients);
   target_.resize(stages * kCoefficients);
-  step_.resize(stages * kCoefficients);
+  from_.resize(stages * kCoefficients);
+  delta_.resize(stages * kCoefficients);
   const size_t per = 2 * channels_;
   state_.resize((stages + 1) * per);
   for (size_t k = stages_; k < stages; k++) {
@@ -343,16 +344,23 @@ void BiquadCascade::SetTarget(const double* coefficients, size_t stages, double 
     return;
   }
   ramp_left_ = ramp_frames;
-  const double inv = 1.0 / ramp_frames;
-  for (size_t i = 0; i < stages_ * kCoefficients; i++) step_[i] = (target_[i] - coef_[i]) * inv;
-  gain_step_ = (target_gain_ - gain_) * inv;
+  for (size_t i = 0; i < stages_ * kCoefficients; i++) {
+    from_[i] = coef_[i];
+    delta_[i] = target_[i] - coef_[i];
+  }
+  gain_from_ = gain_;
+  gain_delta_ = target_gain_ - gain_;
+  const double angle = 3.14159265358979323846 / ramp_frames;
+  ramp_cos_ = 1.0;
+  ramp_sin_ = 0.0;
+  rotate_cos_ = std::cos(angle);
+  rotate_sin_ = std::sin(angle);
 }
 
 void BiquadCascade::FinishRamp() {
   ramp_left_ = 0;
   std::copy(target_.begin(), target_.begin() + stages_ * kCoefficients, coef_.begin());
   gain_ = target_gain_;
-  gain_step_ = 0.0;
   // Trailing stages that reached the identity are dropped; the output history moves down.
   if (target_stages_ < stages_) {
     const size_t per = 2 * channels_;
@@ -383,31 +391,35 @@ template <uint32_t C>
 void BiquadCascade::RunRamp(double* __restrict buffer, size_t frames) {
   const size_t S = stages_;
   double* __restrict q = coef_.data();
-  const double* __restrict dq = step_.data();
+  const double* __restrict from = from_.data();
+  const double* __restrict delta = delta_.data();
   double* __restrict st = state_.data();
   for (size_t n = 0; n < frames; n++) {
-    gain_ += gain_step_;
+    const double c = ramp_cos_ * rotate_cos_ - ramp_sin_ * rotate_sin_;
+    ramp_sin_ = ramp_sin_ * rotate_cos_ + ramp_cos_ * rotate_sin_;
+    ramp_cos_ = c;
+    const double w = 0.5 - 0.5 * c;
+    gain_ = gain_from_ + w * gain_delta_;
+    for (size_t i = 0; i < S * kCoefficients; i++) q[i] = from[i] + w * delta[i];
     double x[C];
-    for (uint32_t c = 0; c < C; c++) x[c] = buffer[n * C + c] * gain_;
+    for (uint32_t ch = 0; ch < C; ch++) x[ch] = buffer[n * C + ch] * gain_;
     for (size_t k = 0; k < S; k++) {
-      double* qk = q + k * kCoefficients;
-      const double* dk = dq + k * kCoefficients;
-      for (size_t i = 0; i < kCoefficients; i++) qk[i] += dk[i];
+      const double* qk = q + k * kCoefficients;
       double* in = st + k * 2 * C;
       double* out = in + 2 * C;
-      for (uint32_t c = 0; c < C; c++) {
-        const double y = qk[0] * x[c] + qk[1] * in[c] + qk[2] * in[C + c] - qk[3] * out[c] -
-                         qk[4] * out[C + c];
-        in[C + c] = in[c];
-        in[c] = x[c];
-        x[c] = y;
+      for (uint32_t ch = 0; ch < C; ch++) {
+        const double y = qk[0] * x[ch] + qk[1] * in[ch] + qk[2] * in[C + ch] - qk[3] * out[ch] -
+                         qk[4] * out[C + ch];
+        in[C + ch] = in[ch];
+        in[ch] = x[ch];
+        x[ch] = y;
       }
     }
     double* last = st + S * 2 * C;
-    for (uint32_t c = 0; c < C; c++) {
-      last[C + c] = last[c];
-      last[c] = x[c];
-      buffer[n * C + c] = x[c];
+    for (uint32_t ch = 0; ch < C; ch++) {
+      last[C + ch] = last[ch];
+      last[ch] = x[ch];
+      buffer[n * C + ch] = x[ch];
     }
   }
 }

@@ -18,9 +18,11 @@ enum class PcmEncoding : uint8_t { kS16LE = 0, kF32LE = 1 };
 //
 // Direct Form I is used because its state is only past inputs and outputs: coefficients can
 // move under it sample by sample without the transients that transposed forms produce.
-// Changes are ramped by linear interpolation of the normalised coefficients (b0, b1, b2, a1,
-// a2). The stability region of (a1, a2) is a triangle, which is convex, so every filter on
-// the way between two stable filters is stable too.
+// Changes are ramped by interpolating the normalised coefficients (b0, b1, b2, a1, a2) from
+// the current to the target set with a raised-cosine weight, w = (1 - cos(pi n / N)) / 2:
+// every step is a convex combination, and the stability region of (a1, a2) is a triangle,
+// which is convex, so every filter on the way is stable; the weight starts and ends with zero
+// slope, so the output has no kink where the ramp begins or ends (a linear ramp leaves one).
 class BiquadCascade {
  public:
   static constexpr size_t kCoefficients = 5;  // b0, b1, b2, a1, a2 per stage
@@ -60,12 +62,15 @@ class BiquadCascade {
   size_t target_stages_ = 0;  // stages after the ramp ends
   std::vector<double> coef_;    // stages * 5, current
   std::vector<double> target_;  // stages * 5
-  std::vector<double> step_;    // stages * 5, per-frame increment while ramping
+  std::vector<double> from_;    // stages * 5, where the running ramp started
+  std::vector<double> delta_;   // stages * 5, target - from
   // (stages + 1) * 2 * channels: entry k holds the last two samples entering stage k
   // (k = stages: the last two outputs), laid out [k][delay][channel].
   std::vector<double> state_;
-  double gain_ = 1.0, target_gain_ = 1.0, gain_step_ = 0.0;
+  double gain_ = 1.0, target_gain_ = 1.0, gain_from_ = 1.0, gain_delta_ = 0.0;
   uint32_t ramp_left_ = 0;
+  // Phasor of the raised-cosine weight: (cos, sin) of pi n / N, advanced by a rotation.
+  double ramp_cos_ = 1.0, ramp_sin_ = 0.0, rotate_cos_ = 1.0, rotate_sin_ = 0.0;
   std::vector<double> scratch_;  // frames * channels, grows to the largest chunk seen
 };
 

@@ -3,7 +3,7 @@ import assert from 'assert';
 import { Band } from '../../src/dsp/cookbook';
 import { checkEqSettings, Equalizer, EqSettings, mergeEqSettings } from '../../src/dsp/equalizer';
 import { AudioFormat } from '../../src/format';
-import { channel, f32, noise, s16, sine } from './signals';
+import { channel, f32, noise, s16, sine, sineAmplitude } from './signals';
 
 const mono: AudioFormat = { sampleRate: 48000, channels: 1, encoding: 'f32le' };
 const stereo: AudioFormat = { sampleRate: 48000, channels: 2, encoding: 'f32le' };
@@ -81,6 +81,39 @@ describe('eq live control and streams', () => {
     assert.ok(!eq.ramping);
     const tail = f32([x.subarray(0, 960)]);
     assert.ok(eq.process(tail).equals(tail), 'bypass after the ramp is not bit-exact');
+  });
+
+  it('ramps between band lists of different lengths and ends at the new response', () => {
+    const fs = 48000;
+    const four: Band[] = [
+      { type: 'peaking', frequency: 200, gain: 6, q: 1 },
+      { type: 'peaking', frequency: 1000, gain: -6, q: 2 },
+      { type: 'lowpass', frequency: 8000 },
+      { type: 'highshelf', frequency: 3000, gain: 4, slope: 1 },
+    ];
+    const two: Band[] = [{ type: 'peaking', frequency: 1000, gain: 9, q: 1 }, { type: 'highpass', frequency: 50 }];
+    const x = sine(1000, fs, fs * 2, 0.1);
+    // Interpolated coefficients do not interpolate the response: halfway the gain at 1 kHz may
+    // swell past both ends (smoothly, for a few ms). Allowed: twice the steady roughness.
+    // An instant switch is far rougher.
+    const transition = (from: Band[], to: Band[], rampMs: number) => {
+      const eq = new Equalizer(mono, { bands: from, preamp: 0, bypass: false }, rampMs);
+      const a = channel(chunks(eq, f32([x.subarray(0, fs)])), mono);
+      eq.update({ bands: to, preamp: 0, bypass: false });
+      const b = channel(chunks(eq, f32([x.subarray(fs)])), mono);
+      const joined = Float64Array.from([...a.subarray(fs - 200), ...b.subarray(0, 4800)]);
+      const steady = Math.max(largestRoughness(a, fs / 2), largestRoughness(b, fs / 2));
+      return { b, roughness: largestRoughness(joined) / steady };
+    };
+    for (const [from, to] of [[four, two], [two, four], [[], four], [four, []]] as Band[][][]) {
+      const { b, roughness } = transition(from, to, 20);
+      const fresh = channel(chunks(new Equalizer(mono, { bands: to, preamp: 0, bypass: false }), f32([x])), mono);
+      const settled = sineAmplitude(b, 1000, fs, fs / 2);
+      const expected = sineAmplitude(fresh, 1000, fs, fs + fs / 2);
+      assert.ok(Math.abs(20 * Math.log10(settled / expected)) < 0.01, `${from.length} → ${to.length} bands: ${settled} vs ${expected}`);
+      assert.ok(roughness <= 2, `${from.length} → ${to.length} bands: transition ${roughness.toFixed(2)}× as rough as steady`);
+    }
+    assert.ok(transition(four, [], 0).roughness > 10, 'an instant switch should be rough, else this test proves nothing');
   });
 
   it('a new stream starts from silence; reset() forgets the past', () => {
