@@ -12,6 +12,9 @@
  * process start); eq's time is processing only (the chunks are in memory, as in a flow).
  * Each is timed BENCH_RUNS times (default 3), interleaved; the best run counts, since other
  * work on the machine only ever slows a run down.
+ *
+ * The Node-RED path runs BENCH_NODE_RED_SECONDS of the audio (default 120) through an
+ * embedded runtime; BENCH_NO_SINK=1 ends it in a debug node instead of wav-sink.
  */
 import { spawnSync } from 'child_process';
 import fs from 'fs';
