@@ -61,7 +61,13 @@ module.exports = function (RED: NodeAPI) {
       node.error(`eq settings: ${configError.message}`);
     }
 
+    // A red status from a refused message stays until a message goes through again.
+    let failed = false;
+    // Streams already warned about NaN/Inf input: one warning per recording, not per chunk.
+    const warned = new WeakSet<object>();
+
     function showStatus() {
+      failed = false;
       if (configError) {
         node.status({ fill: 'red', shape: 'ring', text: RED._('eq.status.config') });
       } else if (settings.bypass) {
@@ -75,6 +81,7 @@ module.exports = function (RED: NodeAPI) {
 
     node.on('input', (msg: Msg, send, done) => {
       const fail = (status: string, error: Error) => {
+        failed = true;
         node.status({ fill: 'red', shape: 'ring', text: RED._(`eq.status.${status}`) });
         done(error);
       };
@@ -119,9 +126,11 @@ module.exports = function (RED: NodeAPI) {
       const payload = msg.payload as Buffer;
       // In place: Node-RED hands each wire its own copy of a message, so this node owns it.
       stream.process(payload, payload);
-      if (stream.lastNonFinite > 0) {
+      if (stream.lastNonFinite > 0 && !warned.has(stream)) {
+        warned.add(stream);
         node.warn(RED._('eq.errors.nonFinite', { count: stream.lastNonFinite }));
       }
+      if (failed) showStatus();
       if ((msg.audio as { final?: unknown } | undefined)?.final) streams.delete(key);
       send(msg);
       done();

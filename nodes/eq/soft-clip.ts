@@ -51,7 +51,13 @@ module.exports = function (RED: NodeAPI) {
       node.error(`soft-clip settings: ${configError.message}`);
     }
 
+    // A red status from a refused message stays until a message goes through again.
+    let failed = false;
+    // Streams already warned about NaN/Inf input: one warning per recording, not per chunk.
+    const warned = new WeakSet<object>();
+
     function showStatus() {
+      failed = false;
       if (configError) {
         node.status({ fill: 'red', shape: 'ring', text: RED._('soft-clip.status.config') });
       } else {
@@ -62,6 +68,7 @@ module.exports = function (RED: NodeAPI) {
 
     node.on('input', (msg: Msg, send, done) => {
       const fail = (status: string, error: Error) => {
+        failed = true;
         node.status({ fill: 'red', shape: 'ring', text: RED._(`soft-clip.status.${status}`) });
         done(error);
       };
@@ -95,9 +102,11 @@ module.exports = function (RED: NodeAPI) {
       }
       const payload = msg.payload as Buffer;
       stream.process(payload, payload);
-      if (stream.lastNonFinite > 0) {
+      if (stream.lastNonFinite > 0 && !warned.has(stream)) {
+        warned.add(stream);
         node.warn(RED._('soft-clip.errors.nonFinite', { count: stream.lastNonFinite }));
       }
+      if (failed) showStatus();
       if ((msg.audio as { final?: unknown } | undefined)?.final) streams.delete(key);
       send(msg);
       done();

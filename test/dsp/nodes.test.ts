@@ -169,11 +169,20 @@ describe('eq and soft-clip nodes', function () {
       const text = await Promise.race([error, new Promise<string>((resolve) => setTimeout(() => resolve('no error for ' + JSON.stringify(msg).slice(0, 200)), 2000))]);
       assert.match(text, pattern);
     }
-    const got = collect(helper.getNode('out'), 1);
+    const statuses: Array<{ fill?: string }> = [];
+    eq.on('call:status', (call: { args: Array<{ fill?: string }> }) => statuses.push(call.args[0]));
+    const warnings: unknown[] = [];
+    eq.on('call:warn', (call: { args: unknown[] }) => warnings.push(call.args[0]));
+    const got = collect(helper.getNode('out'), 2);
     eq.receive(pcmMessage(f32([[NaN, 0.5], [Infinity, -0.5]]), 'ok', 0));
-    const [out] = await got;
-    const samples = new Float32Array(out.payload.buffer.slice(out.payload.byteOffset, out.payload.byteOffset + out.payload.length));
-    assert.ok(samples.every((v) => Number.isFinite(v)));
+    eq.receive(pcmMessage(f32([[NaN, 0.5], [Infinity, -0.5]]), 'ok', 2));
+    const out = await got;
+    for (const m of out) {
+      const samples = new Float32Array(m.payload.buffer.slice(m.payload.byteOffset, m.payload.byteOffset + m.payload.length));
+      assert.ok(samples.every((v) => Number.isFinite(v)));
+    }
+    assert.strictEqual(warnings.length, 1, 'NaN/Inf warned once per recording');
+    assert.strictEqual(statuses[statuses.length - 1]?.fill, 'green', 'status back to normal after a good message');
   });
 
   it('reports a bad configuration at deploy and on every message', async () => {
