@@ -74,6 +74,11 @@ function defaultQ(type: BandType): number {
   return type === 'peaking' ? 1 : Math.SQRT1_2;
 }
 
+/** A value as an error message shows it: strings quoted, NaN as NaN. */
+function show(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+}
+
 function isNumber(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value);
 }
@@ -91,7 +96,7 @@ export function checkBand(band: unknown, index: number, sampleRate?: number): st
     return `${at}.type must be one of ${BAND_TYPES.join(', ')} (got ${JSON.stringify(b.type)})`;
   }
   if (!isNumber(b.frequency) || b.frequency <= 0) {
-    return `${at}.frequency must be a number of Hz > 0 (got ${String(b.frequency)})`;
+    return `${at}.frequency must be a number of Hz > 0 (got ${show(b.frequency)})`;
   }
   if (sampleRate !== undefined && b.frequency >= sampleRate / 2) {
     return (
@@ -100,17 +105,17 @@ export function checkBand(band: unknown, index: number, sampleRate?: number): st
     );
   }
   if (b.gain !== undefined && (!isNumber(b.gain) || Math.abs(b.gain) > LIMITS.gainDb)) {
-    return `${at}.gain must be a number of dB in -${LIMITS.gainDb}..${LIMITS.gainDb} (got ${String(b.gain)})`;
+    return `${at}.gain must be a number of dB in -${LIMITS.gainDb}..${LIMITS.gainDb} (got ${show(b.gain)})`;
   }
   if (b.q !== undefined && (!isNumber(b.q) || b.q < LIMITS.qMin || b.q > LIMITS.qMax)) {
-    return `${at}.q must be a number in ${LIMITS.qMin}..${LIMITS.qMax}, > 0 (got ${String(b.q)})`;
+    return `${at}.q must be a number in ${LIMITS.qMin}..${LIMITS.qMax}, > 0 (got ${show(b.q)})`;
   }
   if (b.slope !== undefined) {
     if (b.type !== 'lowshelf' && b.type !== 'highshelf') {
       return `${at}.slope is only for lowshelf and highshelf bands; use q for ${b.type}`;
     }
     if (!isNumber(b.slope) || b.slope <= 0 || b.slope > LIMITS.slopeMax) {
-      return `${at}.slope must be a number in 0..${LIMITS.slopeMax}, > 0 (got ${String(b.slope)})`;
+      return `${at}.slope must be a number in 0..${LIMITS.slopeMax}, > 0 (got ${show(b.slope)})`;
     }
     const A = Math.pow(10, ((b.gain as number | undefined) ?? 0) / 40);
     if ((A + 1 / A) * (1 / b.slope - 1) + 2 < 0) {

@@ -126,6 +126,18 @@ export class Equalizer {
   }
 }
 
+/** A numeric string (as typed in a form or sent by a flow) becomes its number. */
+function numeric(value: unknown): unknown {
+  return typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value)) ? Number(value) : value;
+}
+
+function coerceBand(band: unknown): unknown {
+  if (band === null || typeof band !== 'object') return band;
+  const b = { ...(band as Record<string, unknown>) };
+  for (const key of ['frequency', 'gain', 'q', 'slope']) if (b[key] !== undefined) b[key] = numeric(b[key]);
+  return b;
+}
+
 /**
  * The settings that result from applying a control message (msg.preset, msg.bands,
  * msg.preamp, msg.bypass) or a node's config to `current`. A preset (an id of PRESETS)
@@ -147,9 +159,10 @@ export function mergeEqSettings(
     next.bands = cleanBands(preset.bands);
     next.preamp = preset.preamp;
   }
-  const preamp = typeof patch.preamp === 'string' && patch.preamp.trim() !== '' ? Number(patch.preamp) : patch.preamp;
-  checkEqSettings({ bands: patch.bands, preamp, bypass: patch.bypass }, prefix);
-  if (patch.bands !== undefined) next.bands = cleanBands(patch.bands as Band[]);
+  const preamp = numeric(patch.preamp);
+  const bands = Array.isArray(patch.bands) ? patch.bands.map(coerceBand) : patch.bands;
+  checkEqSettings({ bands, preamp, bypass: patch.bypass }, prefix);
+  if (bands !== undefined) next.bands = cleanBands(bands as Band[]);
   if (preamp !== undefined) next.preamp = preamp as number;
   if (patch.bypass !== undefined) next.bypass = patch.bypass as boolean;
   return next;

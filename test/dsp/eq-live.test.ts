@@ -186,3 +186,13 @@ describe('eq live control and streams', () => {
     assert.ok(eq.process(x).equals(new Equalizer(stereo, peak(3)).process(x)), 'a refused update changed the filter');
   });
 });
+
+describe('eq settings from flows', () => {
+  it('accepts numeric strings and names non-numeric ones', () => {
+    const next = mergeEqSettings({ bands: [], preamp: 0, bypass: false }, { bands: [{ type: 'peaking', frequency: '1000', gain: '-3', q: '2' }], preamp: '-1.5' });
+    assert.deepStrictEqual(next.bands, [{ type: 'peaking', frequency: 1000, gain: -3, q: 2 }]);
+    assert.strictEqual(next.preamp, -1.5);
+    assert.throws(() => mergeEqSettings(next, { bands: [{ type: 'peaking', frequency: 'loud' }] }), /msg\.bands\[0\]\.frequency must be a number of Hz > 0 \(got "loud"\)/);
+    assert.throws(() => mergeEqSettings(next, { bands: [{ type: 'peaking', frequency: 1000, q: NaN }] }), /msg\.bands\[0\]\.q .*\(got NaN\)/);
+  });
+});
