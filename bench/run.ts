@@ -10,7 +10,7 @@
  *   eq:     Equalizer.process on 10 ms chunks (480 frames), in place, as the node runs it.
  * SoX and ffmpeg read the file and write to /dev/null (their time includes that I/O and
  * process start); eq's time is processing only (the chunks are in memory, as in a flow).
- * Each is timed BENCH_RUNS times (default 3), interleaved; the best run counts, since other
+ * Each is timed BENCH_RUNS times (default 5), interleaved; the best run counts, since other
  * work on the machine only ever slows a run down.
  *
  * The Node-RED path runs BENCH_NODE_RED_SECONDS of the audio (default 120) through an
@@ -28,7 +28,7 @@ import { SoftClipper } from '../src/dsp/soft-clipper';
 import { AudioFormat } from '../src/format';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 600);
-const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const NODE_RED_SECONDS = Math.min(SECONDS, Number(process.env.BENCH_NODE_RED_SECONDS ?? 120));
 const RATE = 48000;
 const FORMAT: AudioFormat = { sampleRate: RATE, channels: 2, encoding: 'f32le' };
@@ -77,6 +77,20 @@ function timeEq(source: Buffer): number {
   const pcm = Buffer.from(source); // fresh data each run: the node filters in place
   const chunks = chunksOf(pcm);
   const eq = new Equalizer(FORMAT, { bands: BANDS, preamp: 0, bypass: false });
+  const start = process.hrtime.bigint();
+  for (const chunk of chunks) eq.process(chunk, chunk);
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
+/** The same audio as s16le, the eq node on 10 ms chunks. */
+function timeEqS16(source: Buffer): number {
+  const floats = new Float32Array(source.buffer, source.byteOffset, source.length / 4);
+  const pcm = Buffer.alloc(floats.length * 2);
+  for (let i = 0; i < floats.length; i++) pcm.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(floats[i] * 32767))), i * 2);
+  const step = CHUNK_FRAMES * 4;
+  const chunks: Buffer[] = [];
+  for (let at = 0; at < pcm.length; at += step) chunks.push(pcm.subarray(at, at + step));
+  const eq = new Equalizer({ ...FORMAT, encoding: 's16le' }, { bands: BANDS, preamp: 0, bypass: false });
   const start = process.hrtime.bigint();
   for (const chunk of chunks) eq.process(chunk, chunk);
   return Number(process.hrtime.bigint() - start) / 1e9;
@@ -178,11 +192,13 @@ async function main(): Promise<void> {
     const ffmpeg = SECONDS / best(times.ffmpeg);
     const eq = SECONDS / best(times.eq);
     const clip = SECONDS / timeSoftClip(pcm);
+    const eqS16 = SECONDS / timeEqS16(pcm);
     console.log('');
     console.log(`  sox equalizer chain        ${sox.toFixed(0).padStart(6)}× real time`);
     console.log(`  ffmpeg equalizer chain     ${ffmpeg.toFixed(0).padStart(6)}× real time  (-threads 1 -filter_threads 1)`);
     console.log(`  eq node (10 ms chunks)     ${eq.toFixed(0).padStart(6)}× real time`);
-    console.log(`  soft-clip node (10 ms)     ${clip.toFixed(0).padStart(6)}× real time  (gain +6 dB, threshold −6 dBFS)`);
+    console.log(`  eq node, s16le (10 ms)     ${eqS16.toFixed(0).padStart(6)}× real time  (one run)`);
+    console.log(`  soft-clip node (10 ms)     ${clip.toFixed(0).padStart(6)}× real time  (one run; gain +6 dB, threshold −6 dBFS)`);
     console.log('');
     const vsFfmpeg = eq / ffmpeg;
     const vsSox = eq / sox;
