@@ -124,7 +124,8 @@ module.exports = function (RED: NodeAPI) {
         return fail(e.message.startsWith('msg.payload') ? 'payload' : e.message.includes('bands') ? 'setting' : 'format', e);
       }
       const payload = msg.payload as Buffer;
-      // In place: Node-RED hands each wire its own copy of a message, so this node owns it.
+      // In place, no allocation per chunk: Node-RED clones a message sent to several wires, so
+      // the payload this node receives is its own to change.
       stream.process(payload, payload);
       if (stream.lastNonFinite > 0 && !warned.has(stream)) {
         warned.add(stream);
