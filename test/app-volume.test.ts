@@ -5,7 +5,7 @@
 import assert from 'assert';
 import { AudioChunk, Capture, CaptureEnd } from '../src/engine';
 import { channelSamples, db, toneAmplitude } from './helpers/signal';
-import { Player, playTone, PulseServer, startPulse, waitForStream } from './helpers/pulse';
+import { useAudio } from './helpers/pulse';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const helper = require('node-red-node-test-helper');
@@ -32,19 +32,7 @@ async function sinkLevel(): Promise<number> {
 
 describe('app-volume', function () {
   this.timeout(30000);
-  let pulse: PulseServer;
-  let tone: Player;
-
-  before(async function () {
-    pulse = await startPulse();
-    tone = playTone('tone-volume', 440);
-    await waitForStream(tone);
-  });
-
-  after(async function () {
-    await tone?.stop();
-    await pulse?.stop();
-  });
+  useAudio([{ name: 'tone-volume', freq: 440 }]);
 
   beforeEach(function (done) {
     helper.startServer(done);

@@ -9,7 +9,7 @@ import os from 'os';
 import path from 'path';
 import { Reader } from 'wav';
 import { channelSamples, db, toneAmplitude } from './helpers/signal';
-import { Player, playTone, PulseServer, sourceOutputs, startPulse, waitFor, waitForStream } from './helpers/pulse';
+import { Player, playTone, sourceOutputs, useAudio, waitFor, waitForStream } from './helpers/pulse';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const helper = require('node-red-node-test-helper');
@@ -48,21 +48,15 @@ function flow(dir: string, tap: Record<string, unknown>, sink: Record<string, un
 
 describe('nodes', function () {
   this.timeout(30000);
-  let pulse: PulseServer;
+  const audio = useAudio([
+    { name: 'tone-a', freq: 440 },
+    { name: 'tone-b', freq: 1000 },
+  ]);
   let a: Player;
   let b: Player;
   let dir: string;
-
-  before(async function () {
-    pulse = await startPulse();
-    a = playTone('tone-a', 440);
-    b = playTone('tone-b', 1000);
-    await Promise.all([waitForStream(a), waitForStream(b)]);
-  });
-
-  after(async function () {
-    await Promise.all([a?.stop(), b?.stop()]);
-    await pulse?.stop();
+  before(function () {
+    [a, b] = audio.players;
   });
 
   beforeEach(function (done) {
