@@ -5,7 +5,8 @@
       "sources": [
         "native/addon.cc",
         "native/capture_core.cc",
-        "native/dsp_binding.cc"
+        "native/dsp_binding.cc",
+        "native/dsp_biquad.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
