@@ -1,6 +1,6 @@
 // N-API glue: exposes the engine to JavaScript.
 //
-//   listApps(): Promise<App[]>
+//   listApps(): Promise<App[]>   listDevices(): Promise<Device[]>   listTaps(): Promise<Tap[]>
 //   setAppVolume(selector, volume|null, mute|null): Promise<void>
 //   backend(): string
 //   new Capture(options, onEvent)  .start(): Promise<void>  .stop()  .stats()
@@ -122,6 +122,27 @@ CaptureOptions ParseOptions(Napi::Env env, Napi::Object object) {
   options.queue_chunks = ParseUint(env, object, "queueChunks", 50, 1, 100000);
   Napi::Value mute = object.Get("mute");
   options.mute = mute.IsBoolean() && mute.As<Napi::Boolean>().Value();
+  Napi::Value mute_mode = object.Get("muteMode");
+  if (!mute_mode.IsUndefined()) {
+    const std::string name = mute_mode.ToString().Utf8Value();
+    if (name == "unmuted") {
+      options.mute_mode = MuteMode::kUnmuted;
+    } else if (name == "muted") {
+      options.mute_mode = MuteMode::kMuted;
+    } else if (name == "muted-when-tapped") {
+      options.mute_mode = MuteMode::kMutedWhenTapped;
+    } else {
+      ThrowType(env, "muteMode: expected \"unmuted\", \"muted\" or \"muted-when-tapped\"");
+    }
+  }
+  Napi::Value device_stream = object.Get("deviceStream");
+  if (!device_stream.IsUndefined()) {
+    if (!device_stream.IsNumber()) ThrowType(env, "deviceStream: expected a stream index");
+    options.device_stream = device_stream.As<Napi::Number>().Int32Value();
+    if (options.device_stream < -1) ThrowType(env, "deviceStream: expected -1 (all) or a stream index");
+  }
+  Napi::Value private_tap = object.Get("privateTap");
+  if (private_tap.IsBoolean()) options.private_tap = private_tap.As<Napi::Boolean>().Value();
   Napi::Value device = object.Get("device");
   if (device.IsString()) options.device = device.As<Napi::String>().Utf8Value();
   return options;
@@ -217,6 +238,51 @@ Napi::Value SetAppVolume(const Napi::CallbackInfo& info) {
   if (info[2].IsBoolean()) mute = info[2].As<Napi::Boolean>().Value();
   return PromiseWorker::Run(env, [app, volume, mute] { GetBackend().SetAppVolume(app, volume, mute); },
                             nullptr);
+}
+
+Napi::Value ListDevices(const Napi::CallbackInfo& info) {
+  auto devices = std::make_shared<std::vector<DeviceInfo>>();
+  return PromiseWorker::Run(
+      info.Env(), [devices] { *devices = GetBackend().ListDevices(); },
+      [devices](Napi::Env env) -> Napi::Value {
+        Napi::Array array = Napi::Array::New(env, devices->size());
+        for (size_t i = 0; i < devices->size(); ++i) {
+          const DeviceInfo& device = (*devices)[i];
+          Napi::Object object = Napi::Object::New(env);
+          object.Set("id", device.id);
+          object.Set("name", device.name);
+          object.Set("isDefault", device.is_default);
+          Napi::Array streams = Napi::Array::New(env, device.output_streams.size());
+          for (size_t k = 0; k < device.output_streams.size(); ++k) {
+            Napi::Object stream = Napi::Object::New(env);
+            stream.Set("index", device.output_streams[k].index);
+            stream.Set("channels", device.output_streams[k].channels);
+            stream.Set("sampleRate", device.output_streams[k].sample_rate);
+            streams.Set(k, stream);
+          }
+          object.Set("outputStreams", streams);
+          array.Set(i, object);
+        }
+        return array;
+      });
+}
+
+Napi::Value ListTaps(const Napi::CallbackInfo& info) {
+  auto taps = std::make_shared<std::vector<TapInfo>>();
+  return PromiseWorker::Run(
+      info.Env(), [taps] { *taps = GetBackend().ListTaps(); },
+      [taps](Napi::Env env) -> Napi::Value {
+        Napi::Array array = Napi::Array::New(env, taps->size());
+        for (size_t i = 0; i < taps->size(); ++i) {
+          Napi::Object object = Napi::Object::New(env);
+          object.Set("uid", (*taps)[i].uid);
+          object.Set("name", (*taps)[i].name);
+          object.Set("channels", (*taps)[i].channels);
+          object.Set("sampleRate", (*taps)[i].sample_rate);
+          array.Set(i, object);
+        }
+        return array;
+      });
 }
 
 Napi::Value BackendName(const Napi::CallbackInfo& info) {
@@ -598,6 +664,8 @@ class Playback : public Napi::ObjectWrap<Playback> {
 Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   exports.Set("listApps", Napi::Function::New(env, ListApps, "listApps"));
   exports.Set("setAppVolume", Napi::Function::New(env, SetAppVolume, "setAppVolume"));
+  exports.Set("listDevices", Napi::Function::New(env, ListDevices, "listDevices"));
+  exports.Set("listTaps", Napi::Function::New(env, ListTaps, "listTaps"));
   exports.Set("backend", Napi::Function::New(env, BackendName, "backend"));
   exports.Set("Capture", Capture::Define(env));
   exports.Set("Playback", Playback::Define(env));

@@ -507,7 +507,11 @@ void RecoverStraySinks(Connection& c) {
 class PulseCapture : public CaptureSession {
  public:
   PulseCapture(const CaptureOptions& options, CaptureCore* core)
-      : pa_(Pulse()), options_(options), core_(core) {}
+      : pa_(Pulse()),
+        options_(options),
+        core_(core),
+        // PulseAudio has no "muted only while read": a capture is always being read.
+        mute_(options.EffectiveMuteMode() != MuteMode::kUnmuted) {}
 
   ~PulseCapture() override { Stop(); }
 
@@ -553,7 +557,7 @@ class PulseCapture : public CaptureSession {
     Connection& c = *connection_;
     const Target& target = options_.target;
     RecoverStraySinks(c);
-    if (options_.mute && target.kind != TargetKind::kApps) {
+    if (mute_ && target.kind != TargetKind::kApps) {
       throw EngineError("EUNSUPPORTED",
                         "mute applies to app captures (one app or several), not to the system mix");
     }
@@ -573,7 +577,7 @@ class PulseCapture : public CaptureSession {
     const std::vector<SinkInput> inputs = c.SinkInputs();
     if (target.kind == TargetKind::kApps) {
       ResolveApps(inputs);
-      if (options_.mute) CreateMuteSink(inputs);
+      if (mute_) CreateMuteSink(inputs);
     } else {
       for (const AppSelector& selector : target.exclude) {
         if (selector.pid > 0) {
@@ -739,7 +743,7 @@ class PulseCapture : public CaptureSession {
 
   // Loop thread (or worker with the lock held).
   void OpenMonitorOfSinkInput(const SinkInput& input) {
-    if (options_.mute) {
+    if (mute_) {
       MoveIntoMuteSink(input);
       return;
     }
@@ -934,7 +938,7 @@ class PulseCapture : public CaptureSession {
       }
     }
     self->dead_ticks_ = alive ? 0 : self->dead_ticks_ + 1;
-    const bool streams = self->options_.mute ? !self->moved_.empty() : !self->monitors_.empty();
+    const bool streams = self->mute_ ? !self->moved_.empty() : !self->monitors_.empty();
     if (self->dead_ticks_ > 0 && (!streams || self->dead_ticks_ >= 4)) {
       self->core_->End(EndReason::kTargetExited, "", "the app exited");
       return;
@@ -946,6 +950,7 @@ class PulseCapture : public CaptureSession {
   const PulseApi& pa_;
   const CaptureOptions options_;
   CaptureCore* const core_;
+  const bool mute_;
   std::unique_ptr<Connection> connection_;
   std::mutex stop_mutex_;
   bool stopped_ = false;
@@ -1131,6 +1136,44 @@ class PulseBackend : public Backend {
     auto capture = std::make_unique<PulseCapture>(options, core);
     capture->Start();
     return capture;
+  }
+
+  std::vector<DeviceInfo> ListDevices() override {
+    Connection c;
+    c.Lock();
+    struct Ctx {
+      Connection* self;
+      std::vector<DeviceInfo> devices;
+    } ctx{&c, {}};
+    std::string default_sink;
+    try {
+      default_sink = c.Sink("").name;
+      c.Await(Pulse().pa_context_get_sink_info_list(
+                  c.context(),
+                  [](pa_context*, const pa_sink_info* info, int eol, void* user) {
+                    auto* x = static_cast<Ctx*>(user);
+                    if (eol) {
+                      x->self->Signal();
+                      return;
+                    }
+                    // The private sinks of muted captures are not output devices.
+                    if (Pulse().pa_proplist_gets(info->proplist, kOwnerProperty)) return;
+                    DeviceInfo device;
+                    device.id = info->name;
+                    device.name = info->description ? info->description : info->name;
+                    device.output_streams.push_back(
+                        {0, info->sample_spec.channels, static_cast<double>(info->sample_spec.rate)});
+                    x->devices.push_back(std::move(device));
+                  },
+                  &ctx),
+              "listing sinks");
+    } catch (...) {
+      c.Unlock();
+      throw;
+    }
+    c.Unlock();
+    for (DeviceInfo& device : ctx.devices) device.is_default = device.id == default_sink;
+    return ctx.devices;
   }
 
   std::unique_ptr<PlaybackSession> StartPlayback(const PlaybackOptions& options,

@@ -1162,7 +1162,7 @@ class WasapiBackend final : public Backend {
       throw EngineError("EUNSUPPORTED", "existing process taps are a macOS feature; on Windows "
                                         "capture apps by PID or name");
     }
-    if (options.mute) {
+    if (options.EffectiveMuteMode() != MuteMode::kUnmuted) {
       // Session mute (ISimpleAudioVolume) is applied before process loopback sees the
       // audio, so muting the app would record silence. See docs/windows.md.
       throw EngineError("EUNSUPPORTED",

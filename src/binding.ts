@@ -27,7 +27,10 @@ export interface NativeCaptureOptions {
   chunkFrames: number;
   queueChunks: number;
   mute: boolean;
+  muteMode?: 'unmuted' | 'muted' | 'muted-when-tapped';
   device?: string;
+  deviceStream?: number;
+  privateTap?: boolean;
 }
 
 export interface NativeEnd {
@@ -76,8 +79,24 @@ export interface NativePlayback {
   stats(): NativePlaybackStats;
 }
 
+export interface NativeDevice {
+  id: string;
+  name: string;
+  isDefault: boolean;
+  outputStreams: Array<{ index: number; channels: number; sampleRate: number }>;
+}
+
+export interface NativeTap {
+  uid: string;
+  name: string;
+  channels: number;
+  sampleRate: number;
+}
+
 export interface NativeBinding {
   listApps(): Promise<NativeApp[]>;
+  listDevices(): Promise<NativeDevice[]>;
+  listTaps(): Promise<NativeTap[]>;
   setAppVolume(app: number | string, volume: number | null, mute: boolean | null): Promise<void>;
   backend(): string;
   Capture: new (

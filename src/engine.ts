@@ -9,7 +9,7 @@
  *   capture.stop();
  */
 import { EventEmitter } from 'events';
-import { loadBinding, NativeCapture, NativeEnd, NativePlayback, NativePlaybackStats, NativeStats } from './binding';
+import { loadBinding, NativeApp, NativeCapture, NativeDevice, NativeEnd, NativePlayback, NativePlaybackStats, NativeStats, NativeTap } from './binding';
 import { AudioFormat, bytesPerFrame, normalizeFormat } from './format';
 
 /** An app: a process ID, or a name matched case-insensitively against app and executable names. */
@@ -31,28 +31,36 @@ export interface CaptureOptions {
   chunkMs?: number;
   /** Chunks that may wait for JavaScript before new ones are dropped (default 50). */
   queueChunks?: number;
-  /** The app is not heard on its device while captured (where the backend supports it). */
+  /** The app is not heard on its device while captured (Linux, macOS; EUNSUPPORTED on Windows). */
   mute?: boolean;
+  /**
+   * Overrides `mute`: 'unmuted', 'muted', or (macOS) 'muted-when-tapped', muted only while a
+   * capture reads the tap; elsewhere that is the same as 'muted'.
+   */
+  muteMode?: 'unmuted' | 'muted' | 'muted-when-tapped';
   /**
    * The output device whose mix to capture (target 'system' only): a sink name (Linux), a
    * device UID (macOS), an endpoint ID or device name (Windows). Default: the default output.
    */
   device?: string;
+  /** macOS, with `device`: tap only this output stream (see listDevices()); default all. */
+  deviceStream?: number;
+  /** macOS: the tap is visible to this process only (default true). */
+  privateTap?: boolean;
 }
 
-export interface AppInfo {
-  pid: number;
-  name: string;
-  executable: string;
-  bundleId?: string;
-  /** Streams (sink-inputs, sessions) the app has open. */
-  streams: number;
-  /** At least one stream is running. */
-  playing: boolean;
-  /** Linear gain 0..1 (average over the app's streams). */
-  volume: number;
-  muted: boolean;
-}
+/**
+ * An app with audio streams: pid, name, executable, bundleId (macOS), streams (sink-inputs,
+ * sessions or process objects), playing (a stream runs now), volume (linear gain 0..1,
+ * averaged over its streams), muted.
+ */
+export type AppInfo = NativeApp;
+
+/** An output device: id (what `device` takes), name, isDefault, outputStreams (index, channels, sampleRate in Hz). */
+export type DeviceInfo = NativeDevice;
+
+/** An existing visible process tap (macOS): uid (what target {kind: 'tap'} takes), name, channels, sampleRate (Hz). */
+export type TapInfo = NativeTap;
 
 export interface AudioChunk {
   /** Interleaved PCM in `format`, `frames` whole frames. */
@@ -132,6 +140,13 @@ export function normalizeCaptureOptions(options: CaptureOptions) {
   if (options.device !== undefined && typeof options.device !== 'string') {
     throw new TypeError('device: expected a string');
   }
+  const muteModes = ['unmuted', 'muted', 'muted-when-tapped'];
+  if (options.muteMode !== undefined && !muteModes.includes(options.muteMode)) {
+    throw new TypeError(`muteMode: expected "unmuted", "muted" or "muted-when-tapped", got ${JSON.stringify(options.muteMode)}`);
+  }
+  if (options.deviceStream !== undefined && !(Number.isInteger(options.deviceStream) && options.deviceStream >= -1)) {
+    throw new TypeError(`deviceStream: expected a stream index (0, 1, …) or -1 for all, got ${String(options.deviceStream)}`);
+  }
   return {
     format,
     native: {
@@ -142,7 +157,10 @@ export function normalizeCaptureOptions(options: CaptureOptions) {
       chunkFrames: Math.max(16, Math.round((format.sampleRate * chunkMs) / 1000)),
       queueChunks,
       mute: options.mute === true,
+      muteMode: options.muteMode,
       device: options.device || undefined,
+      deviceStream: options.deviceStream,
+      privateTap: options.privateTap,
     },
   };
 }
@@ -154,7 +172,9 @@ export type CaptureState = 'idle' | 'starting' | 'waiting' | 'recording' | 'ende
  * - `waiting`: the target app runs but has no stream yet
  * - `recording`: the first stream joined; chunks follow
  * - `chunk` (AudioChunk)
- * - `warning` (string): something was left out (a stream that could not be monitored, …)
+ * - `warning` (message: string, code?: string): something was left out (a stream that could not
+ *   be monitored, …); code 'EPERMISSION' (macOS): the capture is silent because the host app
+ *   lacks the system-audio-recording permission (the message says which and where to grant it)
  * - `end` (CaptureEnd): always the last event, once, after every chunk
  */
 export class Capture extends EventEmitter {
@@ -187,9 +207,13 @@ export class Capture extends EventEmitter {
           } satisfies AudioChunk);
           break;
         }
-        case 'warning':
-          this.emit('warning', a as string);
+        case 'warning': {
+          // A backend may prefix a warning with its code ("EPERMISSION: …").
+          const text = a as string;
+          const coded = /^(E[A-Z]+): ([\s\S]*)$/.exec(text);
+          this.emit('warning', coded ? coded[2] : text, coded ? coded[1] : undefined);
           break;
+        }
         case 'end': {
           const end = a as NativeEnd;
           this.state = 'ended';
@@ -232,6 +256,16 @@ export class Capture extends EventEmitter {
 /** Apps with audio streams now, one per process. @throws EngineError (ENOLIB, ENOSERVER). */
 export function listApps(): Promise<AppInfo[]> {
   return loadBinding().listApps();
+}
+
+/** Output devices. @throws EngineError (ENOSERVER; EUNSUPPORTED where a backend cannot list them). */
+export function listDevices(): Promise<DeviceInfo[]> {
+  return loadBinding().listDevices();
+}
+
+/** Existing visible process taps (macOS; empty elsewhere). @throws EngineError. */
+export function listTaps(): Promise<TapInfo[]> {
+  return loadBinding().listTaps();
 }
 
 /**

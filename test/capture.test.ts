@@ -2,7 +2,7 @@
  * The engine against a real PulseAudio server: what is captured, sample by sample.
  */
 import assert from 'assert';
-import { AudioChunk, Capture, CaptureEnd, CaptureOptions, EngineError, listApps } from '../src/engine';
+import { AudioChunk, Capture, CaptureEnd, CaptureOptions, EngineError, listApps, listDevices, listTaps } from '../src/engine';
 import { channelSamples, db, medianToneAmplitude } from './helpers/signal';
 import { Player, playTone, sourceOutputs, useAudio, waitFor, waitForStream } from './helpers/pulse';
 
@@ -59,6 +59,15 @@ describe('capture on PulseAudio', function () {
     assert.strictEqual(byPid.get(a.pid)?.executable, 'pacat');
     assert.strictEqual(byPid.get(a.pid)?.playing, true);
     assert.ok(Math.abs(byPid.get(a.pid)!.volume - 1) < 1e-6, 'full volume');
+  });
+
+  it('lists the output devices (the null sink, as default) and no taps', async function () {
+    const devices = await listDevices();
+    const sink = devices.find((device) => device.id === audio.pulse.sink);
+    assert.ok(sink, JSON.stringify(devices));
+    assert.strictEqual(sink.isDefault, true);
+    assert.deepStrictEqual(sink.outputStreams, [{ index: 0, channels: 2, sampleRate: 48000 }]);
+    assert.deepStrictEqual(await listTaps(), []);
   });
 
   it('captures one app by name: its tone, and the other at least 40 dB down', async function () {

@@ -225,9 +225,10 @@ module.exports = function (RED: NodeAPI) {
         showRecording(rec);
         lifecycle(rec, 'started', { format: rec.format });
       });
-      capture.on('warning', (text: string) => {
+      capture.on('warning', (text: string, code?: string) => {
         node.warn(text);
-        lifecycle(rec, 'warning', { message: text });
+        if (code === 'EPERMISSION') node.status({ fill: 'red', shape: 'ring', text: 'no permission' });
+        lifecycle(rec, 'warning', { message: text, ...(code ? { code } : {}) });
       });
       capture.on('chunk', (chunk) => {
         if (rec.sent >= rec.limit) return;
