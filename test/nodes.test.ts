@@ -230,6 +230,16 @@ describe('nodes', function () {
       assert.deepStrictEqual(fs.readdirSync(dir), []);
     });
 
+    it('a second recording into a file that is being written: refused', async function () {
+      await helper.load([tapSource, wavSink], flow(dir, {}));
+      const sink = helper.getNode('sink');
+      const error = new Promise<string>((resolve) => sink.on('call:error', (call: { args: unknown[] }) => resolve(String(call.args[0]))));
+      const audio = { sampleRate: 48000, channels: 2, encoding: 's16le', position: 0 };
+      sink.receive({ payload: Buffer.alloc(400), filename: 'same.wav', audio: { ...audio, recordingId: 'first' } });
+      sink.receive({ payload: Buffer.alloc(400), filename: 'same.wav', audio: { ...audio, recordingId: 'second' } });
+      assert.match(await error, /same\.wav is being written by recording first/);
+    });
+
     it('a chunk whose format differs from the open file: refused, the file stays whole', async function () {
       await helper.load([tapSource, wavSink], flow(dir, {}));
       const sink = helper.getNode('sink');

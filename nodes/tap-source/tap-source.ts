@@ -59,13 +59,16 @@ export function parseTarget(value: unknown): CaptureTarget {
   if (value && typeof value === 'object') {
     const object = value as { kind?: string; apps?: unknown; app?: unknown; exclude?: unknown };
     if (object.kind === 'system') return { kind: 'system', exclude: parseAppList(object.exclude) };
+    if (object.kind === 'tap' && typeof (object as { tapUid?: unknown }).tapUid === 'string') {
+      return { kind: 'tap', tapUid: (object as { tapUid: string }).tapUid };
+    }
     if (object.kind === 'app' || object.kind === undefined) {
       const apps = parseAppList(object.apps ?? object.app);
       if (apps.length > 0) return { kind: 'app', apps };
     }
   }
   throw new TypeError(
-    `msg.target: expected an app name or PID, "system", or {kind: "app", apps: [...]} / {kind: "system", exclude: [...]}, got ${JSON.stringify(value)}`,
+    `msg.target: expected an app name or PID, "system", or {kind: "app", apps: [...]} / {kind: "system", exclude: [...]} / {kind: "tap", tapUid} (macOS), got ${JSON.stringify(value)}`,
   );
 }
 

@@ -23,6 +23,8 @@ interface WavSinkDef extends NodeDef {
 const MAX_OPEN_FILES = 16;
 /** Largest gap (dropped chunks) filled with silence, in seconds; a larger jump is an error. */
 const MAX_GAP_SECONDS = 10;
+/** How long a closing node still takes the end of its open recordings (ms). */
+const CLOSE_GRACE_MS = 1000;
 const PCM_KEYS = new Set(['_msgid', 'payload', 'audio', 'format', 'rate', 'bits', 'channels', 'encoding', 'filename']);
 
 /** The path of a recording's file, relative names resolved inside `directory`. */
@@ -89,6 +91,7 @@ module.exports = function (RED: NodeAPI) {
     const directory = path.resolve(userDir, config.directory || 'recordings');
     const pattern = config.filename || '{app}-{timestamp}.wav';
     const files = new Map<string, OpenFile>();
+    let closing = false;
 
     function showStatus() {
       if (files.size === 0) {
@@ -113,6 +116,11 @@ module.exports = function (RED: NodeAPI) {
         now: new Date(),
       });
       const file = resolveInside(directory, name);
+      for (const other of files.values()) {
+        if (other.path === file) {
+          throw new Error(`${file} is being written by recording ${other.recordingId}; give this recording another file name (use {recordingId} or {timestamp})`);
+        }
+      }
       fs.mkdirSync(path.dirname(file), { recursive: true });
       const writer = new FileWriter(file, {
         sampleRate: format.sampleRate,
@@ -203,6 +211,7 @@ module.exports = function (RED: NodeAPI) {
         return fail('partial frame', new RangeError(`msg.payload: ${msg.payload.length} bytes is not a whole number of ${frameBytes}-byte frames`));
       }
       let entry = files.get(recordingId);
+      if (closing && !entry) return done(); // no new files while the flow stops
       if (entry && (entry.format.sampleRate !== format.sampleRate || entry.format.channels !== format.channels || entry.format.encoding !== format.encoding)) {
         const want = `${entry.format.sampleRate} Hz ${entry.format.channels} ch ${entry.format.encoding}`;
         const got = `${format.sampleRate} Hz ${format.channels} ch ${format.encoding}`;
@@ -237,14 +246,23 @@ module.exports = function (RED: NodeAPI) {
     });
 
     node.on('close', (_removed: boolean, done: () => void) => {
-      const pending = [...files.values()].map((entry) => close(entry, (msg) => node.send(msg), 'closed'));
-      Promise.all(pending).then(
-        () => {
-          node.status({});
-          done();
-        },
-        () => done(),
-      );
+      // Nodes close together: the recording's last chunks and final message (tap-source
+      // flushes them when it closes) may still be on their way. Take them for a moment, then
+      // finalize whatever is still open.
+      closing = true;
+      const finish = () => {
+        const pending = [...files.values()].map((entry) => close(entry, (msg) => node.send(msg), 'closed'));
+        Promise.all(pending).then(
+          () => {
+            node.status({});
+            done();
+          },
+          () => done(),
+        );
+      };
+      const started = Date.now();
+      const wait = () => (files.size === 0 || Date.now() - started >= CLOSE_GRACE_MS ? finish() : setTimeout(wait, 20));
+      wait();
     });
   }
 
