@@ -123,3 +123,50 @@ describe('audio-out playback on PulseAudio', function () {
     assert.throws(() => new Playback({ format: { sampleRate: 48000, channels: 2, encoding: 's16le' }, bufferMs: -1 }), /bufferMs/);
   });
 });
+
+describe('audio-out node', function () {
+  this.timeout(30000);
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const helper = require('node-red-node-test-helper');
+  const audioOut = require('../nodes/audio-out/audio-out.js');
+  helper.init(require.resolve('node-red'));
+  let pulse: PulseServer;
+
+  before(async function () {
+    pulse = await startPulse();
+  });
+  after(async function () {
+    await pulse?.stop();
+  });
+  beforeEach(function (done) {
+    helper.startServer(done);
+  });
+  afterEach(function (done) {
+    helper.unload().then(() => helper.stopServer(done));
+  });
+
+  const audio = (encoding: 's16le' | 'f32le', sampleRate = 48000) => ({ sampleRate, channels: 2, encoding, recordingId: 'r', position: 0 });
+
+  it('restarts in the new format when the format changes, with a warning', async function () {
+    await helper.load(audioOut, [{ id: 'speaker-out', type: 'audio-out', device: '', bufferMs: 50 }]);
+    const node = helper.getNode('speaker-out');
+    const warned = new Promise<string>((resolve) => node.on('call:warn', (call: { args: unknown[] }) => resolve(String(call.args[0]))));
+    node.receive({ payload: Buffer.alloc(480 * 4), audio: audio('s16le') });
+    node.receive({ payload: Buffer.alloc(441 * 8), audio: audio('f32le', 44100) });
+    assert.match(await warned, /format changed from 48000 Hz 2 ch s16le to 44100 Hz 2 ch f32le: output restarted/);
+  });
+
+  it('refuses what is not PCM, with the field named', async function () {
+    await helper.load(audioOut, [{ id: 'speaker-out', type: 'audio-out', device: '', bufferMs: 50 }]);
+    const node = helper.getNode('speaker-out');
+    const errors: string[] = [];
+    node.on('call:error', (call: { args: unknown[] }) => errors.push(String(call.args[0])));
+    node.receive({ payload: 'noise' });
+    node.receive({ payload: Buffer.alloc(8) });
+    node.receive({ payload: Buffer.alloc(6), audio: audio('s16le') });
+    await waitFor(() => errors.length === 3, 2000, 'three errors');
+    assert.match(errors[0], /msg\.payload: expected a Buffer of PCM/);
+    assert.match(errors[1], /msg\.audio: missing/);
+    assert.match(errors[2], /6 bytes is not a whole number of 4-byte frames/);
+  });
+});
