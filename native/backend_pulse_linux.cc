@@ -429,6 +429,18 @@ class Connection {
   pa_context* context_ = nullptr;
 };
 
+// Holds a connection's main-loop lock for a scope.
+class LoopLock {
+ public:
+  explicit LoopLock(Connection& connection) : connection_(connection) { connection_.Lock(); }
+  ~LoopLock() { connection_.Unlock(); }
+  LoopLock(const LoopLock&) = delete;
+  LoopLock& operator=(const LoopLock&) = delete;
+
+ private:
+  Connection& connection_;
+};
+
 std::string DescribeApps(const std::vector<SinkInput>& inputs) {
   std::map<int32_t, std::string> apps;
   for (const SinkInput& input : inputs) {
@@ -518,15 +530,8 @@ class PulseCapture : public CaptureSession {
   // Worker thread. Throws EngineError; the destructor then releases what was opened.
   void Start() {
     connection_ = std::make_unique<Connection>();
-    Connection& c = *connection_;
-    c.Lock();
-    try {
-      StartLocked();
-    } catch (...) {
-      c.Unlock();
-      throw;
-    }
-    c.Unlock();
+    LoopLock lock(*connection_);
+    StartLocked();
   }
 
   void Stop() override {
@@ -982,8 +987,8 @@ class PulsePlayback : public PlaybackSession {
   void Start() {
     connection_ = std::make_unique<Connection>();
     Connection& c = *connection_;
-    c.Lock();
     try {
+      LoopLock lock(c);
       const pa_sample_spec spec = SampleSpecOf(options_.format);
       const pa_channel_map map = ChannelMapOf(options_.format);
       stream_ = pa_.pa_stream_new(c.context(), "audio-tap output", &spec, &map);
@@ -1027,11 +1032,9 @@ class PulsePlayback : public PlaybackSession {
         throw EngineError("EOS", "the playback stream failed: " + c.LastError());
       }
     } catch (...) {
-      c.Unlock();
-      Stop();
+      Stop();  // the lock is released by now
       throw;
     }
-    c.Unlock();
   }
 
   void Stop() override {
@@ -1098,16 +1101,12 @@ class PulseBackend : public Backend {
 
   std::vector<AppInfo> ListApps() override {
     Connection c;
-    c.Lock();
     std::vector<SinkInput> inputs;
-    try {
+    {
+      LoopLock lock(c);
       RecoverStraySinks(c);
       inputs = c.SinkInputs();
-    } catch (...) {
-      c.Unlock();
-      throw;
     }
-    c.Unlock();
     std::map<int32_t, AppInfo> apps;
     std::map<int32_t, double> volume_sum;
     for (const SinkInput& input : inputs) {
@@ -1140,13 +1139,13 @@ class PulseBackend : public Backend {
 
   std::vector<DeviceInfo> ListDevices() override {
     Connection c;
-    c.Lock();
     struct Ctx {
       Connection* self;
       std::vector<DeviceInfo> devices;
     } ctx{&c, {}};
     std::string default_sink;
-    try {
+    {
+      LoopLock lock(c);
       default_sink = c.Sink("").name;
       c.Await(Pulse().pa_context_get_sink_info_list(
                   c.context(),
@@ -1167,11 +1166,7 @@ class PulseBackend : public Backend {
                   },
                   &ctx),
               "listing sinks");
-    } catch (...) {
-      c.Unlock();
-      throw;
     }
-    c.Unlock();
     for (DeviceInfo& device : ctx.devices) device.is_default = device.id == default_sink;
     return ctx.devices;
   }
@@ -1187,8 +1182,8 @@ class PulseBackend : public Backend {
                     std::optional<bool> mute) override {
     const PulseApi& pa = Pulse();
     Connection c;
-    c.Lock();
-    try {
+    LoopLock lock(c);
+    {
       const std::vector<SinkInput> inputs = c.SinkInputs();
       const std::string lower = ToLower(app.name);
       std::set<int32_t> pids;
@@ -1224,11 +1219,7 @@ class PulseBackend : public Backend {
                   "setting mute");
         }
       }
-    } catch (...) {
-      c.Unlock();
-      throw;
     }
-    c.Unlock();
   }
 };
 
