@@ -43,8 +43,15 @@ export function readExample(title: string): Array<Record<string, unknown>> {
   return JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'examples', `${title}.json`), 'utf8'));
 }
 
+/** An example's nodes on a tab of their own (config nodes stay global). */
+export function onTab(id: string, label: string, nodes: Array<Record<string, unknown>>): Array<Record<string, unknown>> {
+  const tab = { id, type: 'tab', label, disabled: false, info: '' };
+  return [tab, ...nodes.map((node) => ('wires' in node ? { ...node, z: id } : node))];
+}
+
 /**
- * Starts Node-RED with `nodes` (an example's nodes) on one tab. Resolves once the flows run.
+ * Starts Node-RED with `nodes` (an example's nodes) on one tab, or with `nodes` as the whole
+ * flow file when they hold their tabs. Resolves once the flows run.
  * @throws Error with the process's output when it exits or does not start within 30 s.
  */
 export async function startNodeRed(nodes: Array<Record<string, unknown>>, options: { env?: NodeJS.ProcessEnv } = {}): Promise<NodeRedProcess> {
@@ -74,8 +81,7 @@ export async function startNodeRed(nodes: Array<Record<string, unknown>>, option
       2,
     )};\n`,
   );
-  const tab = { id: 'audio-tap-test-tab', type: 'tab', label: 'test', disabled: false, info: '' };
-  const flows = [tab, ...nodes.map((node) => ('wires' in node ? { ...node, z: tab.id } : node))];
+  const flows = nodes.some((node) => node.type === 'tab') ? nodes : onTab('audio-tap-test-tab', 'test', nodes);
   fs.writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify(flows, null, 2));
 
   const child: ChildProcess = spawn(process.execPath, [require.resolve('node-red/red.js'), '--userDir', userDir], {
