@@ -44,7 +44,7 @@
           }
         }],
         ["OS=='win'", {
-          "sources": ["native/backend_wasapi_win.cc"],
+          "sources": ["native/backend_wasapi_win.cc", "native/wasapi_util_win.cc"],
           "defines": ["_WIN32_WINNT=0x0A00", "NOMINMAX", "WIN32_LEAN_AND_MEAN"],
           "msvs_settings": {
             "VCCLCompilerTool": {

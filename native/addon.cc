@@ -4,6 +4,8 @@
 //   setAppVolume(selector, volume|null, mute|null): Promise<void>
 //   backend(): string
 //   new Capture(options, onEvent)  .start(): Promise<void>  .stop()  .stats()
+//   new Playback(options)          .start(): Promise<void>  .write(buf): frames  .drain()
+//                                  .stop()  .stats()
 //
 // Events reach JavaScript through a bounded queue drained on the JS thread. The engine's drain
 // thread pushes into it and wakes JS with a thread-safe function call only when no wake is
@@ -20,6 +22,7 @@
 #include "capture_core.h"
 #include "dsp_binding.h"
 #include "engine.h"
+#include "playback_core.h"
 
 namespace audiotap {
 namespace {
@@ -509,6 +512,155 @@ class Capture : public Napi::ObjectWrap<Capture>, public EventSink {
   bool released_ref_ = false;
 };
 
+
+// ---- Playback ----
+
+class Playback : public Napi::ObjectWrap<Playback> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Playback",
+                       {InstanceMethod("start", &Playback::Start),
+                        InstanceMethod("write", &Playback::Write),
+                        InstanceMethod("drain", &Playback::Drain),
+                        InstanceMethod("stop", &Playback::Stop),
+                        InstanceMethod("stats", &Playback::GetStats)});
+  }
+
+  explicit Playback(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Playback>(info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsObject()) ThrowType(env, "options: expected an object");
+    Napi::Object object = info[0].As<Napi::Object>();
+    options_.format.sample_rate = ParseUint(env, object, "sampleRate", 48000, 8000, 192000);
+    options_.format.channels = ParseUint(env, object, "channels", 2, 1, 2);
+    std::string encoding = object.Has("encoding") ? object.Get("encoding").ToString().Utf8Value() : "s16le";
+    if (encoding == "s16le") {
+      options_.format.encoding = SampleEncoding::kS16LE;
+    } else if (encoding == "f32le") {
+      options_.format.encoding = SampleEncoding::kF32LE;
+    } else {
+      ThrowType(env, "encoding: expected \"s16le\" or \"f32le\"");
+    }
+    options_.buffer_frames = ParseUint(env, object, "bufferFrames", options_.format.sample_rate / 10,
+                                       1, options_.format.sample_rate * 10);
+    options_.capacity_frames = ParseUint(env, object, "capacityFrames", 4 * options_.buffer_frames,
+                                         options_.buffer_frames, options_.format.sample_rate * 60);
+    Napi::Value device = object.Get("device");
+    if (device.IsString()) options_.device = device.As<Napi::String>().Utf8Value();
+    core_ = std::make_unique<PlaybackCore>(options_);
+    env_ = env;
+    napi_add_env_cleanup_hook(env, &Playback::Teardown, this);
+  }
+
+  ~Playback() override {
+    Teardown(this);
+    napi_remove_env_cleanup_hook(env_, &Playback::Teardown, this);
+  }
+
+ private:
+  class StartWorker : public Napi::AsyncWorker {
+   public:
+    StartWorker(Napi::Env env, Playback* playback)
+        : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), playback_(playback) {}
+    Napi::Promise Promise() { return deferred_.Promise(); }
+    void Execute() override {
+      try {
+        session_ = GetBackend().StartPlayback(playback_->options_, playback_->core_.get());
+      } catch (const EngineError& error) {
+        code_ = error.code;
+        SetError(error.what());
+      } catch (const std::exception& error) {
+        code_ = "EOS";
+        SetError(error.what());
+      }
+    }
+    void OnOK() override {
+      playback_->starting_ = false;
+      if (playback_->stopped_) {
+        session_->Stop();
+      } else {
+        playback_->session_ = std::move(session_);
+      }
+      playback_->Unref();
+      deferred_.Resolve(Env().Undefined());
+    }
+    void OnError(const Napi::Error& error) override {
+      playback_->starting_ = false;
+      playback_->Unref();
+      deferred_.Reject(MakeError(Env(), code_, error.Message()).Value());
+    }
+
+   private:
+    Napi::Promise::Deferred deferred_;
+    Playback* playback_;
+    std::unique_ptr<PlaybackSession> session_;
+    std::string code_;
+  };
+
+  Napi::Value Start(const Napi::CallbackInfo& info) {
+    if (started_) throw MakeError(info.Env(), "ESTATE", "this playback was already started; create a new one");
+    started_ = true;
+    starting_ = true;
+    Ref();  // alive until the worker is done
+    auto* worker = new StartWorker(info.Env(), this);
+    worker->Queue();
+    return worker->Promise();
+  }
+
+  // Queues interleaved frames; returns how many were accepted (the rest are counted as
+  // overrun frames).
+  Napi::Value Write(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsBuffer()) ThrowType(env, "data: expected a Buffer of interleaved PCM");
+    Napi::Buffer<uint8_t> data = info[0].As<Napi::Buffer<uint8_t>>();
+    const uint32_t frame = options_.format.BytesPerFrame();
+    if (data.Length() % frame != 0) {
+      throw Napi::RangeError::New(env, "data: " + std::to_string(data.Length()) +
+                                           " bytes is not a whole number of " +
+                                           std::to_string(frame) + "-byte frames");
+    }
+    if (stopped_) return Napi::Number::New(env, 0);
+    return Napi::Number::New(env, static_cast<double>(core_->Push(data.Data(), data.Length() / frame)));
+  }
+
+  Napi::Value Drain(const Napi::CallbackInfo& info) {
+    core_->Drain();
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Stop(const Napi::CallbackInfo& info) {
+    stopped_ = true;
+    if (session_) session_->Stop();
+    return info.Env().Undefined();
+  }
+
+  Napi::Value GetStats(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const PlaybackStats stats = core_->Stats();
+    Napi::Object object = Napi::Object::New(env);
+    object.Set("playedFrames", static_cast<double>(stats.played_frames));
+    object.Set("underruns", static_cast<double>(stats.underruns));
+    object.Set("overrunFrames", static_cast<double>(stats.overrun_frames));
+    object.Set("bufferedFrames", static_cast<double>(stats.buffered_frames));
+    object.Set("outputLatencyFrames",
+               static_cast<double>(session_ && !stopped_ ? session_->OutputLatencyFrames() : -1));
+    return object;
+  }
+
+  static void Teardown(void* arg) {
+    auto* self = static_cast<Playback*>(arg);
+    self->stopped_ = true;
+    if (self->session_) self->session_->Stop();
+  }
+
+  napi_env env_ = nullptr;
+  PlaybackOptions options_;
+  std::unique_ptr<PlaybackCore> core_;
+  std::unique_ptr<PlaybackSession> session_;
+  bool started_ = false;
+  bool starting_ = false;
+  bool stopped_ = false;
+};
+
 }  // namespace
 
 Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
@@ -516,6 +668,7 @@ Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   exports.Set("setAppVolume", Napi::Function::New(env, SetAppVolume, "setAppVolume"));
   exports.Set("backend", Napi::Function::New(env, BackendName, "backend"));
   exports.Set("Capture", Capture::Define(env));
+  exports.Set("Playback", Playback::Define(env));
   InitDsp(env, exports);
   return exports;
 }

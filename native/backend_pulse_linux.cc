@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -28,6 +29,7 @@
 
 #include "capture_core.h"
 #include "engine.h"
+#include "playback_core.h"
 
 namespace audiotap {
 namespace {
@@ -82,6 +84,17 @@ namespace {
   X(pa_stream_peek)                      \
   X(pa_stream_drop)                      \
   X(pa_stream_readable_size)             \
+  X(pa_stream_connect_playback)          \
+  X(pa_stream_set_write_callback)        \
+  X(pa_stream_begin_write)               \
+  X(pa_stream_write)                     \
+  X(pa_stream_get_latency)               \
+  X(pa_usec_to_bytes)                    \
+  X(pa_context_load_module)              \
+  X(pa_context_unload_module)            \
+  X(pa_context_move_sink_input_by_index) \
+  X(pa_context_move_sink_input_by_name)  \
+  X(pa_context_get_sink_info_list)       \
   X(pa_channel_map_init_extend)          \
   X(pa_cvolume_avg)                      \
   X(pa_cvolume_set)                      \
@@ -399,6 +412,61 @@ std::string DescribeApps(const std::vector<SinkInput>& inputs) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Muted captures (see PulseCapture): a private null sink per capture, marked with these
+// properties so that one left by a crashed process can be found and removed.
+
+constexpr const char* kOwnerProperty = "audio_tap.owner_pid";
+constexpr const char* kRestoreProperty = "audio_tap.restore_sink";
+
+void OperationDone(pa_context*, int, void* user) { static_cast<Connection*>(user)->Signal(); }
+
+// With the lock held: removes private sinks whose owner process is gone, after moving their
+// sink-inputs back to the sink they came from (or, if that is gone too, the server's
+// default, which is where the server moves them when the sink goes away).
+void RecoverStraySinks(Connection& c) {
+  const PulseApi& pa = Pulse();
+  struct Stray {
+    uint32_t index;
+    uint32_t module;
+    std::string restore;
+  };
+  struct Ctx {
+    Connection* self;
+    std::vector<Stray> strays;
+  } ctx{&c, {}};
+  c.Await(pa.pa_context_get_sink_info_list(
+              c.context(),
+              [](pa_context*, const pa_sink_info* info, int eol, void* user) {
+                auto* x = static_cast<Ctx*>(user);
+                if (eol) {
+                  x->self->Signal();
+                  return;
+                }
+                const char* owner = Pulse().pa_proplist_gets(info->proplist, kOwnerProperty);
+                if (!owner) return;
+                const int32_t pid = static_cast<int32_t>(std::strtol(owner, nullptr, 10));
+                if (pid == static_cast<int32_t>(getpid()) || ProcessAlive(pid)) return;
+                const char* restore = Pulse().pa_proplist_gets(info->proplist, kRestoreProperty);
+                x->strays.push_back({info->index, info->owner_module, restore ? restore : ""});
+              },
+              &ctx),
+          "listing sinks");
+  if (ctx.strays.empty()) return;
+  const std::vector<SinkInput> inputs = c.SinkInputs();
+  for (const Stray& stray : ctx.strays) {
+    for (const SinkInput& input : inputs) {
+      if (input.sink != stray.index || stray.restore.empty()) continue;
+      pa_operation* op = pa.pa_context_move_sink_input_by_name(c.context(), input.index,
+                                                               stray.restore.c_str(),
+                                                               OperationDone, &c);
+      if (op) c.Await(op, "moving a stream back");
+    }
+    pa_operation* op = pa.pa_context_unload_module(c.context(), stray.module, OperationDone, &c);
+    if (op) c.Await(op, "removing a stray private sink");
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // A running capture.
 
 class PulseCapture : public CaptureSession {
@@ -433,6 +501,7 @@ class PulseCapture : public CaptureSession {
     }
     for (auto& [index, monitor] : monitors_) CloseMonitor(*monitor);
     monitors_.clear();
+    RestoreMuted();
     connection_->Unlock();
     connection_.reset();
   }
@@ -448,6 +517,11 @@ class PulseCapture : public CaptureSession {
   void StartLocked() {
     Connection& c = *connection_;
     const Target& target = options_.target;
+    RecoverStraySinks(c);
+    if (options_.mute && target.kind != TargetKind::kApps) {
+      throw EngineError("EUNSUPPORTED",
+                        "mute applies to app captures (one app or several), not to the system mix");
+    }
     if (target.kind == TargetKind::kExistingTap) {
       throw EngineError("EUNSUPPORTED",
                         "attaching to an existing tap is a macOS feature; on Linux capture an "
@@ -465,6 +539,7 @@ class PulseCapture : public CaptureSession {
     const std::vector<SinkInput> inputs = c.SinkInputs();
     if (target.kind == TargetKind::kApps) {
       ResolveApps(inputs);
+      if (options_.mute) CreateMuteSink(inputs);
     } else {
       for (const AppSelector& selector : target.exclude) {
         if (selector.pid > 0) {
@@ -549,8 +624,121 @@ class PulseCapture : public CaptureSession {
     return false;
   }
 
+  // Mute: the app's sink-inputs play into a private null sink, whose monitor is recorded;
+  // nothing of the app reaches the sink it played to. With the lock held.
+  void CreateMuteSink(const std::vector<SinkInput>& inputs) {
+    Connection& c = *connection_;
+    static std::atomic<unsigned> counter{0};
+    mute_sink_name_ = "audio_tap_mute_" + std::to_string(getpid()) + "_" +
+                      std::to_string(counter.fetch_add(1));
+    // Where the app plays now is where its streams go back to (also after a crash).
+    std::string restore;
+    for (const SinkInput& input : inputs) {
+      if (pids_.count(input.pid)) {
+        restore = SinkName(input.sink);
+        break;
+      }
+    }
+    if (restore.empty()) c.MonitorOfSink("", &restore);  // the default sink's name
+    const std::string args =
+        "sink_name=" + mute_sink_name_ + " rate=" + std::to_string(options_.format.sample_rate) +
+        " channels=" + std::to_string(options_.format.channels) + " sink_properties=\"" +
+        kOwnerProperty + "=" + std::to_string(getpid()) + " " + kRestoreProperty + "=" + restore +
+        " device.description=audio-tap-mute\"";
+    struct Ctx {
+      Connection* self;
+      uint32_t index;
+    } ctx{&c, PA_INVALID_INDEX};
+    c.Await(pa_.pa_context_load_module(c.context(), "module-null-sink", args.c_str(),
+                                       [](pa_context*, uint32_t index, void* user) {
+                                         auto* x = static_cast<Ctx*>(user);
+                                         x->index = index;
+                                         x->self->Signal();
+                                       },
+                                       &ctx),
+            "creating the private sink for a muted capture");
+    if (ctx.index == PA_INVALID_INDEX) {
+      throw EngineError("EOS", "could not create a private null sink for the muted capture: " +
+                                   c.LastError());
+    }
+    mute_module_ = ctx.index;
+    mute_monitor_ = c.MonitorOfSink(mute_sink_name_, nullptr);
+    struct SinkCtx {
+      Connection* self;
+      uint32_t index;
+    } sink_ctx{&c, PA_INVALID_INDEX};
+    c.Await(pa_.pa_context_get_sink_info_by_name(
+                c.context(), mute_sink_name_.c_str(),
+                [](pa_context*, const pa_sink_info* info, int eol, void* user) {
+                  auto* x = static_cast<SinkCtx*>(user);
+                  if (info) x->index = info->index;
+                  if (eol) x->self->Signal();
+                },
+                &sink_ctx),
+            "reading the private sink");
+    mute_sink_ = sink_ctx.index;
+  }
+
+  // With the lock held: the name of a sink by index ("" if unknown).
+  std::string SinkName(uint32_t index) {
+    struct Ctx {
+      Connection* self;
+      std::string name;
+    } ctx{connection_.get(), {}};
+    connection_->Await(pa_.pa_context_get_sink_info_by_index(
+                           connection_->context(), index,
+                           [](pa_context*, const pa_sink_info* info, int eol, void* user) {
+                             auto* x = static_cast<Ctx*>(user);
+                             if (info) x->name = info->name;
+                             if (eol) x->self->Signal();
+                           },
+                           &ctx),
+                       "reading a sink");
+    return ctx.name;
+  }
+
+  // Loop thread: moves one of the app's sink-inputs into the private sink.
+  void MoveIntoMuteSink(const SinkInput& input) {
+    if (moved_.count(input.index) || input.sink == mute_sink_) return;
+    moved_[input.index] = input.sink;
+    if (!monitors_.count(PA_INVALID_INDEX)) OpenMonitor(PA_INVALID_INDEX, mute_monitor_);
+    pa_operation* op = pa_.pa_context_move_sink_input_by_index(
+        connection_->context(), input.index, mute_sink_,
+        [](pa_context*, int success, void* user) {
+          if (!success) {
+            static_cast<PulseCapture*>(user)->core_->sink()->OnWarning(
+                "could not move a stream of the app into the muted capture's private sink");
+          }
+        },
+        this);
+    if (op) pa_.pa_operation_unref(op);
+  }
+
+  // With the lock held (Stop): the app's streams go back where they came from, and the
+  // private sink goes away. The server may be gone already; then there is nothing to undo.
+  void RestoreMuted() {
+    if (mute_module_ == PA_INVALID_INDEX) return;
+    Connection& c = *connection_;
+    try {
+      for (const auto& [sink_input, original] : moved_) {
+        c.Await(pa_.pa_context_move_sink_input_by_index(c.context(), sink_input, original,
+                                                        OperationDone, &c),
+                "moving a stream back");
+      }
+      c.Await(pa_.pa_context_unload_module(c.context(), mute_module_, OperationDone, &c),
+              "removing the private sink");
+    } catch (const EngineError&) {
+    }
+    moved_.clear();
+    mute_module_ = PA_INVALID_INDEX;
+  }
+
   // Loop thread (or worker with the lock held).
   void OpenMonitorOfSinkInput(const SinkInput& input) {
+    if (options_.mute) {
+      MoveIntoMuteSink(input);
+      return;
+    }
     if (monitors_.count(input.index)) return;
     struct Pending {
       PulseCapture* self;
@@ -687,6 +875,14 @@ class PulseCapture : public CaptureSession {
           auto* self = static_cast<PulseCapture*>(user);
           if (!info || self->stopped_) return;
           const SinkInput input = ToSinkInput(info);
+          auto moved = self->moved_.find(input.index);
+          if (moved != self->moved_.end()) {
+            // Moved elsewhere by someone else: it is no longer part of the muted capture.
+            if (input.sink != self->mute_sink_ && input.sink != moved->second) {
+              self->moved_.erase(moved);
+            }
+            return;
+          }
           auto it = self->monitors_.find(input.index);
           if (it != self->monitors_.end()) {
             self->core_->SetSourcePaused(it->second->source, input.corked);
@@ -706,9 +902,11 @@ class PulseCapture : public CaptureSession {
     const auto kind = type & PA_SUBSCRIPTION_EVENT_TYPE_MASK;
     if (facility != PA_SUBSCRIPTION_EVENT_SINK_INPUT) return;
     if (kind == PA_SUBSCRIPTION_EVENT_NEW ||
-        (kind == PA_SUBSCRIPTION_EVENT_CHANGE && self->monitors_.count(index))) {
-      self->Requery(index);  // a new sink-input to follow, or a monitored one (un)corked
+        (kind == PA_SUBSCRIPTION_EVENT_CHANGE &&
+         (self->monitors_.count(index) || self->moved_.count(index)))) {
+      self->Requery(index);  // a new sink-input to follow, or a followed one changed
     } else if (kind == PA_SUBSCRIPTION_EVENT_REMOVE) {
+      self->moved_.erase(index);
       auto it = self->monitors_.find(index);
       if (it != self->monitors_.end()) {
         self->CloseMonitor(*it->second);
@@ -737,7 +935,8 @@ class PulseCapture : public CaptureSession {
       }
     }
     self->dead_ticks_ = alive ? 0 : self->dead_ticks_ + 1;
-    if (self->dead_ticks_ > 0 && (self->monitors_.empty() || self->dead_ticks_ >= 4)) {
+    const bool streams = self->options_.mute ? !self->moved_.empty() : !self->monitors_.empty();
+    if (self->dead_ticks_ > 0 && (!streams || self->dead_ticks_ >= 4)) {
       self->core_->End(EndReason::kTargetExited, "", "the app exited");
       return;
     }
@@ -759,6 +958,127 @@ class PulseCapture : public CaptureSession {
   pa_time_event* timer_ = nullptr;
   int dead_ticks_ = 0;
   unsigned ticks_ = 0;
+  // Mute: the private sink, and each moved sink-input's original sink index.
+  std::string mute_sink_name_;
+  uint32_t mute_module_ = PA_INVALID_INDEX;
+  uint32_t mute_sink_ = PA_INVALID_INDEX;
+  uint32_t mute_monitor_ = PA_INVALID_INDEX;
+  std::map<uint32_t, uint32_t> moved_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Playback (audio-out): a playback stream whose write callback pulls from the PlaybackCore.
+
+class PulsePlayback : public PlaybackSession {
+ public:
+  PulsePlayback(const PlaybackOptions& options, PlaybackCore* core)
+      : pa_(Pulse()), options_(options), core_(core) {}
+  ~PulsePlayback() override { Stop(); }
+
+  void Start() {
+    connection_ = std::make_unique<Connection>();
+    Connection& c = *connection_;
+    c.Lock();
+    try {
+      pa_sample_spec spec;
+      spec.format = options_.format.encoding == SampleEncoding::kS16LE ? PA_SAMPLE_S16LE
+                                                                         : PA_SAMPLE_FLOAT32LE;
+      spec.rate = options_.format.sample_rate;
+      spec.channels = static_cast<uint8_t>(options_.format.channels);
+      pa_channel_map map;
+      pa_.pa_channel_map_init_extend(&map, spec.channels, PA_CHANNEL_MAP_DEFAULT);
+      stream_ = pa_.pa_stream_new(c.context(), "audio-tap output", &spec, &map);
+      if (!stream_) throw EngineError("EOS", "pa_stream_new failed: " + c.LastError());
+      pa_.pa_stream_set_write_callback(stream_, &PulsePlayback::OnWrite, this);
+      pa_.pa_stream_set_state_callback(
+          stream_, [](pa_stream*, void* user) { static_cast<Connection*>(user)->Signal(); }, &c);
+      // A short server buffer: the jitter buffer lives in the PlaybackCore, where the
+      // underruns it absorbs are counted.
+      pa_buffer_attr attr;
+      attr.maxlength = static_cast<uint32_t>(-1);
+      attr.tlength = static_cast<uint32_t>(options_.format.sample_rate / 50) *
+                     options_.format.BytesPerFrame();  // 20 ms
+      attr.prebuf = static_cast<uint32_t>(-1);
+      attr.minreq = static_cast<uint32_t>(-1);
+      attr.fragsize = static_cast<uint32_t>(-1);
+      const auto flags = static_cast<pa_stream_flags_t>(
+          PA_STREAM_ADJUST_LATENCY | PA_STREAM_AUTO_TIMING_UPDATE | PA_STREAM_INTERPOLATE_TIMING);
+      if (pa_.pa_stream_connect_playback(stream_,
+                                         options_.device.empty() ? nullptr : options_.device.c_str(),
+                                         &attr, flags, nullptr, nullptr) < 0) {
+        throw EngineError("EOS", "pa_stream_connect_playback failed: " + c.LastError());
+      }
+      pa_stream_state_t state;
+      while ((state = pa_.pa_stream_get_state(stream_)) == PA_STREAM_CREATING) c.Wait();
+      if (state != PA_STREAM_READY) {
+        if (!options_.device.empty()) {
+          throw EngineError("ENOAPP", "cannot play to output device \"" + options_.device + "\" (" +
+                                          c.LastError() +
+                                          "); list devices with `pactl list short sinks`");
+        }
+        throw EngineError("EOS", "the playback stream failed: " + c.LastError());
+      }
+    } catch (...) {
+      c.Unlock();
+      Stop();
+      throw;
+    }
+    c.Unlock();
+  }
+
+  void Stop() override {
+    std::lock_guard<std::mutex> guard(stop_mutex_);
+    if (!connection_) return;
+    connection_->Lock();
+    if (stream_) {
+      pa_.pa_stream_set_write_callback(stream_, nullptr, nullptr);
+      pa_.pa_stream_set_state_callback(stream_, nullptr, nullptr);
+      if (pa_.pa_stream_get_state(stream_) != PA_STREAM_UNCONNECTED) pa_.pa_stream_disconnect(stream_);
+      pa_.pa_stream_unref(stream_);
+      stream_ = nullptr;
+    }
+    connection_->Unlock();
+    connection_.reset();
+  }
+
+  int64_t OutputLatencyFrames() override {
+    std::lock_guard<std::mutex> guard(stop_mutex_);
+    if (!connection_ || !stream_) return -1;
+    connection_->Lock();
+    pa_usec_t usec = 0;
+    int negative = 0;
+    const bool ok = pa_.pa_stream_get_latency(stream_, &usec, &negative) == 0;
+    connection_->Unlock();
+    if (!ok) return -1;
+    const int64_t frames =
+        static_cast<int64_t>(usec * static_cast<uint64_t>(options_.format.sample_rate) / 1000000);
+    return negative ? -frames : frames;
+  }
+
+ private:
+  // The real-time path: fill the server's buffer straight from the jitter buffer.
+  static void OnWrite(pa_stream* stream, size_t nbytes, void* user) {
+    auto* self = static_cast<PulsePlayback*>(user);
+    const PulseApi& pa = self->pa_;
+    const size_t frame = self->options_.format.BytesPerFrame();
+    while (nbytes >= frame) {
+      void* data = nullptr;
+      size_t n = nbytes;
+      if (pa.pa_stream_begin_write(stream, &data, &n) < 0 || !data) return;
+      n -= n % frame;
+      if (n == 0) return;
+      self->core_->Pull(data, n / frame);
+      pa.pa_stream_write(stream, data, n, nullptr, 0, PA_SEEK_RELATIVE);
+      nbytes -= std::min(n, nbytes);
+    }
+  }
+
+  const PulseApi& pa_;
+  const PlaybackOptions options_;
+  PlaybackCore* const core_;
+  std::unique_ptr<Connection> connection_;
+  std::mutex stop_mutex_;
+  pa_stream* stream_ = nullptr;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -772,6 +1092,7 @@ class PulseBackend : public Backend {
     c.Lock();
     std::vector<SinkInput> inputs;
     try {
+      RecoverStraySinks(c);
       inputs = c.SinkInputs();
     } catch (...) {
       c.Unlock();
@@ -806,6 +1127,13 @@ class PulseBackend : public Backend {
     auto capture = std::make_unique<PulseCapture>(options, core);
     capture->Start();
     return capture;
+  }
+
+  std::unique_ptr<PlaybackSession> StartPlayback(const PlaybackOptions& options,
+                                                 PlaybackCore* core) override {
+    auto playback = std::make_unique<PulsePlayback>(options, core);
+    playback->Start();
+    return playback;
   }
 
   void SetAppVolume(const AppSelector& app, std::optional<double> volume,

@@ -28,6 +28,11 @@ void Backend::SetAppVolume(const AppSelector&, std::optional<double>, std::optio
                                         Name() + " backend");
 }
 
+std::unique_ptr<PlaybackSession> Backend::StartPlayback(const PlaybackOptions&, PlaybackCore*) {
+  throw EngineError("EUNSUPPORTED", std::string("audio output is not available on the ") +
+                                        Name() + " backend yet");
+}
+
 namespace {
 // Each source's ring holds 4 s: far more than one chunk of drain latency, so an overrun
 // means the drain thread stalled, not ordinary jitter.

@@ -93,6 +93,25 @@ struct EngineError : std::runtime_error {
 };
 
 class CaptureCore;
+class PlaybackCore;
+
+// Options of a playback stream (audio-out).
+struct PlaybackOptions {
+  Format format;
+  std::string device;            // sink name / device UID / endpoint ID; "" = default output
+  uint32_t buffer_frames = 3840; // jitter buffer: frames gathered before playing starts
+  uint32_t capacity_frames = 0;  // most frames held; more are dropped and counted (0 = 4 x buffer)
+};
+
+// One running playback's OS resources; the OS callback pulls from the PlaybackCore.
+class PlaybackSession {
+ public:
+  virtual ~PlaybackSession() = default;
+  // Releases everything; idempotent, blocking.
+  virtual void Stop() = 0;
+  // The OS's own output latency (device and server buffers), in frames; -1 when unknown.
+  virtual int64_t OutputLatencyFrames() { return -1; }
+};
 
 // One running capture's OS resources. Stop() releases all of them (streams, taps, aggregate
 // devices, audio clients, threads), is idempotent, blocks until done, and must be safe to call
@@ -125,6 +144,11 @@ class Backend {
   // the OS has no per-app volume).
   virtual void SetAppVolume(const AppSelector& app, std::optional<double> volume,
                             std::optional<bool> mute);
+
+  // Opens an output stream that plays what the host pushes into `core`. Throws EngineError
+  // (EUNSUPPORTED where the backend has no playback yet).
+  virtual std::unique_ptr<PlaybackSession> StartPlayback(const PlaybackOptions& options,
+                                                         PlaybackCore* core);
 };
 
 // Implemented once per OS file; returns the backend for this OS. Never throws: a backend

@@ -60,6 +60,22 @@ export interface NativeCapture {
   stats(): NativeStats;
 }
 
+export interface NativePlaybackStats {
+  playedFrames: number;
+  underruns: number;
+  overrunFrames: number;
+  bufferedFrames: number;
+  outputLatencyFrames: number;
+}
+
+export interface NativePlayback {
+  start(): Promise<void>;
+  write(data: Buffer): number;
+  drain(): void;
+  stop(): void;
+  stats(): NativePlaybackStats;
+}
+
 export interface NativeBinding {
   listApps(): Promise<NativeApp[]>;
   setAppVolume(app: number | string, volume: number | null, mute: boolean | null): Promise<void>;
@@ -68,6 +84,14 @@ export interface NativeBinding {
     options: NativeCaptureOptions,
     onEvent: (...event: NativeEvent) => void,
   ) => NativeCapture;
+  Playback: new (options: {
+    sampleRate: number;
+    channels: number;
+    encoding: string;
+    bufferFrames: number;
+    capacityFrames: number;
+    device?: string;
+  }) => NativePlayback;
   [dsp: string]: unknown;
 }
 

@@ -21,7 +21,9 @@ declare const RED: {
   nodes: {
     node(id: string): Record<string, unknown> | undefined;
     getType(type: string): { category: string } | undefined;
+    filterNodes(filter: { type: string }): unknown[];
   };
+  actions: { invoke(name: string): void };
 };
 
 describe('the editor in headless Chromium', function () {
@@ -177,6 +179,22 @@ describe('the editor in headless Chromium', function () {
     assert.ok(painted.size > 0 && painted.n > painted.size * 0.005, `curve pixels: ${JSON.stringify(painted)}`);
     await screenshot('eq-dialog');
     await page.click('#node-dialog-cancel');
+  });
+
+  it('Import › Examples lists every example of the package and imports one', async function () {
+    const titles = fs.readdirSync(path.join(PROJECT_ROOT, 'examples')).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5));
+    await page.evaluate(() => RED.actions.invoke('core:show-examples-import-dialog'));
+    const dialog = page.locator('.red-ui-clipboard-dialog-box, #red-ui-clipboard-dialog').first();
+    await dialog.getByText('node-red-contrib-audio-tap', { exact: true }).click();
+    for (const title of titles) await dialog.getByText(title, { exact: true }).waitFor();
+    await dialog.getByText('Record over MQTT', { exact: true }).click();
+    await screenshot('import-examples');
+    await page.click('#red-ui-clipboard-dialog-ok');
+    await page.waitForFunction(() => RED.nodes.filterNodes({ type: 'mqtt in' }).length === 1);
+    const imported = await page.evaluate(() => ['tap-source', 'wav-sink', 'mqtt out', 'comment'].map((type) => RED.nodes.filterNodes({ type }).length));
+    assert.ok(imported.every((n) => n >= 1), JSON.stringify(imported));
+    await page.mouse.click(700, 600); // drop the imported nodes on the canvas
+    await screenshot('imported-mqtt-example');
   });
 
   it('no script errors in the editor', function () {

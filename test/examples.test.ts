@@ -6,7 +6,9 @@
 import assert from 'assert';
 import fs from 'fs';
 import path from 'path';
-import { PulseServer, startPulse } from './helpers/pulse';
+import { channelSamples, db, toneAmplitude } from './helpers/signal';
+import { Player, playTone, PulseServer, startPulse, waitFor, waitForStream } from './helpers/pulse';
+import { readWav } from './helpers/wav';
 import { NodeRedProcess, onTab, PROJECT_ROOT, readExample, startNodeRed } from './helpers/nodered';
 
 const titles = fs
@@ -59,5 +61,51 @@ describe('examples', function () {
     assert.doesNotMatch(red.log(), /Waiting for missing types/);
     assert.match(red.log(), /Started flows/);
     assert.ok(red.running());
+  });
+});
+
+describe('example "System mix minus apps", run with its inject buttons', function () {
+  this.timeout(60000);
+  let pulse: PulseServer;
+  let a: Player;
+  let b: Player;
+  let red: NodeRedProcess;
+
+  before(async function () {
+    pulse = await startPulse();
+    a = playTone('tone-a', 440);
+    b = playTone('tone-b', 1000);
+    await Promise.all([waitForStream(a), waitForStream(b)]);
+    // The one change a user makes: which app to leave out.
+    const nodes = readExample('System mix minus apps').map((node) => (node.type === 'tap-source' ? { ...node, exclude: 'tone-b' } : node));
+    red = await startNodeRed(nodes);
+  });
+
+  after(async function () {
+    await red?.stop();
+    await Promise.all([a?.stop(), b?.stop()]);
+    await pulse?.stop();
+  });
+
+  it('start, stop: a WAV of the mix without the excluded app', async function () {
+    const nodes = readExample('System mix minus apps');
+    const inject = (name: string) => nodes.find((node) => node.type === 'inject' && node.name === name)!.id as string;
+    const press = (name: string) => fetch(`${red.url}inject/${inject(name)}`, { method: 'POST' }).then((res) => assert.strictEqual(res.status, 200));
+    await press('start');
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    await press('stop');
+    const recordings = path.join(red.userDir, 'recordings');
+    let files: string[] = [];
+    await waitFor(() => (files = fs.existsSync(recordings) ? fs.readdirSync(recordings) : []).length > 0, 10000, 'the file');
+    // wav-sink finalizes the header when the recording's last message arrives, just after.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.strictEqual(files.length, 1, files.join(', '));
+    assert.match(files[0], /^system-mix-\d{8}-\d{6}\.wav$/);
+    const wav = await readWav(path.join(recordings, files[0]));
+    assert.ok(wav.data.length / 4 / 48000 > 1, `${wav.data.length / 4 / 48000} s`);
+    const x = channelSamples(wav.data, 's16le', 2).subarray(9600);
+    const la = toneAmplitude(x, 440, 48000);
+    assert.ok(Math.abs(db(la, 0.5)) < 1, `tone-a's 440 Hz at ${db(la).toFixed(1)} dBFS`);
+    assert.ok(db(toneAmplitude(x, 1000, 48000), la) < -40, "the excluded tone-b's 1000 Hz is not in the mix");
   });
 });

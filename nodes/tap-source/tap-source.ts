@@ -3,7 +3,7 @@
  * sends it as PCM messages.
  *
  * Input:  msg.payload "start" | true, "stop" | false; optional msg.target (app name, PID,
- *         "system", or {kind, apps, exclude}), msg.duration (seconds).
+ *         "system", or {kind, apps, exclude}), msg.duration (seconds), msg.mute (boolean).
  * Output 1: one message per chunk (msg.payload: Buffer of interleaved PCM; msg.audio: format,
  *         recordingId, position in frames), and a last message with an empty payload and
  *         msg.audio.final = true when the recording ends.
@@ -29,6 +29,7 @@ interface TapSourceDef extends NodeDef {
   duration: string | number;
   startOnDeploy: boolean;
   emitLevels: boolean;
+  mute: boolean;
   topic: string;
 }
 
@@ -36,7 +37,7 @@ interface TapSourceDef extends NodeDef {
 const LEVELS_PER_SECOND = 4;
 
 /** Message properties that belong to a start/stop command, not to the recording. */
-const COMMAND_KEYS = new Set(['_msgid', 'payload', 'target', 'duration', 'audio', 'format', 'rate', 'bits', 'channels', 'encoding', 'topic']);
+const COMMAND_KEYS = new Set(['_msgid', 'payload', 'target', 'duration', 'mute', 'audio', 'format', 'rate', 'bits', 'channels', 'encoding', 'topic']);
 
 /** Splits "firefox, 1234, vlc" into app references. */
 export function parseAppList(text: unknown): AppRef[] {
@@ -128,6 +129,7 @@ module.exports = function (RED: NodeAPI) {
       duration: Number(config.duration || 0),
       emitLevels: config.emitLevels === true,
       topic: config.topic ?? '',
+      mute: config.mute === true,
     };
     let format: AudioFormat | undefined;
     let configError: string | undefined;
@@ -215,6 +217,7 @@ module.exports = function (RED: NodeAPI) {
           format,
           chunkMs: defaults.chunkMs,
           queueChunks: defaults.queueChunks,
+          mute: msg.mute === undefined ? defaults.mute : msg.mute === true,
         });
       } catch (error) {
         node.status({ fill: 'red', shape: 'ring', text: 'error' });

@@ -95,11 +95,15 @@ export async function startPulse(): Promise<PulseServer> {
   };
 }
 
-/** Interleaved s16le stereo sine: `seconds` long at 48 kHz, peak `amplitude` (0..1). */
-export function sineS16(freq: number, seconds: number, amplitude = 0.5, rate = 48000): Buffer {
+/**
+ * Interleaved s16le stereo sine: `seconds` long at 48 kHz, peak `amplitude` (0..1). With
+ * `bursts`, only the first 100 ms of every 500 ms sound (onsets to time).
+ */
+export function sineS16(freq: number, seconds: number, amplitude = 0.5, rate = 48000, bursts = false): Buffer {
   const frames = Math.round(seconds * rate);
   const buffer = Buffer.alloc(frames * 4);
   for (let i = 0; i < frames; i++) {
+    if (bursts && i % (rate / 2) >= rate / 10) continue;
     const v = Math.round(Math.sin((2 * Math.PI * freq * i) / rate) * amplitude * 32767);
     buffer.writeInt16LE(v, i * 4);
     buffer.writeInt16LE(v, i * 4 + 2);
@@ -119,10 +123,14 @@ export interface Player {
  * `delayMs` > 0: the process starts at once but plays only after the delay (a shell that
  * sleeps, then execs pacat in the same PID).
  */
-export function playTone(name: string, freq: number, options: { seconds?: number; amplitude?: number; delayMs?: number } = {}): Player {
+export function playTone(
+  name: string,
+  freq: number,
+  options: { seconds?: number; amplitude?: number; delayMs?: number; bursts?: boolean } = {},
+): Player {
   const seconds = options.seconds ?? 30;
-  const file = path.join(os.tmpdir(), `audio-tap-tone-${freq}-${seconds}-${options.amplitude ?? 0.5}.raw`);
-  if (!fs.existsSync(file)) fs.writeFileSync(file, sineS16(freq, seconds, options.amplitude ?? 0.5));
+  const file = path.join(os.tmpdir(), `audio-tap-tone-${freq}-${seconds}-${options.amplitude ?? 0.5}${options.bursts ? '-bursts' : ''}.raw`);
+  if (!fs.existsSync(file)) fs.writeFileSync(file, sineS16(freq, seconds, options.amplitude ?? 0.5, 48000, options.bursts));
   const pacat = [
     'pacat', '--playback', '--raw', '--format=s16le', '--rate=48000', '--channels=2',
     '--latency-msec=30', `--property=application.name=${name}`, file,
@@ -156,3 +164,21 @@ export function sourceOutputs(): string[] {
 }
 
 export { waitFor };
+
+/** Adds a null sink (an extra "speaker") to the server; returns a function that removes it. */
+export function addNullSink(name: string): () => void {
+  const module = pactl('load-module', 'module-null-sink', `sink_name=${name}`, 'rate=48000', 'channels=2').trim();
+  return () => {
+    pactl('unload-module', module);
+  };
+}
+
+/** The sink a player's sink-input plays to, by sink name. */
+export function sinkOfPlayer(player: Player): string {
+  const inputs = pactl('list', 'sink-inputs').split(/^Sink Input #/m);
+  const mine = inputs.find((block) => block.includes(`application.process.id = "${player.pid}"`));
+  const sinkIndex = mine && /^\s*Sink: (\d+)/m.exec(mine)?.[1];
+  if (!sinkIndex) return '';
+  const line = pactl('list', 'short', 'sinks').split('\n').find((l) => l.split('\t')[0] === sinkIndex);
+  return line ? line.split('\t')[1] : '';
+}

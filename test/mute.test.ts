@@ -1,0 +1,107 @@
+/**
+ * Muted captures on PulseAudio: the app is recorded but not heard, and everything is put back
+ * afterwards — also after the process holding the capture was killed.
+ */
+import assert from 'assert';
+import { spawn } from 'child_process';
+import path from 'path';
+import { AudioChunk, Capture, CaptureEnd, listApps } from '../src/engine';
+import { channelSamples, db, toneAmplitude } from './helpers/signal';
+import { pactl, Player, playTone, PulseServer, sinkOfPlayer, startPulse, waitFor, waitForStream } from './helpers/pulse';
+
+function privateSinks(): string[] {
+  return pactl('list', 'short', 'sinks')
+    .split('\n')
+    .filter((line) => line.includes('audio_tap_mute_'));
+}
+
+/** Collects `seconds` of a capture (from its first frame). */
+async function collect(capture: Capture, seconds: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let frames = 0;
+  return new Promise((resolve, reject) => {
+    capture.on('chunk', (chunk: AudioChunk) => {
+      chunks.push(chunk.data);
+      frames += chunk.frames;
+      if (frames >= seconds * capture.format.sampleRate) {
+        capture.removeAllListeners('chunk');
+        resolve(Buffer.concat(chunks));
+      }
+    });
+    capture.start().catch(reject);
+  });
+}
+
+describe('muted capture on PulseAudio', function () {
+  this.timeout(30000);
+  let pulse: PulseServer;
+  let tone: Player;
+
+  before(async function () {
+    pulse = await startPulse();
+    tone = playTone('tone-mute', 440);
+    await waitForStream(tone);
+  });
+
+  after(async function () {
+    await tone?.stop();
+    await pulse?.stop();
+  });
+
+  it('records the app at full level while its sink receives nothing of it; restores it on stop', async function () {
+    const original = sinkOfPlayer(tone);
+    assert.strictEqual(original, pulse.sink);
+    const muted = new Capture({ target: { kind: 'app', apps: ['tone-mute'] }, mute: true });
+    const mutedEnd = new Promise<CaptureEnd>((resolve) => muted.on('end', resolve));
+    const recorded = collect(muted, 1.5);
+    await waitFor(() => sinkOfPlayer(tone).startsWith('audio_tap_mute_'), 5000, 'the app to move to the private sink');
+    // What the original sink plays now, read through its monitor.
+    const speaker = new Capture({ target: { kind: 'system' }, device: original });
+    const speakerEnd = new Promise<CaptureEnd>((resolve) => speaker.on('end', resolve));
+    const heard = await collect(speaker, 1);
+    speaker.stop();
+    await speakerEnd;
+    const pcm = await recorded;
+    muted.stop();
+    const end = await mutedEnd;
+    assert.strictEqual(end.reason, 'stopped');
+
+    const level = toneAmplitude(channelSamples(pcm, 's16le', 2).subarray(4800), 440, 48000);
+    assert.ok(Math.abs(db(level, 0.5)) < 1, `captured at ${db(level).toFixed(1)} dBFS`);
+    const leak = toneAmplitude(channelSamples(heard, 's16le', 2), 440, 48000);
+    assert.ok(db(leak) < -90, `the original sink still receives the app at ${db(leak).toFixed(1)} dBFS`);
+
+    await waitFor(() => sinkOfPlayer(tone) === original, 2000, 'the app to be back on its sink');
+    assert.deepStrictEqual(privateSinks(), []);
+  });
+
+  it('after the capturing process is killed, the next engine start restores the app and removes the stray sink', async function () {
+    const script = `
+      const { Capture } = require(${JSON.stringify(path.join(__dirname, '..', 'src', 'engine.js'))});
+      const c = new Capture({ target: { kind: 'app', apps: ['tone-mute'] }, mute: true });
+      c.on('recording', () => console.log('recording'));
+      c.start().catch((e) => { console.error(e.message); process.exit(1); });
+    `;
+    const child = spawn(process.execPath, ['-e', script], { env: process.env, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout!.on('data', (data) => (out += String(data)));
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    try {
+      await waitFor(() => out.includes('recording'), 10000, 'the child to record');
+      await waitFor(() => sinkOfPlayer(tone).startsWith('audio_tap_mute_'), 5000, 'the app to move');
+    } finally {
+      child.kill('SIGKILL');
+    }
+    await exited;
+    assert.strictEqual(privateSinks().length, 1, 'the stray private sink is left behind by the crash');
+    assert.ok(sinkOfPlayer(tone).startsWith('audio_tap_mute_'));
+
+    await listApps(); // any engine start
+    assert.strictEqual(sinkOfPlayer(tone), pulse.sink, 'the app plays on its sink again');
+    assert.deepStrictEqual(privateSinks(), []);
+  });
+
+  it('refuses mute for the system mix', async function () {
+    await assert.rejects(new Capture({ target: { kind: 'system' }, mute: true }).start(), { code: 'EUNSUPPORTED' });
+  });
+});
