@@ -91,3 +91,17 @@ export class LevelMeter {
     return { peak, rms, frames };
   }
 }
+
+function formatElapsed(seconds: number): string {
+  const s = Math.floor(seconds);
+  const m = Math.floor(s / 60);
+  return `${m}:${String(s % 60).padStart(2, '0')}`;
+}
+
+/** Status text while recording, e.g. "● 0:12 −18 dBFS" (< 20 characters up to 99 minutes). */
+export function recordingStatus(seconds: number, peakDb: number | undefined): string {
+  const elapsed = `● ${formatElapsed(seconds)}`;
+  if (peakDb === undefined) return elapsed;
+  const level = peakDb <= LEVEL_FLOOR_DB ? '−∞' : `${peakDb < -0.5 ? '−' : ''}${Math.abs(Math.round(peakDb))}`;
+  return `${elapsed} ${level} dBFS`;
+}

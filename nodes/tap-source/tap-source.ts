@@ -14,7 +14,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { AppRef, Capture, CaptureEnd, CaptureTarget } from '../../src/engine';
 import { AudioFormat, normalizeFormat, pcmFields } from '../../src/format';
-import { LEVEL_FLOOR_DB, LevelMeter } from './levels';
+import { LevelMeter, recordingStatus } from './levels';
 
 interface TapSourceDef extends NodeDef {
   /** 'app' (names or PIDs), 'pid', 'system' (the mix minus `exclude`), 'msg' (`app` names the property). */
@@ -84,19 +84,7 @@ function describeTarget(target: CaptureTarget): string {
   return `tap ${target.tapUid}`;
 }
 
-function formatElapsed(seconds: number): string {
-  const s = Math.floor(seconds);
-  const m = Math.floor(s / 60);
-  return `${m}:${String(s % 60).padStart(2, '0')}`;
-}
 
-/** Status text while recording, e.g. "● 0:12 −18 dBFS" (< 20 characters up to 99 minutes). */
-export function recordingStatus(seconds: number, peakDb: number | undefined): string {
-  const elapsed = `● ${formatElapsed(seconds)}`;
-  if (peakDb === undefined) return elapsed;
-  const level = peakDb <= LEVEL_FLOOR_DB ? '−∞' : `${peakDb < -0.5 ? '−' : ''}${Math.abs(Math.round(peakDb))}`;
-  return `${elapsed} ${level} dBFS`;
-}
 
 interface Recording {
   id: string;
