@@ -5,7 +5,8 @@
       "sources": [
         "native/addon.cc",
         "native/capture_core.cc",
-        "native/dsp_binding.cc"
+        "native/dsp_binding.cc",
+        "native/dsp_biquad.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
@@ -25,7 +26,7 @@
           "libraries": ["-ldl", "-lpthread"]
         }],
         ["OS=='mac'", {
-          "sources": ["native/backend_coreaudio_mac.mm"],
+          "sources": ["native/backend_coreaudio_mac.mm", "native/tap_logic.cc"],
           "xcode_settings": {
             "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
             "GCC_ENABLE_CPP_RTTI": "YES",
@@ -33,7 +34,10 @@
             "CLANG_CXX_LIBRARY": "libc++",
             "CLANG_ENABLE_OBJC_ARC": "YES",
             "MACOSX_DEPLOYMENT_TARGET": "13.0",
-            "OTHER_CPLUSPLUSFLAGS": ["-O3"]
+            "OTHER_CFLAGS": ["-arch", "x86_64", "-arch", "arm64"],
+            "OTHER_CPLUSPLUSFLAGS": ["-O3", "-Wall", "-Werror=unguarded-availability-new",
+                                     "-arch", "x86_64", "-arch", "arm64"],
+            "OTHER_LDFLAGS": ["-arch", "x86_64", "-arch", "arm64"]
           },
           "link_settings": {
             "libraries": [

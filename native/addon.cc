@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -126,17 +127,35 @@ CaptureOptions ParseOptions(Napi::Env env, Napi::Object object) {
   return options;
 }
 
-// ---- listApps / setAppVolume ----
+// ---- Blocking engine calls, run on a worker thread ----
 
-class ListAppsWorker : public Napi::AsyncWorker {
+// Runs `work` on a worker thread and settles a promise: resolved with `result(env)` (called
+// on the JS thread), or rejected with an Error whose `code` is the EngineError's. `settled`,
+// if given, runs on the JS thread first, with whether `work` succeeded.
+class PromiseWorker : public Napi::AsyncWorker {
  public:
-  explicit ListAppsWorker(Napi::Env env)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)) {}
-  Napi::Promise Promise() { return deferred_.Promise(); }
+  using Work = std::function<void()>;
+  using Result = std::function<Napi::Value(Napi::Env)>;
+  using Settled = std::function<void(bool ok)>;
+
+  static Napi::Promise Run(Napi::Env env, Work work, Result result, Settled settled = {}) {
+    auto* worker = new PromiseWorker(env, std::move(work), std::move(result), std::move(settled));
+    Napi::Promise promise = worker->deferred_.Promise();
+    worker->Queue();
+    return promise;
+  }
+
+ private:
+  PromiseWorker(Napi::Env env, Work work, Result result, Settled settled)
+      : Napi::AsyncWorker(env),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        work_(std::move(work)),
+        result_(std::move(result)),
+        settled_(std::move(settled)) {}
 
   void Execute() override {
     try {
-      apps_ = GetBackend().ListApps();
+      work_();
     } catch (const EngineError& error) {
       code_ = error.code;
       SetError(error.what());
@@ -146,72 +165,45 @@ class ListAppsWorker : public Napi::AsyncWorker {
     }
   }
   void OnOK() override {
-    Napi::Env env = Env();
-    Napi::Array array = Napi::Array::New(env, apps_.size());
-    for (size_t i = 0; i < apps_.size(); ++i) {
-      const AppInfo& app = apps_[i];
-      Napi::Object object = Napi::Object::New(env);
-      object.Set("pid", app.pid);
-      object.Set("name", app.name);
-      object.Set("executable", app.executable);
-      if (!app.bundle_id.empty()) object.Set("bundleId", app.bundle_id);
-      object.Set("streams", app.streams);
-      object.Set("playing", app.playing);
-      object.Set("volume", app.volume);
-      object.Set("muted", app.muted);
-      array.Set(i, object);
-    }
-    deferred_.Resolve(array);
+    if (settled_) settled_(true);
+    deferred_.Resolve(result_ ? result_(Env()) : Env().Undefined());
   }
   void OnError(const Napi::Error& error) override {
+    if (settled_) settled_(false);
     deferred_.Reject(MakeError(Env(), code_, error.Message()).Value());
   }
 
- private:
   Napi::Promise::Deferred deferred_;
-  std::vector<AppInfo> apps_;
+  Work work_;
+  Result result_;
+  Settled settled_;
   std::string code_;
 };
+
+// ---- listApps / setAppVolume ----
 
 Napi::Value ListApps(const Napi::CallbackInfo& info) {
-  auto* worker = new ListAppsWorker(info.Env());
-  worker->Queue();
-  return worker->Promise();
+  auto apps = std::make_shared<std::vector<AppInfo>>();
+  return PromiseWorker::Run(
+      info.Env(), [apps] { *apps = GetBackend().ListApps(); },
+      [apps](Napi::Env env) -> Napi::Value {
+        Napi::Array array = Napi::Array::New(env, apps->size());
+        for (size_t i = 0; i < apps->size(); ++i) {
+          const AppInfo& app = (*apps)[i];
+          Napi::Object object = Napi::Object::New(env);
+          object.Set("pid", app.pid);
+          object.Set("name", app.name);
+          object.Set("executable", app.executable);
+          if (!app.bundle_id.empty()) object.Set("bundleId", app.bundle_id);
+          object.Set("streams", app.streams);
+          object.Set("playing", app.playing);
+          object.Set("volume", app.volume);
+          object.Set("muted", app.muted);
+          array.Set(i, object);
+        }
+        return array;
+      });
 }
-
-class SetAppVolumeWorker : public Napi::AsyncWorker {
- public:
-  SetAppVolumeWorker(Napi::Env env, AppSelector app, std::optional<double> volume,
-                     std::optional<bool> mute)
-      : Napi::AsyncWorker(env),
-        deferred_(Napi::Promise::Deferred::New(env)),
-        app_(std::move(app)),
-        volume_(volume),
-        mute_(mute) {}
-  Napi::Promise Promise() { return deferred_.Promise(); }
-  void Execute() override {
-    try {
-      GetBackend().SetAppVolume(app_, volume_, mute_);
-    } catch (const EngineError& error) {
-      code_ = error.code;
-      SetError(error.what());
-    } catch (const std::exception& error) {
-      code_ = "EOS";
-      SetError(error.what());
-    }
-  }
-  void OnOK() override { deferred_.Resolve(Env().Undefined()); }
-  void OnError(const Napi::Error& error) override {
-    deferred_.Reject(MakeError(Env(), code_, error.Message()).Value());
-  }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  AppSelector app_;
-  std::optional<double> volume_;
-  std::optional<bool> mute_;
-  std::string code_;
-};
 
 Napi::Value SetAppVolume(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -223,9 +215,8 @@ Napi::Value SetAppVolume(const Napi::CallbackInfo& info) {
     if (!(*volume >= 0.0 && *volume <= 1.0)) ThrowType(env, "volume: expected 0..1");
   }
   if (info[2].IsBoolean()) mute = info[2].As<Napi::Boolean>().Value();
-  auto* worker = new SetAppVolumeWorker(env, std::move(app), volume, mute);
-  worker->Queue();
-  return worker->Promise();
+  return PromiseWorker::Run(env, [app, volume, mute] { GetBackend().SetAppVolume(app, volume, mute); },
+                            nullptr);
 }
 
 Napi::Value BackendName(const Napi::CallbackInfo& info) {
@@ -302,44 +293,6 @@ class Capture : public Napi::ObjectWrap<Capture>, public EventSink {
   }
 
  private:
-  class StartWorker : public Napi::AsyncWorker {
-   public:
-    StartWorker(Napi::Env env, Capture* capture)
-        : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), capture_(capture) {}
-    Napi::Promise Promise() { return deferred_.Promise(); }
-    void Execute() override {
-      try {
-        capture_->session_ = GetBackend().StartCapture(capture_->options_, capture_->core_.get());
-      } catch (const EngineError& error) {
-        code_ = error.code;
-        SetError(error.what());
-      } catch (const std::exception& error) {
-        code_ = "EOS";
-        SetError(error.what());
-      }
-    }
-    void OnOK() override {
-      capture_->starting_ = false;
-      if (capture_->stop_requested_) {
-        // stop() came while starting: end at once, through the normal end path.
-        capture_->session_->Stop();
-        capture_->core_->End(EndReason::kStopped);
-      }
-      capture_->core_->Start();
-      deferred_.Resolve(Env().Undefined());
-    }
-    void OnError(const Napi::Error& error) override {
-      capture_->starting_ = false;
-      capture_->ReleaseJs();
-      deferred_.Reject(MakeError(Env(), code_, error.Message()).Value());
-    }
-
-   private:
-    Napi::Promise::Deferred deferred_;
-    Capture* capture_;
-    std::string code_;
-  };
-
   Napi::Value Start(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (started_) {
@@ -352,15 +305,27 @@ class Capture : public Napi::ObjectWrap<Capture>, public EventSink {
     tsfn_ = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}),
                                           "audiotap.capture", 0, 1);
     tsfn_live_ = true;
-    auto* worker = new StartWorker(env, this);
-    worker->Queue();
-    return worker->Promise();
+    return PromiseWorker::Run(
+        env, [this] { session_ = GetBackend().StartCapture(options_, core_.get()); }, nullptr,
+        [this](bool ok) {
+          starting_ = false;
+          if (!ok) {
+            ReleaseJs();
+            return;
+          }
+          if (stop_requested_) {
+            // stop() came while starting: end at once, through the normal end path.
+            session_->Stop();
+            core_->End(EndReason::kStopped);
+          }
+          core_->Start();
+        });
   }
 
   Napi::Value Stop(const Napi::CallbackInfo& info) {
     if (!started_ || stop_requested_) return info.Env().Undefined();
     stop_requested_ = true;
-    if (starting_) return info.Env().Undefined();  // StartWorker::OnOK finishes the stop.
+    if (starting_) return info.Env().Undefined();  // Start's completion finishes the stop.
     if (session_) session_->Stop();
     core_->End(EndReason::kStopped);
     return info.Env().Undefined();
@@ -557,53 +522,21 @@ class Playback : public Napi::ObjectWrap<Playback> {
   }
 
  private:
-  class StartWorker : public Napi::AsyncWorker {
-   public:
-    StartWorker(Napi::Env env, Playback* playback)
-        : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), playback_(playback) {}
-    Napi::Promise Promise() { return deferred_.Promise(); }
-    void Execute() override {
-      try {
-        session_ = GetBackend().StartPlayback(playback_->options_, playback_->core_.get());
-      } catch (const EngineError& error) {
-        code_ = error.code;
-        SetError(error.what());
-      } catch (const std::exception& error) {
-        code_ = "EOS";
-        SetError(error.what());
-      }
-    }
-    void OnOK() override {
-      playback_->starting_ = false;
-      if (playback_->stopped_) {
-        session_->Stop();
-      } else {
-        playback_->session_ = std::move(session_);
-      }
-      playback_->Unref();
-      deferred_.Resolve(Env().Undefined());
-    }
-    void OnError(const Napi::Error& error) override {
-      playback_->starting_ = false;
-      playback_->Unref();
-      deferred_.Reject(MakeError(Env(), code_, error.Message()).Value());
-    }
-
-   private:
-    Napi::Promise::Deferred deferred_;
-    Playback* playback_;
-    std::unique_ptr<PlaybackSession> session_;
-    std::string code_;
-  };
-
   Napi::Value Start(const Napi::CallbackInfo& info) {
     if (started_) throw MakeError(info.Env(), "ESTATE", "this playback was already started; create a new one");
     started_ = true;
-    starting_ = true;
     Ref();  // alive until the worker is done
-    auto* worker = new StartWorker(info.Env(), this);
-    worker->Queue();
-    return worker->Promise();
+    auto session = std::make_shared<std::unique_ptr<PlaybackSession>>();
+    return PromiseWorker::Run(
+        info.Env(), [this, session] { *session = GetBackend().StartPlayback(options_, core_.get()); },
+        nullptr, [this, session](bool ok) {
+          if (ok && stopped_) {
+            (*session)->Stop();
+          } else if (ok) {
+            session_ = std::move(*session);
+          }
+          Unref();
+        });
   }
 
   // Queues interleaved frames; returns how many were accepted (the rest are counted as
@@ -657,7 +590,6 @@ class Playback : public Napi::ObjectWrap<Playback> {
   std::unique_ptr<PlaybackCore> core_;
   std::unique_ptr<PlaybackSession> session_;
   bool started_ = false;
-  bool starting_ = false;
   bool stopped_ = false;
 };
 

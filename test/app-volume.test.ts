@@ -4,8 +4,8 @@
  */
 import assert from 'assert';
 import { AudioChunk, Capture, CaptureEnd } from '../src/engine';
-import { channelSamples, db, toneAmplitude } from './helpers/signal';
-import { Player, playTone, PulseServer, startPulse, waitForStream } from './helpers/pulse';
+import { channelSamples, db, medianToneAmplitude } from './helpers/signal';
+import { useAudio } from './helpers/pulse';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const helper = require('node-red-node-test-helper');
@@ -27,24 +27,12 @@ async function sinkLevel(): Promise<number> {
   await capture.start();
   await ended;
   // Skip the first 200 ms: the server's buffer still holds audio at the old volume.
-  return db(toneAmplitude(channelSamples(Buffer.concat(chunks), 's16le', 2).subarray(9600), 440, 48000));
+  return db(medianToneAmplitude(channelSamples(Buffer.concat(chunks), 's16le', 2).subarray(9600), 440, 48000));
 }
 
 describe('app-volume', function () {
   this.timeout(30000);
-  let pulse: PulseServer;
-  let tone: Player;
-
-  before(async function () {
-    pulse = await startPulse();
-    tone = playTone('tone-volume', 440);
-    await waitForStream(tone);
-  });
-
-  after(async function () {
-    await tone?.stop();
-    await pulse?.stop();
-  });
+  useAudio([{ name: 'tone-volume', freq: 440 }]);
 
   beforeEach(function (done) {
     helper.startServer(done);

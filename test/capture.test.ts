@@ -3,8 +3,8 @@
  */
 import assert from 'assert';
 import { AudioChunk, Capture, CaptureEnd, CaptureOptions, EngineError, listApps } from '../src/engine';
-import { channelSamples, db, toneAmplitude } from './helpers/signal';
-import { Player, playTone, PulseServer, sourceOutputs, startPulse, waitFor, waitForStream } from './helpers/pulse';
+import { channelSamples, db, medianToneAmplitude } from './helpers/signal';
+import { Player, playTone, sourceOutputs, useAudio, waitFor, waitForStream } from './helpers/pulse';
 
 interface Recorded {
   pcm: Buffer;
@@ -36,25 +36,19 @@ async function record(options: CaptureOptions, seconds: number, during?: (captur
 function levels(pcm: Buffer, encoding: 's16le' | 'f32le' = 's16le', channels = 2, rate = 48000) {
   // Skip the first 100 ms: a stream joining mid-chunk starts with a partial chunk.
   const x = channelSamples(pcm, encoding, channels).subarray(Math.round(rate * 0.1));
-  return { a: toneAmplitude(x, 440, rate), b: toneAmplitude(x, 1000, rate) };
+  return { a: medianToneAmplitude(x, 440, rate), b: medianToneAmplitude(x, 1000, rate) };
 }
 
 describe('capture on PulseAudio', function () {
   this.timeout(30000);
-  let pulse: PulseServer;
+  const audio = useAudio([
+    { name: 'tone-a', freq: 440 },
+    { name: 'tone-b', freq: 1000 },
+  ]);
   let a: Player;
   let b: Player;
-
-  before(async function () {
-    pulse = await startPulse();
-    a = playTone('tone-a', 440);
-    b = playTone('tone-b', 1000);
-    await Promise.all([waitForStream(a), waitForStream(b)]);
-  });
-
-  after(async function () {
-    await Promise.all([a?.stop(), b?.stop()]);
-    await pulse?.stop();
+  before(function () {
+    [a, b] = audio.players;
   });
 
   it('lists both players with their PIDs', async function () {

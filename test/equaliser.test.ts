@@ -1,6 +1,7 @@
 /**
- * The per-app equaliser flow end to end on PulseAudio: tap-source (mute) → … → audio-out. The
- * speaker sink carries the processed tone; the sink the app played to carries nothing of it.
+ * The per-app equaliser flow end to end on PulseAudio: tap-source (mute) → eq → soft-clip →
+ * audio-out. The speaker sink carries the equalised tone; the sink the app played to carries
+ * nothing of it.
  * Also measures the tap → speaker latency.
  */
 import assert from 'assert';
@@ -11,6 +12,8 @@ import { addNullSink, Player, playTone, PulseServer, sinkOfPlayer, startPulse, w
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const helper = require('node-red-node-test-helper');
 const tapSource = require('../nodes/tap-source/tap-source.js');
+const eq = require('../nodes/eq/eq.js');
+const softClip = require('../nodes/eq/soft-clip.js');
 const audioOut = require('../nodes/audio-out/audio-out.js');
 
 helper.init(require.resolve('node-red'));
@@ -95,10 +98,13 @@ describe('per-app equaliser flow', function () {
     helper.unload().then(() => helper.stopServer(done));
   });
 
-  it('plays the app, muted at its sink, on the speaker; tap → speaker latency measured', async function () {
+  it('plays the app equalised on the speaker, muted at its own sink; tap → speaker latency measured', async function () {
     const original = sinkOfPlayer(tone);
-    await helper.load([tapSource, audioOut], [
-      { id: 'tap', type: 'tap-source', targetType: 'app', app: 'tone-eq', mute: true, sampleRate: 48000, channels: 2, encoding: 's16le', chunkMs: 10, startOnDeploy: true, wires: [['out'], []] },
+    await helper.load([tapSource, eq, softClip, audioOut], [
+      { id: 'tap', type: 'tap-source', targetType: 'app', app: 'tone-eq', mute: true, sampleRate: 48000, channels: 2, encoding: 'f32le', chunkMs: 10, startOnDeploy: true, wires: [['equaliser'], []] },
+      // −6 dB at the tone's frequency; the soft clipper's threshold is above what remains.
+      { id: 'equaliser', type: 'eq', bands: [{ type: 'peaking', frequency: 440, gain: -6, q: 1 }], preamp: 0, bypass: false, ramp: 20, wires: [['clip']] },
+      { id: 'clip', type: 'soft-clip', gain: 0, threshold: -3, ceiling: -0.3, ramp: 20, wires: [['out']] },
       { id: 'out', type: 'audio-out', device: 'speaker', bufferMs: 40, wires: [] },
     ]);
     await waitFor(() => sinkOfPlayer(tone).startsWith('audio_tap_mute_'), 5000, 'the app to be muted');
@@ -109,13 +115,14 @@ describe('per-app equaliser flow', function () {
       timedCapture(new Capture({ target: { kind: 'system' }, device: original, chunkMs: 10 }), 4000),
     ]);
 
-    // Over the last 2 s (4 bursts each), the speaker carries the tone as the app plays it.
+    // Over the last 2 s (4 bursts each), the speaker carries the tone 6 dB below the app's
+    // own level: equalised, not the original.
     const last2s = (t: Timed) => {
       const x = channelSamples(t.pcm, 's16le', 2);
       return toneAmplitude(x.subarray(x.length - 96000), 440, 48000);
     };
     const gain = db(last2s(speaker), last2s(direct));
-    assert.ok(Math.abs(gain) < 1, `the speaker carries the tone at ${gain.toFixed(2)} dB from the app's own level`);
+    assert.ok(Math.abs(gain + 6) < 0.5, `the speaker carries the tone at ${gain.toFixed(2)} dB from the app's own level, expected −6 dB`);
     const leak = toneAmplitude(channelSamples(originalSink.pcm, 's16le', 2), 440, 48000);
     assert.ok(db(leak) < -90, `the original sink still carries the app at ${db(leak).toFixed(1)} dBFS`);
 

@@ -1,111 +1,92 @@
 /**
- * Every example in examples/: a comment node that says how to use it, only core nodes and
- * this package's, and all of them deploy together in a whole Node-RED (no missing type, no
- * id clash), as Import › Examples would bring them in.
+ * The example flows: each imports into a Node-RED runtime with only core nodes and ours, has
+ * a comment node that says how to use it, and (where it can run here) works.
  */
 import assert from 'assert';
 import fs from 'fs';
 import path from 'path';
-import { channelSamples, db, toneAmplitude } from './helpers/signal';
-import { Player, playTone, PulseServer, startPulse, waitFor, waitForStream } from './helpers/pulse';
-import { readWav } from './helpers/wav';
-import { NodeRedProcess, onTab, PROJECT_ROOT, readExample, startNodeRed } from './helpers/nodered';
+import { channelSamples, db, medianToneAmplitude } from './helpers/signal';
+import { AudioChunk, Capture, CaptureEnd } from '../src/engine';
+import { sinkOfPlayer, useAudio, waitFor } from './helpers/pulse';
 
-const titles = fs
-  .readdirSync(path.join(PROJECT_ROOT, 'examples'))
-  .filter((name) => name.endsWith('.json'))
-  .map((name) => name.replace(/\.json$/, ''));
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const helper = require('node-red-node-test-helper');
+const core = path.join(path.dirname(require.resolve('@node-red/nodes/package.json')), 'core');
+const coreNodes = [
+  require(path.join(core, 'common', '20-inject.js')),
+  require(path.join(core, 'common', '21-debug.js')),
+  require(path.join(core, 'common', '25-catch.js')),
+  require(path.join(core, 'common', '90-comment.js')),
+  require(path.join(core, 'function', '10-function.js')),
+  require(path.join(core, 'function', '10-switch.js')),
+  require(path.join(core, 'function', '15-change.js')),
+  require(path.join(core, 'network', '10-mqtt.js')),
+  require(path.join(core, 'network', '21-httpin.js')),
+  require(path.join(core, 'storage', '10-file.js')),
+];
+const ours = Object.values(require('../../package.json')['node-red'].nodes as Record<string, string>).map((file) =>
+  require(path.join(__dirname, '..', '..', file)),
+);
 
-describe('examples', function () {
-  this.timeout(60000);
-  let pulse: PulseServer;
-  let red: NodeRedProcess;
-  /** Node types by the module that provides them. */
-  let moduleOf: Map<string, string>;
+helper.init(require.resolve('node-red'));
 
-  before(async function () {
-    pulse = await startPulse();
-    const flows = titles.flatMap((title, i) => onTab(`audio-tap-example-${i}`, title, readExample(title)));
-    red = await startNodeRed(flows);
-    const res = await fetch(`${red.url}nodes`, { headers: { Accept: 'application/json' } });
-    const sets = (await res.json()) as Array<{ module: string; types: string[]; enabled: boolean; err?: string }>;
-    moduleOf = new Map(sets.filter((set) => set.enabled && !set.err).flatMap((set) => set.types.map((type) => [type, set.module] as [string, string])));
+const examplesDir = path.join(__dirname, '..', '..', 'examples');
+const examples = fs.readdirSync(examplesDir).filter((name) => name.endsWith('.json'));
+
+describe('example flows', function () {
+  this.timeout(30000);
+  const audio = useAudio([{ name: 'demo-tone', freq: 440 }]);
+
+  beforeEach(function (done) {
+    helper.startServer(done);
   });
 
-  after(async function () {
-    await red?.stop();
-    await pulse?.stop();
+  afterEach(function (done) {
+    helper.unload().then(() => helper.stopServer(done));
   });
 
-  it('there are the HTTP, MQTT, list-apps and system-mix examples', function () {
-    for (const title of ['Record over HTTP', 'Record over MQTT', 'List apps', 'System mix minus apps']) {
-      assert.ok(titles.includes(title), `${title} in ${titles.join(', ')}`);
-    }
-  });
-
-  for (const title of titles) {
-    it(`"${title}": a comment node with instructions; only core nodes and ours`, function () {
-      const nodes = readExample(title);
-      const comment = nodes.find((node) => node.type === 'comment');
-      assert.ok(comment && typeof comment.info === 'string' && comment.info.length > 100, 'a comment node whose info says how to use it');
-      const ids = nodes.map((node) => node.id);
-      assert.strictEqual(new Set(ids).size, ids.length, 'unique ids');
-      for (const node of nodes) {
-        const module = moduleOf.get(node.type as string);
-        assert.ok(module === 'node-red' || module === 'node-red-contrib-audio-tap', `${node.type} comes from ${module}`);
+  for (const name of examples) {
+    it(`${name} loads with its comment, using only core nodes and ours`, async function () {
+      const flow = JSON.parse(fs.readFileSync(path.join(examplesDir, name), 'utf8')) as Array<Record<string, unknown>>;
+      const comment = flow.find((node) => node.type === 'comment');
+      assert.ok(comment && String(comment.info ?? '').length > 100, 'a comment node that says how to use it');
+      const tab = { id: 'example-tab', type: 'tab', label: name };
+      await helper.load([...coreNodes, ...ours], [tab, ...flow.map((node) => ({ ...node, z: tab.id }))]);
+      for (const node of flow) {
+        if (node.type === 'comment') continue;
+        assert.ok(helper.getNode(node.id), `${node.type} ${String(node.id)} is running (no unknown type)`);
       }
     });
   }
 
-  it('all examples deploy together: no missing type, the flows start', function () {
-    assert.doesNotMatch(red.log(), /Waiting for missing types/);
-    assert.match(red.log(), /Started flows/);
-    assert.ok(red.running());
-  });
-});
+  it('Per-app equaliser.json: listening mutes the app and plays it equalised on the output', async function () {
+    const flow = JSON.parse(fs.readFileSync(path.join(examplesDir, 'Per-app equaliser.json'), 'utf8')) as Array<Record<string, unknown>>;
+    const tab = { id: 'example-tab', type: 'tab', label: 'Per-app equaliser' };
+    await helper.load([...coreNodes, ...ours], [tab, ...flow.map((node) => ({ ...node, z: tab.id }))]);
+    const [player] = audio.players;
+    const listen = flow.find((node) => node.name === 'listen')!;
+    const stop = flow.find((node) => node.name === 'stop')!;
+    helper.getNode(listen.id).receive({});
+    await waitFor(() => sinkOfPlayer(player).startsWith('audio_tap_mute_'), 5000, 'the app to be muted');
 
-describe('example "System mix minus apps", run with its inject buttons', function () {
-  this.timeout(60000);
-  let pulse: PulseServer;
-  let a: Player;
-  let b: Player;
-  let red: NodeRedProcess;
+    // The default output now plays the equalised app (and nothing else plays there).
+    const output = new Capture({ target: { kind: 'system' } });
+    const chunks: Buffer[] = [];
+    let frames = 0;
+    const ended = new Promise<CaptureEnd>((resolve) => output.on('end', resolve));
+    output.on('chunk', (chunk: AudioChunk) => {
+      chunks.push(chunk.data);
+      frames += chunk.frames;
+      if (frames >= 48000 * 1.5) output.stop();
+    });
+    await output.start();
+    await ended;
+    const x = channelSamples(Buffer.concat(chunks), 's16le', 2).subarray(24000);
+    const level = db(medianToneAmplitude(x, 440, 48000));
+    // The app plays at −6 dBFS; the example's eq (preamp −4 dB, about −1 dB at 440 Hz) lowers it.
+    assert.ok(level > -14 && level < -8, `the output carries the app at ${level.toFixed(1)} dBFS`);
 
-  before(async function () {
-    pulse = await startPulse();
-    a = playTone('tone-a', 440);
-    b = playTone('tone-b', 1000);
-    await Promise.all([waitForStream(a), waitForStream(b)]);
-    // The one change a user makes: which app to leave out.
-    const nodes = readExample('System mix minus apps').map((node) => (node.type === 'tap-source' ? { ...node, exclude: 'tone-b' } : node));
-    red = await startNodeRed(nodes);
-  });
-
-  after(async function () {
-    await red?.stop();
-    await Promise.all([a?.stop(), b?.stop()]);
-    await pulse?.stop();
-  });
-
-  it('start, stop: a WAV of the mix without the excluded app', async function () {
-    const nodes = readExample('System mix minus apps');
-    const inject = (name: string) => nodes.find((node) => node.type === 'inject' && node.name === name)!.id as string;
-    const press = (name: string) => fetch(`${red.url}inject/${inject(name)}`, { method: 'POST' }).then((res) => assert.strictEqual(res.status, 200));
-    await press('start');
-    await new Promise((resolve) => setTimeout(resolve, 2000));
-    await press('stop');
-    const recordings = path.join(red.userDir, 'recordings');
-    let files: string[] = [];
-    await waitFor(() => (files = fs.existsSync(recordings) ? fs.readdirSync(recordings) : []).length > 0, 10000, 'the file');
-    // wav-sink finalizes the header when the recording's last message arrives, just after.
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    assert.strictEqual(files.length, 1, files.join(', '));
-    assert.match(files[0], /^system-mix-\d{8}-\d{6}\.wav$/);
-    const wav = await readWav(path.join(recordings, files[0]));
-    assert.ok(wav.data.length / 4 / 48000 > 1, `${wav.data.length / 4 / 48000} s`);
-    const x = channelSamples(wav.data, 's16le', 2).subarray(9600);
-    const la = toneAmplitude(x, 440, 48000);
-    assert.ok(Math.abs(db(la, 0.5)) < 1, `tone-a's 440 Hz at ${db(la).toFixed(1)} dBFS`);
-    assert.ok(db(toneAmplitude(x, 1000, 48000), la) < -40, "the excluded tone-b's 1000 Hz is not in the mix");
+    helper.getNode(stop.id).receive({});
+    await waitFor(() => sinkOfPlayer(player) === audio.pulse.sink, 5000, 'the app to be back on its sink');
   });
 });

@@ -6,8 +6,8 @@ import assert from 'assert';
 import { spawn } from 'child_process';
 import path from 'path';
 import { AudioChunk, Capture, CaptureEnd, listApps } from '../src/engine';
-import { channelSamples, db, toneAmplitude } from './helpers/signal';
-import { pactl, Player, playTone, PulseServer, sinkOfPlayer, startPulse, waitFor, waitForStream } from './helpers/pulse';
+import { channelSamples, db, medianToneAmplitude, toneAmplitude } from './helpers/signal';
+import { pactl, Player, sinkOfPlayer, useAudio, waitFor } from './helpers/pulse';
 
 function privateSinks(): string[] {
   return pactl('list', 'short', 'sinks')
@@ -34,23 +34,15 @@ async function collect(capture: Capture, seconds: number): Promise<Buffer> {
 
 describe('muted capture on PulseAudio', function () {
   this.timeout(30000);
-  let pulse: PulseServer;
+  const audio = useAudio([{ name: 'tone-mute', freq: 440 }]);
   let tone: Player;
-
-  before(async function () {
-    pulse = await startPulse();
-    tone = playTone('tone-mute', 440);
-    await waitForStream(tone);
-  });
-
-  after(async function () {
-    await tone?.stop();
-    await pulse?.stop();
+  before(function () {
+    [tone] = audio.players;
   });
 
   it('records the app at full level while its sink receives nothing of it; restores it on stop', async function () {
     const original = sinkOfPlayer(tone);
-    assert.strictEqual(original, pulse.sink);
+    assert.strictEqual(original, audio.pulse.sink);
     const muted = new Capture({ target: { kind: 'app', apps: ['tone-mute'] }, mute: true });
     const mutedEnd = new Promise<CaptureEnd>((resolve) => muted.on('end', resolve));
     const recorded = collect(muted, 1.5);
@@ -66,7 +58,7 @@ describe('muted capture on PulseAudio', function () {
     const end = await mutedEnd;
     assert.strictEqual(end.reason, 'stopped');
 
-    const level = toneAmplitude(channelSamples(pcm, 's16le', 2).subarray(4800), 440, 48000);
+    const level = medianToneAmplitude(channelSamples(pcm, 's16le', 2).subarray(4800), 440, 48000);
     assert.ok(Math.abs(db(level, 0.5)) < 1, `captured at ${db(level).toFixed(1)} dBFS`);
     const leak = toneAmplitude(channelSamples(heard, 's16le', 2), 440, 48000);
     assert.ok(db(leak) < -90, `the original sink still receives the app at ${db(leak).toFixed(1)} dBFS`);
@@ -97,7 +89,7 @@ describe('muted capture on PulseAudio', function () {
     assert.ok(sinkOfPlayer(tone).startsWith('audio_tap_mute_'));
 
     await listApps(); // any engine start
-    assert.strictEqual(sinkOfPlayer(tone), pulse.sink, 'the app plays on its sink again');
+    assert.strictEqual(sinkOfPlayer(tone), audio.pulse.sink, 'the app plays on its sink again');
     assert.deepStrictEqual(privateSinks(), []);
   });
 

@@ -8,8 +8,8 @@ import fs from 'fs';
 import os from 'os';
 import path from 'path';
 import { Reader } from 'wav';
-import { channelSamples, db, toneAmplitude } from './helpers/signal';
-import { Player, playTone, PulseServer, sourceOutputs, startPulse, waitFor, waitForStream } from './helpers/pulse';
+import { channelSamples, db, medianToneAmplitude } from './helpers/signal';
+import { Player, playTone, sourceOutputs, useAudio, waitFor, waitForStream } from './helpers/pulse';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const helper = require('node-red-node-test-helper');
@@ -48,21 +48,15 @@ function flow(dir: string, tap: Record<string, unknown>, sink: Record<string, un
 
 describe('nodes', function () {
   this.timeout(30000);
-  let pulse: PulseServer;
+  const audio = useAudio([
+    { name: 'tone-a', freq: 440 },
+    { name: 'tone-b', freq: 1000 },
+  ]);
   let a: Player;
   let b: Player;
   let dir: string;
-
-  before(async function () {
-    pulse = await startPulse();
-    a = playTone('tone-a', 440);
-    b = playTone('tone-b', 1000);
-    await Promise.all([waitForStream(a), waitForStream(b)]);
-  });
-
-  after(async function () {
-    await Promise.all([a?.stop(), b?.stop()]);
-    await pulse?.stop();
+  before(function () {
+    [a, b] = audio.players;
   });
 
   beforeEach(function (done) {
@@ -95,8 +89,8 @@ describe('nodes', function () {
     assert.strictEqual(msg.payload.bytes, wav.data.length);
     assert.strictEqual(fs.statSync(msg.filename).size, 44 + wav.data.length, 'header sizes finalized');
     const x = channelSamples(wav.data, 's16le', 2).subarray(4800);
-    const la = toneAmplitude(x, 440, 48000);
-    const lb = toneAmplitude(x, 1000, 48000);
+    const la = medianToneAmplitude(x, 440, 48000);
+    const lb = medianToneAmplitude(x, 1000, 48000);
     assert.ok(Math.abs(db(la, 0.5)) < 1, `440 Hz at ${db(la).toFixed(1)} dBFS`);
     assert.ok(db(lb, la) < -40, `the other app's tone only ${db(lb, la).toFixed(1)} dB down`);
 
@@ -124,7 +118,7 @@ describe('nodes', function () {
     const wav = await readWav(msg.filename);
     assert.deepStrictEqual([wav.format.audioFormat, wav.format.channels, wav.format.sampleRate, wav.format.bitDepth], [3, 1, 16000, 32]);
     const x = channelSamples(wav.data, 'f32le', 1).subarray(1600);
-    assert.ok(Math.abs(db(toneAmplitude(x, 440, 16000), 0.5)) < 1);
+    assert.ok(Math.abs(db(medianToneAmplitude(x, 440, 16000), 0.5)) < 1);
     const probe = JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-show_streams', '-of', 'json', msg.filename], { encoding: 'utf8' }));
     assert.strictEqual(probe.streams[0].codec_name, 'pcm_f32le');
   });

@@ -133,7 +133,9 @@ export function playTone(
   if (!fs.existsSync(file)) fs.writeFileSync(file, sineS16(freq, seconds, options.amplitude ?? 0.5, 48000, options.bursts));
   const pacat = [
     'pacat', '--playback', '--raw', '--format=s16le', '--rate=48000', '--channels=2',
-    '--latency-msec=30', `--property=application.name=${name}`, file,
+    // 100 ms: low enough that a new monitor stream starts quickly, high enough that the
+    // player does not underrun when the test machine is busy.
+    '--latency-msec=100', `--property=application.name=${name}`, file,
   ];
   const child = options.delayMs
     ? spawn('sh', ['-c', `sleep ${options.delayMs / 1000}; exec "$@"`, 'sh', ...pacat], { stdio: 'ignore', env: process.env })
@@ -181,4 +183,28 @@ export function sinkOfPlayer(player: Player): string {
   if (!sinkIndex) return '';
   const line = pactl('list', 'short', 'sinks').split('\n').find((l) => l.split('\t')[0] === sinkIndex);
   return line ? line.split('\t')[1] : '';
+}
+
+export interface AudioFixture {
+  pulse: PulseServer;
+  players: Player[];
+}
+
+/**
+ * Mocha hooks for a suite: a private server and tone players (each waited for until it
+ * plays), started before the suite's tests and stopped after them. The returned object is
+ * filled in by the before hook.
+ */
+export function useAudio(tones: Array<{ name: string; freq: number; bursts?: boolean }>): AudioFixture {
+  const fixture = { players: [] } as unknown as AudioFixture;
+  before(async function () {
+    fixture.pulse = await startPulse();
+    fixture.players = tones.map((tone) => playTone(tone.name, tone.freq, { bursts: tone.bursts }));
+    await Promise.all(fixture.players.map((player) => waitForStream(player)));
+  });
+  after(async function () {
+    await Promise.all(fixture.players.map((player) => player.stop()));
+    await fixture.pulse?.stop();
+  });
+  return fixture;
 }

@@ -38,3 +38,16 @@ export function toneAmplitude(x: Float64Array, freq: number, rate: number): numb
 export function db(amplitude: number, reference = 1): number {
   return 20 * Math.log10(Math.max(amplitude, 1e-12) / reference);
 }
+
+/**
+ * The median over 100 ms windows of a tone's amplitude: robust against a few windows where a
+ * player, starved of CPU on a loaded machine, played silence.
+ */
+export function medianToneAmplitude(x: Float64Array, freq: number, rate: number, windowMs = 100): number {
+  const size = Math.round((rate * windowMs) / 1000);
+  const levels: number[] = [];
+  for (let at = 0; at + size <= x.length; at += size) levels.push(toneAmplitude(x.subarray(at, at + size), freq, rate));
+  if (levels.length === 0) return 0;
+  levels.sort((p, q) => p - q);
+  return levels[Math.floor(levels.length / 2)];
+}

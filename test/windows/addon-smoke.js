@@ -1,7 +1,8 @@
 // Loads the Windows addon (cross-built and run under wine, or built with MSVC on a Windows
 // runner) and checks that every entry point answers with a result or a clear, coded error,
 // never a crash or a hang. Wine has no audio sessions or process loopback and CI runners
-// have no sound card, so most calls may fail, but only with the engine's error codes.
+// have no sound card, so most calls may fail, but only with the engine's error codes. With
+// AUDIOTAP_SMOKE_OUTPUT_DEVICE set (an output device exists), audio-out must play.
 // Usage: node addon-smoke.js <path to audiotap.node>  (scripts/check-windows-wine.sh, and
 // .github/workflows/windows.yml)
 'use strict';
@@ -19,7 +20,7 @@ function checkError(what, error) {
     `${what}: error message too short: "${error.message}"`);
 }
 
-async function expectOutcome(what, promise, { mustFailWith, failsOnlyWith } = {}) {
+async function expectOutcome(what, promise, { mustFailWith, failsOnlyWith, mustSucceed } = {}) {
   try {
     const value = await promise;
     if (mustFailWith || failsOnlyWith) {
@@ -30,6 +31,7 @@ async function expectOutcome(what, promise, { mustFailWith, failsOnlyWith } = {}
   } catch (error) {
     if (error instanceof assert.AssertionError) throw error;
     checkError(what, error);
+    assert(!mustSucceed, `${what}: expected to succeed: ${error.code}: ${error.message}`);
     if (mustFailWith) {
       assert.strictEqual(error.code, mustFailWith, `${what}: ${error.code}: ${error.message}`);
     }
@@ -62,6 +64,48 @@ async function capture(what, options, expectation) {
   }
 }
 
+// Starts a playback; when it starts (an output device exists), writes a few chunks, checks
+// that the render thread pulls them, then stops it (twice: stop() is idempotent).
+async function playback(what, options, expectation) {
+  const p = new addon.Playback(options);
+  const started = await expectOutcome(what, p.start().then(() => true), expectation);
+  const bytesPerFrame = options.channels * (options.encoding === 'f32le' ? 4 : 2);
+  if (started) {
+    const chunkFrames = options.bufferFrames;
+    const chunk = Buffer.alloc(chunkFrames * bytesPerFrame);
+    let accepted = 0;
+    for (let i = 0; i < 4; i++) accepted += p.write(chunk);
+    assert(accepted > 0 && accepted <= 4 * chunkFrames, `${what}: write accepted ${accepted} frames`);
+    // The jitter buffer (bufferFrames) is full, so the render thread must be playing it.
+    const played = await waitFor(() => p.stats().playedFrames > 0, 3000);
+    const stats = p.stats();
+    assert(played, `${what}: no frame played within 3 s: ${JSON.stringify(stats)}`);
+    assert(Number.isInteger(stats.outputLatencyFrames) && stats.outputLatencyFrames >= -1,
+      `${what}: outputLatencyFrames ${stats.outputLatencyFrames}`);
+    assert.strictEqual(stats.playedFrames + stats.bufferedFrames + stats.overrunFrames,
+      4 * chunkFrames, `${what}: frames unaccounted for: ${JSON.stringify(stats)}`);
+    p.stop();
+    p.stop();
+    const after = p.stats();
+    assert.strictEqual(after.outputLatencyFrames, -1, `${what}: latency after stop()`);
+    assert.strictEqual(p.write(chunk), 0, `${what}: write after stop() accepted frames`);
+    results[results.length - 1].stats = stats;
+  } else {
+    // A playback that failed to start leaves nothing running; stop() is still safe.
+    p.stop();
+    assert.strictEqual(p.stats().outputLatencyFrames, -1);
+  }
+}
+
+async function waitFor(condition, ms) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (condition()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return condition();
+}
+
 (async () => {
   assert.strictEqual(addon.backend(), 'wasapi');
   const apps = await expectOutcome('listApps', addon.listApps());
@@ -83,6 +127,22 @@ async function capture(what, options, expectation) {
     { mustFailWith: 'EUNSUPPORTED' });
   await capture('capture existing tap', { target: { kind: 'tap', tapUid: 'x' } },
     { mustFailWith: 'EUNSUPPORTED' });
+  // Set (by scripts/check-windows-wine.sh) when an output device is known to exist: its name,
+  // in another letter case. Then every playback must start and play.
+  const outputDevice = process.env.AUDIOTAP_SMOKE_OUTPUT_DEVICE;
+  const playable = outputDevice ? { mustSucceed: true } : undefined;
+  const stereo = { sampleRate: 48000, channels: 2, encoding: 's16le', bufferFrames: 4800,
+    capacityFrames: 19200 };
+  await playback('playback s16le stereo 48 kHz', stereo, playable);
+  await playback('playback f32le mono 44.1 kHz',
+    { sampleRate: 44100, channels: 1, encoding: 'f32le', bufferFrames: 2205, capacityFrames: 8820 },
+    playable);
+  if (outputDevice) {
+    await playback(`playback to "${outputDevice}" by name`, { ...stereo, device: outputDevice },
+      playable);
+  }
+  await playback('playback to an unknown device', { ...stereo, device: 'no such output device' },
+    { failsOnlyWith: ['ENOAPP', 'ENOSERVER'] });
   console.log(JSON.stringify({ node: process.version, windows: require('os').release(), results },
     null, 1));
   console.log('addon-smoke: OK');

@@ -2,7 +2,7 @@
 // it on windows-2022, build 20348, which has process loopback but usually no sound card and
 // may have the Windows Audio service stopped). Elsewhere the suite is pending, not passing.
 import assert from 'assert';
-import { backendName, Capture, CaptureEnd, listApps, setAppVolume } from '../../src';
+import { backendName, Capture, CaptureEnd, listApps, Playback, setAppVolume } from '../../src';
 
 interface CodedError extends Error {
   code?: string;
@@ -84,6 +84,39 @@ describe('WASAPI backend (Windows)', function () {
     capture.stop();
     const end = await ended;
     assert.strictEqual(end.reason, 'stopped');
+  });
+
+  it('plays to the default output and stops cleanly, or fails with a coded error', async function () {
+    const format = { sampleRate: 48000, channels: 2 as const, encoding: 's16le' as const };
+    const playback = new Playback({ format, bufferMs: 50 });
+    try {
+      await playback.start();
+    } catch (error) {
+      // No output device, or no audio service, on the runner.
+      assert(['ENOAPP', 'ENOSERVER'].includes((error as CodedError).code ?? ''), String(error));
+      playback.stop();
+      return;
+    }
+    const chunk = Buffer.alloc(2400 * playback.bytesPerFrame);  // 50 ms of silence
+    for (let i = 0; i < 4; i++) playback.write(chunk);
+    const deadline = Date.now() + 3000;
+    while (playback.stats().playedFrames === 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const stats = playback.stats();
+    assert(stats.playedFrames > 0, `nothing played: ${JSON.stringify(stats)}`);
+    assert(stats.outputLatencyFrames >= -1);
+    playback.stop();
+    playback.stop();
+    assert.strictEqual(playback.stats().outputLatencyFrames, -1);
+  });
+
+  it('names the output device that does not exist', async function () {
+    const format = { sampleRate: 48000, channels: 2 as const, encoding: 's16le' as const };
+    const playback = new Playback({ format, device: 'no-such-output-audiotap' });
+    const error = await rejection(playback.start());
+    assert(['ENOAPP', 'ENOSERVER'].includes(error.code ?? ''), `${error.code}: ${error.message}`);
+    if (error.code === 'ENOAPP') assert.match(error.message, /no-such-output-audiotap/);
   });
 
   it('changes no volume of an app without audio sessions', async function () {

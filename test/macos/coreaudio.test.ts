@@ -1,0 +1,210 @@
+// The Core Audio backend through the raw native binding. Runs on macOS only (skipped, i.e.
+// reported pending, elsewhere). The capture test needs the system-audio-recording permission
+// and a way to play sound, so it is opt-in: AUDIOTAP_MACOS_INTEGRATION=1.
+import { strict as assert } from 'assert';
+import { spawn, ChildProcess } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+const root = path.resolve(__dirname, '..', '..', '..');
+const isMac = process.platform === 'darwin';
+const integration = process.env.AUDIOTAP_MACOS_INTEGRATION === '1';
+
+interface CodedError extends Error {
+  code?: string;
+}
+type OnEvent = (type: string, ...args: unknown[]) => void;
+interface RawCapture {
+  start(): Promise<void>;
+  stop(): void;
+}
+interface RawBinding {
+  backend(): string;
+  listApps(): Promise<Array<{ pid: number; name: string; executable: string; playing: boolean }>>;
+  Capture: new (options: object, onEvent: OnEvent) => RawCapture;
+}
+
+// macOS 14.2 is Darwin 23.2.
+function tapsAvailable(): boolean {
+  const [major, minor] = os.release().split('.').map(Number);
+  return major > 23 || (major === 23 && minor >= 2);
+}
+
+function load(): RawBinding {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  return require('node-gyp-build')(root) as RawBinding;
+}
+
+async function rejection(promise: Promise<unknown>): Promise<CodedError> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as CodedError;
+  }
+  assert.fail('expected a rejection');
+}
+
+// A 16-bit stereo 48 kHz WAV of a 440 Hz sine at -6 dBFS, `seconds` long.
+function writeTone(file: string, seconds: number): void {
+  const rate = 48000;
+  const frames = rate * seconds;
+  const data = Buffer.alloc(frames * 4);
+  for (let i = 0; i < frames; i++) {
+    const sample = Math.round(0.5 * 32767 * Math.sin((2 * Math.PI * 440 * i) / rate));
+    data.writeInt16LE(sample, i * 4);
+    data.writeInt16LE(sample, i * 4 + 2);
+  }
+  const header = Buffer.alloc(44);
+  header.write('RIFF', 0);
+  header.writeUInt32LE(36 + data.length, 4);
+  header.write('WAVEfmt ', 8);
+  header.writeUInt32LE(16, 16);
+  header.writeUInt16LE(1, 20);
+  header.writeUInt16LE(2, 22);
+  header.writeUInt32LE(rate, 24);
+  header.writeUInt32LE(rate * 4, 28);
+  header.writeUInt16LE(4, 32);
+  header.writeUInt16LE(16, 34);
+  header.write('data', 36);
+  header.writeUInt32LE(data.length, 40);
+  fs.writeFileSync(file, Buffer.concat([header, data]));
+}
+
+describe('Core Audio backend (macOS)', function () {
+  this.timeout(30000);
+  let binding: RawBinding;
+
+  before(function () {
+    if (!isMac) this.skip();
+    binding = load();
+  });
+
+  it('is the coreaudio backend', function () {
+    assert.equal(binding.backend(), 'coreaudio');
+  });
+
+  it('lists apps on macOS 14.2+, and says it needs 14.2 before', async function () {
+    if (tapsAvailable()) {
+      const apps = await binding.listApps();
+      assert.ok(Array.isArray(apps));
+      for (const app of apps) {
+        assert.ok(Number.isInteger(app.pid) && app.pid > 0, JSON.stringify(app));
+        assert.notEqual(app.pid, process.pid, 'lists its own process');
+        assert.equal(typeof app.name, 'string');
+        assert.equal(typeof app.playing, 'boolean');
+      }
+    } else {
+      const error = await rejection(binding.listApps());
+      assert.equal(error.code, 'EUNSUPPORTED');
+      assert.match(error.message, /requires macOS 14\.2/);
+    }
+  });
+
+  it('rejects an app that is not running with ENOAPP', async function () {
+    const capture = new binding.Capture(
+      { target: { kind: 'apps', apps: ['no-such-app-7f3c9e'] } },
+      () => undefined,
+    );
+    const error = await rejection(capture.start());
+    assert.equal(error.code, tapsAvailable() ? 'ENOAPP' : 'EUNSUPPORTED', error.message);
+    assert.match(error.message, tapsAvailable() ? /no-such-app-7f3c9e/ : /requires macOS 14\.2/);
+  });
+
+  it('waits for a running app that has not opened audio, and ends when it exits', async function () {
+    if (!tapsAvailable()) this.skip();
+    const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      const states: string[] = [];
+      let ended: Record<string, unknown> | undefined;
+      const capture = new binding.Capture(
+        { target: { kind: 'apps', apps: [sleeper.pid] } },
+        (type, ...args) => {
+          if (type === 'state') states.push(String(args[0]));
+          if (type === 'end') ended = args[0] as Record<string, unknown>;
+        },
+      );
+      await capture.start();
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      assert.ok(!states.includes('recording'), `states: ${states.join(', ')}`);
+      assert.equal(ended, undefined);
+      sleeper.kill();
+      const deadline = Date.now() + 5000;
+      while (!ended && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      assert.ok(ended, 'no end event within 5 s of the app exiting');
+      assert.equal(ended?.reason, 'target-exited', JSON.stringify(ended));
+      capture.stop();
+    } finally {
+      sleeper.kill();
+    }
+  });
+
+  it('rejects an unknown tap UID with ENOTAP', async function () {
+    if (!tapsAvailable()) this.skip();
+    const capture = new binding.Capture(
+      { target: { kind: 'tap', tapUid: '00000000-0000-0000-0000-000000000000' } },
+      () => undefined,
+    );
+    const error = await rejection(capture.start());
+    assert.equal(error.code, 'ENOTAP', error.message);
+  });
+
+  describe('capturing a playing app (AUDIOTAP_MACOS_INTEGRATION=1)', function () {
+    let player: ChildProcess | undefined;
+    let dir: string;
+
+    before(function () {
+      if (!integration || !tapsAvailable()) this.skip();
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'audiotap-mac-'));
+    });
+
+    after(function () {
+      player?.kill();
+      if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('delivers the tone afplay plays, as f32le frames', async function () {
+      const tone = path.join(dir, 'tone.wav');
+      writeTone(tone, 6);
+      player = spawn('afplay', [tone], { stdio: 'ignore' });
+      await new Promise((resolve) => setTimeout(resolve, 700));
+
+      const chunks: Buffer[] = [];
+      const warnings: string[] = [];
+      let ended: Record<string, unknown> | undefined;
+      const capture = new binding.Capture(
+        {
+          target: { kind: 'apps', apps: [player.pid] },
+          sampleRate: 48000,
+          channels: 2,
+          encoding: 'f32le',
+        },
+        (type, ...args) => {
+          if (type === 'chunk') chunks.push(args[0] as Buffer);
+          if (type === 'warning') warnings.push(String(args[0]));
+          if (type === 'end') ended = args[0] as Record<string, unknown>;
+        },
+      );
+      await capture.start();
+      await new Promise((resolve) => setTimeout(resolve, 4000));
+      capture.stop();
+      await new Promise((resolve) => setTimeout(resolve, 500));
+
+      const permission = warnings.find((w) => w.startsWith('EPERMISSION'));
+      assert.equal(permission, undefined, permission);
+      const pcm = Buffer.concat(chunks);
+      assert.equal(pcm.length % 8, 0, 'whole f32le stereo frames');
+      assert.ok(pcm.length >= 48000 * 8 * 2, `only ${pcm.length / 8} frames in 4 s`);
+      let sum = 0;
+      const samples = pcm.length / 4;
+      for (let i = 0; i < samples; i++) sum += pcm.readFloatLE(i * 4) ** 2;
+      const rms = Math.sqrt(sum / samples);
+      // A -6 dBFS sine has an RMS of 0.354; the app's volume and the mix may lower it.
+      assert.ok(rms > 0.01 && rms < 0.6, `RMS ${rms}`);
+      assert.ok(ended, 'an end event after stop()');
+      assert.equal(ended?.reason, 'stopped');
+    });
+  });
+});
