@@ -15,7 +15,6 @@ const core = path.join(path.dirname(require.resolve('@node-red/nodes/package.jso
 const coreNodes = [
   require(path.join(core, 'common', '20-inject.js')),
   require(path.join(core, 'common', '21-debug.js')),
-  require(path.join(core, 'common', '25-catch.js')),
   require(path.join(core, 'common', '90-comment.js')),
   require(path.join(core, 'function', '10-function.js')),
   require(path.join(core, 'function', '10-switch.js')),
