@@ -16,6 +16,12 @@ const coreNodes = [
   require(path.join(core, 'common', '20-inject.js')),
   require(path.join(core, 'common', '21-debug.js')),
   require(path.join(core, 'common', '90-comment.js')),
+  require(path.join(core, 'function', '10-function.js')),
+  require(path.join(core, 'function', '10-switch.js')),
+  require(path.join(core, 'function', '15-change.js')),
+  require(path.join(core, 'network', '10-mqtt.js')),
+  require(path.join(core, 'network', '21-httpin.js')),
+  require(path.join(core, 'storage', '10-file.js')),
 ];
 const ours = Object.values(require('../../package.json')['node-red'].nodes as Record<string, string>).map((file) =>
   require(path.join(__dirname, '..', '..', file)),

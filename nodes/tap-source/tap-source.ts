@@ -8,14 +8,17 @@
  *         recordingId, position in frames), and a last message with an empty payload and
  *         msg.audio.final = true when the recording ends.
  * Output 2: lifecycle events: waiting, started, warning, stopped (frames, seconds,
- *         droppedChunks, reason).
+ *         droppedChunks, reason); with "emit levels", level events (peak and RMS per channel,
+ *         dBFS) four times a second of audio.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { AppRef, Capture, CaptureEnd, CaptureTarget } from '../../src/engine';
 import { AudioFormat, normalizeFormat, pcmFields } from '../../src/format';
+import { LevelMeter, recordingStatus } from './levels';
 
 interface TapSourceDef extends NodeDef {
-  targetType: 'app' | 'system';
+  /** 'app' (names or PIDs), 'pid', 'system' (the mix minus `exclude`), 'msg' (`app` names the property). */
+  targetType: 'app' | 'pid' | 'system' | 'msg';
   app: string;
   exclude: string;
   sampleRate: string | number;
@@ -25,9 +28,13 @@ interface TapSourceDef extends NodeDef {
   queueChunks: string | number;
   duration: string | number;
   startOnDeploy: boolean;
+  emitLevels: boolean;
   mute: boolean;
   topic: string;
 }
+
+/** Level windows per second of audio (status and level events). */
+const LEVELS_PER_SECOND = 4;
 
 /** Message properties that belong to a start/stop command, not to the recording. */
 const COMMAND_KEYS = new Set(['_msgid', 'payload', 'target', 'duration', 'mute', 'audio', 'format', 'rate', 'bits', 'channels', 'encoding', 'topic']);
@@ -80,11 +87,7 @@ function describeTarget(target: CaptureTarget): string {
   return `tap ${target.tapUid}`;
 }
 
-function formatElapsed(seconds: number): string {
-  const s = Math.floor(seconds);
-  const m = Math.floor(s / 60);
-  return `${m}:${String(s % 60).padStart(2, '0')}`;
-}
+
 
 interface Recording {
   id: string;
@@ -96,6 +99,9 @@ interface Recording {
   topic: string;
   /** Frames sent on output 1. */
   sent: number;
+  meter: LevelMeter;
+  /** The loudest channel's peak of the last level window, dBFS. */
+  peakDb?: number;
   /** Stop after this many frames (duration), or Infinity. */
   limit: number;
   stopping: boolean;
@@ -106,12 +112,13 @@ module.exports = function (RED: NodeAPI) {
     RED.nodes.createNode(this, config);
     const node = this;
     const defaults = {
-      targetType: config.targetType === 'system' ? 'system' : 'app',
+      targetType: (['app', 'pid', 'system', 'msg'] as const).includes(config.targetType) ? config.targetType : 'app',
       app: config.app ?? '',
       exclude: config.exclude ?? '',
       chunkMs: Number(config.chunkMs || 20),
       queueChunks: Number(config.queueChunks || 50),
       duration: Number(config.duration || 0),
+      emitLevels: config.emitLevels === true,
       topic: config.topic ?? '',
       mute: config.mute === true,
     };
@@ -139,8 +146,7 @@ module.exports = function (RED: NodeAPI) {
 
     function showRecording(rec: Recording) {
       clearStatusTimer();
-      const show = () =>
-        node.status({ fill: 'green', shape: 'dot', text: `● ${formatElapsed(rec.sent / rec.format.sampleRate)} ${rec.targetText}` });
+      const show = () => node.status({ fill: 'green', shape: 'dot', text: recordingStatus(rec.sent / rec.format.sampleRate, rec.peakDb) });
       show();
       statusTimer = setInterval(show, 1000);
     }
@@ -162,8 +168,10 @@ module.exports = function (RED: NodeAPI) {
         return done(new Error(`tap-source configuration: ${configError}`));
       }
       if (recording) {
-        node.warn(`already recording ${recording.targetText}; send "stop" first`);
-        return done();
+        // An error, not a warning: a flow that started this (an HTTP request) learns of it.
+        const busy = new Error(`already recording ${recording.targetText}; send "stop" first`) as Error & { code: string };
+        busy.code = 'EBUSY';
+        return done(busy);
       }
       let target: CaptureTarget;
       let duration = defaults.duration;
@@ -172,6 +180,11 @@ module.exports = function (RED: NodeAPI) {
           target = parseTarget(msg.target);
         } else if (defaults.targetType === 'system') {
           target = { kind: 'system', exclude: parseAppList(defaults.exclude) };
+        } else if (defaults.targetType === 'msg') {
+          const property = defaults.app || 'target';
+          const value = RED.util.getMessageProperty(msg, property);
+          if (value === undefined) throw new TypeError(`msg.${property}: not set; it names the app to capture (name, PID or "system")`);
+          target = parseTarget(value);
         } else {
           const apps = parseAppList(defaults.app);
           if (apps.length === 0) throw new TypeError('no app configured: pick an app in the node, or send msg.target');
@@ -214,6 +227,7 @@ module.exports = function (RED: NodeAPI) {
         extras,
         topic: typeof msg.topic === 'string' && msg.topic ? msg.topic : defaults.topic || describeTarget(target),
         sent: 0,
+        meter: new LevelMeter(format.channels, format.encoding, Math.round(format.sampleRate / LEVELS_PER_SECOND)),
         limit: duration > 0 ? Math.round(duration * format.sampleRate) : Infinity,
         stopping: false,
       };
@@ -251,6 +265,13 @@ module.exports = function (RED: NodeAPI) {
           null,
         ]);
         rec.sent += frames;
+        if (rec.meter.add(data)) {
+          const levels = rec.meter.take();
+          rec.peakDb = Math.max(...levels.peak);
+          if (defaults.emitLevels) {
+            lifecycle(rec, 'level', { peak: levels.peak, rms: levels.rms, position: rec.sent, seconds: rec.sent / rec.format.sampleRate });
+          }
+        }
         if (rec.sent >= rec.limit && !rec.stopping) {
           rec.stopping = true;
           capture.stop();
