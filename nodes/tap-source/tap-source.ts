@@ -105,6 +105,8 @@ interface Recording {
   /** Stop after this many frames (duration), or Infinity. */
   limit: number;
   stopping: boolean;
+  /** macOS: the OS said the host lacks the audio-recording permission (the capture is silent). */
+  noPermission?: boolean;
 }
 
 module.exports = function (RED: NodeAPI) {
@@ -146,7 +148,11 @@ module.exports = function (RED: NodeAPI) {
 
     function showRecording(rec: Recording) {
       clearStatusTimer();
-      const show = () => node.status({ fill: 'green', shape: 'dot', text: recordingStatus(rec.sent / rec.format.sampleRate, rec.peakDb) });
+      // A permission warning (macOS: the capture is silent) stays on the status.
+      const show = () =>
+        rec.noPermission
+          ? node.status({ fill: 'red', shape: 'ring', text: 'no permission' })
+          : node.status({ fill: 'green', shape: 'dot', text: recordingStatus(rec.sent / rec.format.sampleRate, rec.peakDb) });
       show();
       statusTimer = setInterval(show, 1000);
     }
@@ -244,7 +250,10 @@ module.exports = function (RED: NodeAPI) {
       });
       capture.on('warning', (text: string, code?: string) => {
         node.warn(text);
-        if (code === 'EPERMISSION') node.status({ fill: 'red', shape: 'ring', text: 'no permission' });
+        if (code === 'EPERMISSION') {
+          rec.noPermission = true;
+          node.status({ fill: 'red', shape: 'ring', text: 'no permission' });
+        }
         lifecycle(rec, 'warning', { message: text, ...(code ? { code } : {}) });
       });
       capture.on('chunk', (chunk) => {
