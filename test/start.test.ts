@@ -5,6 +5,7 @@
 import assert from 'assert';
 import { ChildProcess, execFileSync, spawn, spawnSync } from 'child_process';
 import fs from 'fs';
+import net from 'net';
 import os from 'os';
 import path from 'path';
 import { waitFor } from './helpers/pulse';
@@ -15,10 +16,19 @@ describe('the main job (npm start)', function () {
   let userDir: string;
   let log = '';
 
-  before(function () {
+  let port = 0;
+
+  before(async function () {
+    // A port nobody uses now.
+    port = await new Promise<number>((resolve) => {
+      const server = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port: free } = server.address() as net.AddressInfo;
+        server.close(() => resolve(free));
+      });
+    });
     userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'audio-tap-user-'));
     const runtime = fs.mkdtempSync(path.join(os.tmpdir(), 'audio-tap-xdg-'));
-    const env: NodeJS.ProcessEnv = { ...process.env, AUDIO_TAP_USER_DIR: userDir, PORT: '18930', XDG_RUNTIME_DIR: runtime };
+    const env: NodeJS.ProcessEnv = { ...process.env, AUDIO_TAP_USER_DIR: userDir, PORT: String(port), XDG_RUNTIME_DIR: runtime };
     delete env.PULSE_SERVER; // as on a headless box: no audio server
     child = spawn(process.execPath, [path.join(__dirname, '..', 'scripts', 'start.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.on('data', (data) => (log += String(data)));
@@ -35,9 +45,11 @@ describe('the main job (npm start)', function () {
 
   it('starts a private audio server, serves the editor and records the demo app for 10 s', async function () {
     const recordings = path.join(userDir, 'recordings');
-    await waitFor(() => /Node-RED editor: http:\/\/127\.0\.0\.1:18930\//.test(log), 15000, 'the editor URL');
+    await waitFor(() => log.includes(`Node-RED editor: http://127.0.0.1:${port}/`), 15000, 'the editor URL');
     assert.match(log, /started a private PulseAudio/);
-    await waitFor(() => log.includes('[debug:file written]'), 40000, 'the example recording to finish');
+    await waitFor(() => log.includes('[debug:file written]'), 40000, 'the example recording to finish').catch((error: Error) => {
+      throw new Error(`${error.message}; the main job's log:\n${log}`);
+    });
     const files = fs.readdirSync(recordings).filter((name) => name.endsWith('.wav'));
     assert.strictEqual(files.length, 1, log);
     const info = execFileSync('sox', ['--i', '-D', path.join(recordings, files[0])], { encoding: 'utf8' });
