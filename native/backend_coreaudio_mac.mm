@@ -1035,6 +1035,7 @@ class HalPlayback final : public PlaybackSession {
   void SetUnitProperty(AudioUnitPropertyID property, AudioUnitScope scope,
                        AudioUnitElement element, const void* value, UInt32 size,
                        const char* what);
+  void MapMonoToFirstPair();
   int64_t MeasureLatency() const;
 
   const PlaybackOptions options_;
@@ -1046,8 +1047,8 @@ class HalPlayback final : public PlaybackSession {
   AudioComponentInstance unit_ = nullptr;
   bool initialized_ = false;
   bool started_ = false;
-  // Measured once the unit runs; OutputLatencyFrames() then makes one HAL call (is the
-  // device alive) instead of six.
+  // Measured once the unit runs; OutputLatencyFrames() (the host's stats, JS thread) then
+  // makes only one HAL call: is the device still alive.
   int64_t latency_frames_ = -1;
 };
 
@@ -1056,6 +1057,31 @@ void HalPlayback::SetUnitProperty(AudioUnitPropertyID property, AudioUnitScope s
                                   const char* what) {
   Check(AudioUnitSetProperty(unit_, property, scope, element, value, size),
         std::string("AudioUnitSetProperty(") + what + ")");
+}
+
+// The unit converts through an AudioConverter, whose default routing (kAudioConverterChannelMap
+// in AudioConverter.h) sends a mono input to the first output channel only and zeroes the
+// rest: a mono playback would be heard on the left speaker alone. The unit's channel map, one
+// entry per device channel, feeds the device's channels 1 and 2 from the one input channel.
+void HalPlayback::MapMonoToFirstPair() {
+  AudioStreamBasicDescription device_format{};
+  UInt32 size = sizeof(device_format);
+  Check(AudioUnitGetProperty(unit_, kAudioUnitProperty_StreamFormat, kAudioUnitScope_Output, 0,
+                             &device_format, &size),
+        "AudioUnitGetProperty(kAudioUnitProperty_StreamFormat, output scope)");
+  if (device_format.mChannelsPerFrame < 2) return;
+  std::vector<SInt32> map(device_format.mChannelsPerFrame, -1);
+  map[0] = 0;
+  map[1] = 0;
+  try {
+    SetUnitProperty(kAudioOutputUnitProperty_ChannelMap, kAudioUnitScope_Output, 0, map.data(),
+                    static_cast<UInt32>(map.size() * sizeof(SInt32)),
+                    "kAudioOutputUnitProperty_ChannelMap");
+  } catch (const EngineError& error) {
+    throw EngineError(error.code, std::string("a mono playback could not be sent to both "
+                                              "channels of the device (send stereo instead): ") +
+                                      error.what());
+  }
 }
 
 void HalPlayback::Start() {
@@ -1090,6 +1116,7 @@ void HalPlayback::Start() {
                                       EncodingName(options_.format.encoding) + ": " +
                                       error.what());
   }
+  if (options_.format.channels == 1) MapMonoToFirstPair();
   const AURenderCallbackStruct callback{&HalPlayback::Render, this};
   SetUnitProperty(kAudioUnitProperty_SetRenderCallback, kAudioUnitScope_Input, 0, &callback,
                   sizeof(callback), "kAudioUnitProperty_SetRenderCallback");
