@@ -1,6 +1,7 @@
 #include "tap_logic.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 namespace audiotap {
@@ -67,8 +68,18 @@ std::string ListNames(const std::vector<ProcessEntry>& processes) {
   return text;
 }
 
+// AudioUnit errors are negative numbers, not four-character codes.
+constexpr uint32_t kAudioUnitInvalidProperty = static_cast<uint32_t>(-10879);
+constexpr uint32_t kAudioUnitFailedInitialization = static_cast<uint32_t>(-10875);
+constexpr uint32_t kAudioUnitFormatNotSupported = static_cast<uint32_t>(-10868);
+constexpr uint32_t kAudioUnitInvalidPropertyValue = static_cast<uint32_t>(-10851);
+
 const char* StatusMeaning(int32_t status) {
   switch (static_cast<uint32_t>(status)) {
+    case kAudioUnitInvalidProperty: return "the audio unit has no such property";
+    case kAudioUnitFailedInitialization: return "the audio unit could not be initialised";
+    case kAudioUnitFormatNotSupported: return "the audio unit does not support this format";
+    case kAudioUnitInvalidPropertyValue: return "invalid property value for the audio unit";
     case FourCC("nope"): return "not permitted";
     case FourCC("unop"): return "unsupported operation";
     case FourCC("!obj"): return "the audio object no longer exists";
@@ -118,6 +129,7 @@ EngineError MapOSStatus(const std::string& call, int32_t status) {
     case FourCC("!stt"):
     case FourCC("!isr"):
     case FourCC("!osr"):
+    case kAudioUnitFormatNotSupported:
       return EngineError("EFORMAT", message);
     default:
       return EngineError("EOS", message);
@@ -364,6 +376,70 @@ std::string PermissionMessage(const PermissionHost& host, const std::string& tar
 
 std::string RequiresMacOS142Message(const std::string& what) {
   return what + " requires macOS 14.2 or later (Core Audio process taps)";
+}
+
+// ---- Playback (audio-out) -----------------------------------------------------------------
+
+namespace {
+
+std::string DescribeOutputDevices(const std::vector<OutputDeviceEntry>& devices) {
+  std::string list;
+  for (const OutputDeviceEntry& device : devices) {
+    if (!device.has_output) continue;
+    if (!list.empty()) list += ", ";
+    list += "\"" + device.name + "\" (UID " + device.uid + ")";
+  }
+  if (list.empty()) return "there is no output device";
+  return "the output devices are " + list +
+         " (names as in System Settings > Sound > Output)";
+}
+
+}  // namespace
+
+size_t ResolveOutputDevice(const std::string& wanted,
+                           const std::vector<OutputDeviceEntry>& devices) {
+  for (size_t i = 0; i < devices.size(); ++i) {
+    if (wanted.empty() || devices[i].uid != wanted) continue;
+    if (devices[i].has_output) return i;
+    throw EngineError("ENOAPP", "the device \"" + devices[i].name + "\" (UID " + wanted +
+                                    ") has no output streams: it is an input device; " +
+                                    DescribeOutputDevices(devices));
+  }
+  std::vector<size_t> matches;
+  bool input_only = false;
+  for (size_t i = 0; i < devices.size(); ++i) {
+    if (!EqualsIgnoreCase(wanted, devices[i].name)) continue;
+    if (devices[i].has_output) {
+      matches.push_back(i);
+    } else {
+      input_only = true;
+    }
+  }
+  if (matches.size() == 1) return matches.front();
+  if (matches.size() > 1) {
+    throw EngineError("EAMBIGUOUS", "several output devices are named \"" + wanted +
+                                        "\"; choose one by its UID: " +
+                                        DescribeOutputDevices(devices));
+  }
+  if (input_only) {
+    throw EngineError("ENOAPP", "the device named \"" + wanted +
+                                    "\" has no output streams: it is an input device; " +
+                                    DescribeOutputDevices(devices));
+  }
+  throw EngineError("ENOAPP", "no output device has the UID or name \"" + wanted + "\"; " +
+                                  DescribeOutputDevices(devices));
+}
+
+int64_t OutputLatencyInFrames(const OutputLatencyParts& parts, uint32_t sample_rate) {
+  if (!(parts.device_sample_rate > 0) || sample_rate == 0 || parts.device_frames < 0 ||
+      parts.safety_offset_frames < 0 || parts.buffer_frames < 0) {
+    return -1;
+  }
+  const int64_t device_total = parts.device_frames + parts.safety_offset_frames +
+                               parts.buffer_frames + std::max<int64_t>(parts.stream_frames, 0);
+  const double seconds = static_cast<double>(device_total) / parts.device_sample_rate +
+                         std::max(parts.unit_seconds, 0.0);
+  return static_cast<int64_t>(std::llround(seconds * sample_rate));
 }
 
 }  // namespace audiotap

@@ -1,7 +1,8 @@
-// The parts of the macOS Core Audio tap backend that need no Apple header: matching app
+// The parts of the macOS Core Audio backend that need no Apple header: matching app
 // selectors to process objects, planning the CATapDescription, negotiating the tap's format
 // against the asked one, naming OSStatus codes, detecting the all-zero capture that a missing
-// system-audio-recording permission produces, and naming the app that needs that permission.
+// system-audio-recording permission produces, naming the app that needs that permission, and,
+// for playback, choosing the output device and adding up its latency.
 // Kept free of Apple headers so that it compiles and is unit-tested on every OS
 // (test/macos/tap_logic_test.cc, `npm run test:native`); backend_coreaudio_mac.mm turns these
 // plans into Core Audio calls.
@@ -26,7 +27,8 @@ std::string OSStatusText(int32_t status);
 //   'nope' kAudioHardwareNotPermittedError        -> EPERMISSION
 //   'unop' kAudioHardwareUnsupportedOperationError -> EUNSUPPORTED
 //   '!dat' kAudioDeviceUnsupportedFormatError, 'fmt?' kAudioConverterErr_FormatNotSupported,
-//   '!stt' / '!isr' / '!osr' (AudioConverter stream/rate errors)  -> EFORMAT
+//   '!stt' / '!isr' / '!osr' (AudioConverter stream/rate errors),
+//   -10868 kAudioUnitErr_FormatNotSupported                        -> EFORMAT
 //   anything else                                                  -> EOS
 EngineError MapOSStatus(const std::string& call, int32_t status);
 
@@ -184,5 +186,40 @@ std::string PermissionMessage(const PermissionHost& host, const std::string& tar
 
 // The EUNSUPPORTED text for any tap call on macOS before 14.2; `what` names the call.
 std::string RequiresMacOS142Message(const std::string& what);
+
+// ---- Playback (audio-out) -----------------------------------------------------------------
+
+// One Core Audio device (kAudioHardwarePropertyDevices) as playback sees it.
+struct OutputDeviceEntry {
+  uint32_t object_id = 0;   // AudioObjectID
+  std::string uid;          // kAudioDevicePropertyDeviceUID
+  std::string name;         // kAudioObjectPropertyName, as Sound settings show it
+  bool has_output = false;  // has at least one output stream
+};
+
+// The index in `devices` of the device `wanted` names: the device whose UID equals it
+// exactly, else the output device whose name equals it ignoring ASCII case.
+// Throws EngineError: ENOAPP when nothing matches, or only a device without output streams
+// (an input device) does; EAMBIGUOUS when several output devices have that name. Both
+// messages list the output devices as "name" (UID ...).
+size_t ResolveOutputDevice(const std::string& wanted,
+                           const std::vector<OutputDeviceEntry>& devices);
+
+// What delays a frame between the render callback and the device's output, as Core Audio
+// reports it. Device values are in frames of the device's nominal rate; -1 = unknown.
+struct OutputLatencyParts {
+  double device_sample_rate = 0;      // Hz, kAudioDevicePropertyNominalSampleRate
+  int64_t device_frames = -1;         // kAudioDevicePropertyLatency (output scope)
+  int64_t safety_offset_frames = -1;  // kAudioDevicePropertySafetyOffset (output scope)
+  int64_t buffer_frames = -1;         // kAudioDevicePropertyBufferFrameSize
+  int64_t stream_frames = -1;         // kAudioStreamPropertyLatency of the first output stream
+  double unit_seconds = 0;            // kAudioUnitProperty_Latency (the AUHAL's converter)
+};
+
+// The output latency in frames of `sample_rate` (Hz): (device latency + safety offset + IO
+// buffer + stream latency) at the device's rate, plus the output unit's own latency, rounded
+// to the nearest frame. An unknown stream latency counts as 0. Returns -1 when the device
+// rate, the device latency, the safety offset or the buffer size is unknown.
+int64_t OutputLatencyInFrames(const OutputLatencyParts& parts, uint32_t sample_rate);
 
 }  // namespace audiotap

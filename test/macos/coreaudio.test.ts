@@ -1,6 +1,7 @@
 // The Core Audio backend through the raw native binding. Runs on macOS only (skipped, i.e.
 // reported pending, elsewhere). The capture test needs the system-audio-recording permission
-// and a way to play sound, so it is opt-in: AUDIOTAP_MACOS_INTEGRATION=1.
+// and a way to play sound, so it is opt-in: AUDIOTAP_MACOS_INTEGRATION=1. The playback tests
+// run on any Mac (macOS 13 included): a machine without an output device must give ENOAPP.
 import { strict as assert } from 'assert';
 import { spawn, ChildProcess } from 'child_process';
 import * as fs from 'fs';
@@ -19,10 +20,27 @@ interface RawCapture {
   start(): Promise<void>;
   stop(): void;
 }
+interface PlaybackStats {
+  playedFrames: number;
+  underruns: number;
+  overrunFrames: number;
+  bufferedFrames: number;
+  outputLatencyFrames: number;
+}
+interface RawPlayback {
+  start(): Promise<void>;
+  write(data: Buffer): number;
+  drain(): void;
+  stop(): void;
+  stats(): PlaybackStats;
+}
 interface RawBinding {
   backend(): string;
   listApps(): Promise<Array<{ pid: number; name: string; executable: string; playing: boolean }>>;
+  listDevices(): Promise<Array<{ id: string; name: string; isDefault: boolean }>>;
+  setAppVolume(app: number | string, volume: number | null, mute: boolean | null): Promise<void>;
   Capture: new (options: object, onEvent: OnEvent) => RawCapture;
+  Playback: new (options: object) => RawPlayback;
 }
 
 // macOS 14.2 is Darwin 23.2.
@@ -149,6 +167,101 @@ describe('Core Audio backend (macOS)', function () {
     );
     const error = await rejection(capture.start());
     assert.equal(error.code, 'ENOTAP', error.message);
+  });
+
+  it('has no per-app volume, and says what to use instead', async function () {
+    for (const volume of [0.5, null]) {
+      const error = await rejection(binding.setAppVolume('Music', volume, volume === null));
+      assert.equal(error.code, 'EUNSUPPORTED', error.message);
+      assert.match(error.message, /not available on macOS; use tap-source with mute, then eq/);
+    }
+  });
+
+  describe('audio-out (AUHAL)', function () {
+    async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
+      const deadline = Date.now() + ms;
+      while (!check() && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      return check();
+    }
+
+    // Starts a playback of silence, or returns the ENOAPP a Mac without output gives.
+    async function startSilence(
+      options: object,
+      frameBytes: number,
+    ): Promise<RawPlayback | undefined> {
+      const playback = new binding.Playback({ bufferFrames: 2400, ...options });
+      try {
+        await playback.start();
+      } catch (error) {
+        const coded = error as CodedError;
+        assert.equal(coded.code, 'ENOAPP', coded.message);
+        assert.match(coded.message, /no default output device/);
+        return undefined;
+      }
+      const written = playback.write(Buffer.alloc(9600 * frameBytes));
+      assert.equal(written, 9600, 'the jitter buffer takes 9600 frames');
+      return playback;
+    }
+
+    for (const format of [
+      { sampleRate: 48000, channels: 2, encoding: 's16le', frameBytes: 4 },
+      { sampleRate: 44100, channels: 1, encoding: 'f32le', frameBytes: 4 },
+      { sampleRate: 22050, channels: 2, encoding: 'f32le', frameBytes: 8 },
+    ]) {
+      const title = `${format.sampleRate} Hz ${format.channels} ch ${format.encoding}`;
+      it(`plays ${title} to the default output, then stops`, async function () {
+        const { frameBytes, ...options } = format;
+        const playback = await startSilence(options, frameBytes);
+        if (!playback) this.skip();
+        assert.ok(await waitFor(() => playback.stats().playedFrames > 0, 3000),
+          `the device pulled nothing in 3 s: ${JSON.stringify(playback.stats())}`);
+        const stats = playback.stats();
+        assert.ok(stats.playedFrames <= 9600, JSON.stringify(stats));
+        assert.equal(stats.overrunFrames, 0);
+        // Device latency + safety offset + IO buffer: at least one IO buffer, under a second.
+        assert.ok(stats.outputLatencyFrames === -1 ||
+          (stats.outputLatencyFrames > 0 && stats.outputLatencyFrames < format.sampleRate),
+          `outputLatencyFrames ${stats.outputLatencyFrames}`);
+        playback.stop();
+        const played = playback.stats().playedFrames;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        assert.equal(playback.stats().playedFrames, played, 'the device pulled after stop()');
+        assert.equal(playback.stats().outputLatencyFrames, -1);
+        playback.stop(); // idempotent
+      });
+    }
+
+    it('plays to the default device chosen by its UID and by its name', async function () {
+      const devices = await binding.listDevices();
+      const device = devices.find((d) => d.isDefault);
+      if (!device) this.skip();
+      const choices = [device.id];
+      // Names match ignoring ASCII case; a name two devices share is EAMBIGUOUS instead.
+      if (devices.filter((d) => d.name.toLowerCase() === device.name.toLowerCase()).length === 1) {
+        choices.push(device.name.replace(/[a-z]/g, (c) => c.toUpperCase()));
+      }
+      for (const choice of choices) {
+        const playback = await startSilence(
+          { sampleRate: 48000, channels: 2, encoding: 's16le', device: choice }, 4);
+        assert.ok(playback, `no playback on ${choice}`);
+        assert.ok(await waitFor(() => playback.stats().playedFrames > 0, 3000), choice);
+        playback.stop();
+      }
+    });
+
+    it('names the output device that does not exist, and lists the others', async function () {
+      const playback = new binding.Playback({ device: 'no-such-output-audiotap' });
+      const error = await rejection(playback.start());
+      assert.equal(error.code, 'ENOAPP', error.message);
+      assert.match(error.message, /"no-such-output-audiotap"/);
+      const devices = await binding.listDevices();
+      for (const device of devices) {
+        assert.ok(error.message.includes(`(UID ${device.id})`), `${device.id} not listed`);
+      }
+      playback.stop();
+    });
   });
 
   describe('capturing a playing app (AUDIOTAP_MACOS_INTEGRATION=1)', function () {

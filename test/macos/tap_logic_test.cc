@@ -109,6 +109,11 @@ void TestMapOSStatus() {
   EXPECT(other.code == "EOS");
   EXPECT(std::string(other.what()).find("bad device") != std::string::npos);
   EXPECT(MapOSStatus("X", -50).code == "EOS");
+  const EngineError unit_format = MapOSStatus("AudioUnitSetProperty(StreamFormat)", -10868);
+  EXPECT(unit_format.code == "EFORMAT");
+  EXPECT(std::string(unit_format.what()).find("-10868") != std::string::npos);
+  EXPECT(std::string(unit_format.what()).find("does not support this format") !=
+         std::string::npos);
 }
 
 // ---- Names and selectors ----
@@ -411,6 +416,91 @@ void TestPermissionMessage() {
          "listing taps requires macOS 14.2 or later (Core Audio process taps)");
 }
 
+// ---- Playback ----
+
+OutputDeviceEntry Device(uint32_t object, const std::string& uid, const std::string& name,
+                         bool has_output = true) {
+  OutputDeviceEntry device;
+  device.object_id = object;
+  device.uid = uid;
+  device.name = name;
+  device.has_output = has_output;
+  return device;
+}
+
+std::vector<OutputDeviceEntry> SampleDevices() {
+  return {
+      Device(40, "BuiltInMicrophoneDevice", "MacBook Pro Microphone", false),
+      Device(47, "BuiltInSpeakerDevice", "MacBook Pro Speakers"),
+      Device(52, "AppleUSBAudioEngine:Focusrite:Scarlett:1", "Scarlett 2i2"),
+      Device(53, "AppleUSBAudioEngine:Focusrite:Scarlett:2", "Scarlett 2i2"),
+      Device(60, "BlackHole2ch_UID", "BlackHole 2ch"),
+  };
+}
+
+void TestResolveOutputDevice() {
+  const std::vector<OutputDeviceEntry> devices = SampleDevices();
+  EXPECT(ResolveOutputDevice("BuiltInSpeakerDevice", devices) == 1);
+  EXPECT(ResolveOutputDevice("macbook pro speakers", devices) == 1);
+  EXPECT(ResolveOutputDevice("BLACKHOLE 2CH", devices) == 4);
+  // A UID picks one of two devices with the same name.
+  EXPECT(ResolveOutputDevice("AppleUSBAudioEngine:Focusrite:Scarlett:2", devices) == 3);
+  // UIDs match exactly, not ignoring case.
+  EXPECT_ERROR(ResolveOutputDevice("builtinspeakerdevice", devices), "ENOAPP",
+               "no output device has the UID or name \"builtinspeakerdevice\"");
+  EXPECT_ERROR(ResolveOutputDevice("Scarlett 2i2", devices), "EAMBIGUOUS",
+               "choose one by its UID");
+  EXPECT_ERROR(ResolveOutputDevice("Speakers", devices), "ENOAPP",
+               "\"MacBook Pro Speakers\" (UID BuiltInSpeakerDevice), \"Scarlett 2i2\" (UID "
+               "AppleUSBAudioEngine:Focusrite:Scarlett:1)");
+  // The input device is not offered, and choosing it says why it does not play.
+  try {
+    ResolveOutputDevice("nothing", devices);
+  } catch (const EngineError& error) {
+    EXPECT(std::string(error.what()).find("Microphone") == std::string::npos);
+  }
+  EXPECT_ERROR(ResolveOutputDevice("BuiltInMicrophoneDevice", devices), "ENOAPP",
+               "input device");
+  EXPECT_ERROR(ResolveOutputDevice("macbook pro microphone", devices), "ENOAPP",
+               "input device");
+  EXPECT_ERROR(ResolveOutputDevice("x", {Device(40, "Mic", "Mic", false)}), "ENOAPP",
+               "there is no output device");
+  EXPECT_ERROR(ResolveOutputDevice("", devices), "ENOAPP", "");
+}
+
+void TestOutputLatencyInFrames() {
+  OutputLatencyParts parts;
+  parts.device_sample_rate = 48000;
+  parts.device_frames = 24;
+  parts.safety_offset_frames = 144;
+  parts.buffer_frames = 512;
+  parts.stream_frames = 0;
+  EXPECT(OutputLatencyInFrames(parts, 48000) == 680);
+  // 680 frames at 48 kHz = 14.1667 ms = 624.75 frames at 44.1 kHz, rounded.
+  EXPECT(OutputLatencyInFrames(parts, 44100) == 625);
+  parts.stream_frames = 40;
+  EXPECT(OutputLatencyInFrames(parts, 48000) == 720);
+  parts.stream_frames = -1;  // unknown counts as 0
+  EXPECT(OutputLatencyInFrames(parts, 48000) == 680);
+  parts.unit_seconds = 0.001;  // the output unit's resampler
+  EXPECT(OutputLatencyInFrames(parts, 48000) == 728);
+  EXPECT(OutputLatencyInFrames(parts, 96000) == 1456);
+
+  OutputLatencyParts unknown = parts;
+  unknown.device_sample_rate = 0;
+  EXPECT(OutputLatencyInFrames(unknown, 48000) == -1);
+  unknown = parts;
+  unknown.device_frames = -1;
+  EXPECT(OutputLatencyInFrames(unknown, 48000) == -1);
+  unknown = parts;
+  unknown.safety_offset_frames = -1;
+  EXPECT(OutputLatencyInFrames(unknown, 48000) == -1);
+  unknown = parts;
+  unknown.buffer_frames = -1;
+  EXPECT(OutputLatencyInFrames(unknown, 48000) == -1);
+  EXPECT(OutputLatencyInFrames(parts, 0) == -1);
+}
+
 }  // namespace
 
 int main() {
@@ -432,6 +522,8 @@ int main() {
       {"SilenceProbe", TestSilenceProbe},
       {"FindPermissionHost", TestFindPermissionHost},
       {"PermissionMessage", TestPermissionMessage},
+      {"ResolveOutputDevice", TestResolveOutputDevice},
+      {"OutputLatencyInFrames", TestOutputLatencyInFrames},
   };
   for (const Test& test : tests) {
     const int before = g_failures;
