@@ -289,7 +289,7 @@ export function backendName(): string {
 
 export interface PlaybackOptions {
   format: AudioFormat;
-  /** Output device: a sink name (Linux), device UID (macOS), endpoint ID or name (Windows). Default: the default output. */
+  /** Output device: a sink name (Linux), a device UID or name (macOS), an endpoint ID or name (Windows). Default: the default output. */
   device?: string;
   /** Jitter buffer: audio gathered before playing starts, and again after an underrun (ms, default 100). */
   bufferMs?: number;
