@@ -144,16 +144,22 @@ module.exports = function (RED: NodeAPI) {
         extras,
         recordingId: audio.recordingId,
       };
-      // The header is rewritten on 'done'; the data stream closes on its own 'close'.
-      entry.finished = Promise.all([
-        new Promise<void>((resolve) => writer.on('done', resolve)),
-        new Promise<void>((resolve) => (writer as unknown as { file: fs.WriteStream }).file.on('close', resolve)),
-      ]).then(() => undefined);
-      const fail = (error: Error) => {
-        entry.failed = error;
-      };
+      // The header is rewritten on 'done'; the data stream closes on its own 'close'. An
+      // error settles it too, so a failed file never holds up a close.
+      const stream = (writer as unknown as { file: fs.WriteStream }).file;
+      let fail: (error: Error) => void = () => undefined;
+      entry.finished = new Promise<void>((resolve) => {
+        let waiting = 2;
+        const one = () => --waiting === 0 && resolve();
+        writer.once('done', one);
+        stream.once('close', one);
+        fail = (error: Error) => {
+          entry.failed ??= error;
+          resolve();
+        };
+      });
       writer.on('error', fail);
-      (writer as unknown as { file: fs.WriteStream }).file.on('error', fail);
+      stream.on('error', fail);
       files.set(audio.recordingId, entry);
       showStatus();
       return entry;
@@ -162,6 +168,16 @@ module.exports = function (RED: NodeAPI) {
     /** Finalizes a file and sends its details. Resolves when the header is on disk. */
     async function close(entry: OpenFile, send: (msg: NodeMessage) => void, reason: string): Promise<void> {
       files.delete(entry.recordingId);
+      // The wav package rewrites the header by reopening the file: the file must exist by
+      // then, which it does only once the data stream has opened it (a recording of a few
+      // chunks can end sooner).
+      const stream = (entry.writer as unknown as { file: fs.WriteStream }).file;
+      if (stream.pending) {
+        await new Promise<void>((resolve) => {
+          stream.once('ready', resolve);
+          stream.once('error', () => resolve());
+        });
+      }
       entry.writer.end();
       await entry.finished;
       showStatus();
