@@ -203,13 +203,16 @@ describe('nodes', function () {
       assert.match(text, /sampleRate/);
     });
 
-    it('a bad msg.duration and an unknown command are refused', async function () {
+    it('a bad msg.duration, msg.mute and an unknown command are refused', async function () {
       const text = await errorOf(flow(dir, {}), 'tap', { payload: 'start', duration: -3 });
       assert.match(text, /msg\.duration/);
       const node = helper.getNode('tap');
       const second = new Promise<string>((resolve) => node.on('call:error', (call: { args: unknown[] }) => resolve(String(call.args[0]))));
       node.receive({ payload: 'record please' });
       assert.match(await second, /msg\.payload: expected "start", "stop"/);
+      const third = new Promise<string>((resolve) => node.on('call:error', (call: { args: unknown[] }) => resolve(String(call.args[0]))));
+      node.receive({ payload: 'start', mute: 'yes' });
+      assert.match(await third, /msg\.mute: expected true or false/);
     });
 
     it('a non-Buffer payload into wav-sink: an error, no file', async function () {

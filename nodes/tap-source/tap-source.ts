@@ -196,6 +196,9 @@ module.exports = function (RED: NodeAPI) {
           if (apps.length === 0) throw new TypeError('no app configured: pick an app in the node, or send msg.target');
           target = { kind: 'app', apps };
         }
+        if (msg.mute !== undefined && typeof msg.mute !== 'boolean') {
+          throw new TypeError(`msg.mute: expected true or false, got ${JSON.stringify(msg.mute)}`);
+        }
         if (msg.duration !== undefined) {
           duration = Number(msg.duration);
           if (!Number.isFinite(duration) || duration <= 0) {
@@ -214,7 +217,7 @@ module.exports = function (RED: NodeAPI) {
           format,
           chunkMs: defaults.chunkMs,
           queueChunks: defaults.queueChunks,
-          mute: msg.mute === undefined ? defaults.mute : msg.mute === true,
+          mute: typeof msg.mute === 'boolean' ? msg.mute : defaults.mute,
         });
       } catch (error) {
         node.status({ fill: 'red', shape: 'ring', text: 'error' });
