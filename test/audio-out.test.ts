@@ -66,7 +66,7 @@ describe('audio-out playback on PulseAudio', function () {
     const ended = new Promise<CaptureEnd>((resolve) => capture.on('end', resolve));
     await capture.start();
 
-    const playback = new Playback({ format: { sampleRate: 48000, channels: 2, encoding: 's16le' }, device: 'speaker', bufferMs: 60 });
+    const playback = new Playback({ format: { sampleRate: 48000, channels: 2, encoding: 's16le' }, device: 'speaker' }); // the default 100 ms buffer
     await playback.start();
     // A fresh null sink first renders one block at its default latency (2 s) before it
     // follows the stream's low latency: wait until it pulls, with a little silence.
