@@ -13,7 +13,7 @@ const appVolume = require('../nodes/app-volume/app-volume.js');
 
 helper.init(require.resolve('node-red'));
 
-/** The 440 Hz level on the sink's monitor over 0.5 s, in dBFS. */
+/** The 440 Hz level on the sink's monitor over 0.6 s, in dBFS (median of 100 ms windows). */
 async function sinkLevel(): Promise<number> {
   const capture = new Capture({ target: { kind: 'system' } });
   const chunks: Buffer[] = [];
@@ -22,12 +22,12 @@ async function sinkLevel(): Promise<number> {
   capture.on('chunk', (chunk: AudioChunk) => {
     chunks.push(chunk.data);
     frames += chunk.frames;
-    if (frames >= 48000 * 0.7) capture.stop();
+    if (frames >= 48000 * 1.0) capture.stop();
   });
   await capture.start();
   await ended;
-  // Skip the first 200 ms: the server's buffer still holds audio at the old volume.
-  return db(medianToneAmplitude(channelSamples(Buffer.concat(chunks), 's16le', 2).subarray(9600), 440, 48000));
+  // Skip the first 400 ms: the server's buffers still hold audio rendered at the old volume.
+  return db(medianToneAmplitude(channelSamples(Buffer.concat(chunks), 's16le', 2).subarray(19200), 440, 48000));
 }
 
 describe('app-volume', function () {
