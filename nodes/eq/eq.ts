@@ -13,11 +13,9 @@
 import fs from 'fs';
 import path from 'path';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { formatOfMessage } from '../../src/format';
 import { Band } from '../../src/dsp/cookbook';
 import { checkEqSettings, DEFAULT_RAMP_MS, EqSettings, Equalizer, mergeEqSettings } from '../../src/dsp/equalizer';
-import { checkPayload, sameFormat } from '../../src/dsp/pcm';
-import { streamKey, StreamTable } from '../../src/dsp/streams';
+import { processMessage, StreamTable } from '../../src/dsp/streams';
 
 interface EqDef extends NodeDef {
   bands?: Band[];
@@ -105,34 +103,18 @@ module.exports = function (RED: NodeAPI) {
         if (!Buffer.isBuffer(msg.payload)) return done();
       }
 
-      let stream: Equalizer | undefined;
-      let key: string;
+      let stream: Equalizer;
       try {
-        const format = formatOfMessage(msg);
-        checkPayload(msg.payload, format);
-        key = streamKey(msg);
-        stream = streams.get(key);
-        const audio = msg.audio as { position?: unknown } | undefined;
-        if (!stream || !sameFormat(stream.format, format)) {
-          stream = new Equalizer(format, settings, rampMs);
-          streams.set(key, stream);
-        } else if (audio?.position === 0 && stream.frames > 0) {
-          stream.reset();
-        }
+        stream = processMessage(streams, msg, (format) => new Equalizer(format, settings, rampMs));
       } catch (error) {
         const e = error as Error;
         return fail(e.message.startsWith('msg.payload') ? 'payload' : e.message.includes('bands') ? 'setting' : 'format', e);
       }
-      const payload = msg.payload as Buffer;
-      // In place, no allocation per chunk: Node-RED clones a message sent to several wires, so
-      // the payload this node receives is its own to change.
-      stream.process(payload, payload);
       if (stream.lastNonFinite > 0 && !warned.has(stream)) {
         warned.add(stream);
         node.warn(RED._('eq.errors.nonFinite', { count: stream.lastNonFinite }));
       }
       if (failed) showStatus();
-      if ((msg.audio as { final?: unknown } | undefined)?.final) streams.delete(key);
       send(msg);
       done();
     });

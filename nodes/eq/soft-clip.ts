@@ -9,10 +9,8 @@
  * Output: the same message with msg.payload clipped in place, format unchanged.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { formatOfMessage } from '../../src/format';
-import { checkPayload, sameFormat } from '../../src/dsp/pcm';
 import { mergeSoftClipSettings, SOFT_CLIP_DEFAULTS, SoftClipper, SoftClipSettings } from '../../src/dsp/soft-clipper';
-import { streamKey, StreamTable } from '../../src/dsp/streams';
+import { processMessage, StreamTable } from '../../src/dsp/streams';
 
 interface SoftClipDef extends NodeDef {
   gain?: number | string;
@@ -85,29 +83,18 @@ module.exports = function (RED: NodeAPI) {
         if (!Buffer.isBuffer(msg.payload)) return done();
       }
 
-      let stream: SoftClipper | undefined;
-      let key: string;
+      let stream: SoftClipper;
       try {
-        const format = formatOfMessage(msg);
-        checkPayload(msg.payload, format);
-        key = streamKey(msg);
-        stream = streams.get(key);
-        if (!stream || !sameFormat(stream.format, format)) {
-          stream = new SoftClipper(format, settings, rampMs);
-          streams.set(key, stream);
-        }
+        stream = processMessage(streams, msg, (format) => new SoftClipper(format, settings, rampMs));
       } catch (error) {
         const e = error as Error;
         return fail(e.message.startsWith('msg.payload') ? 'payload' : 'format', e);
       }
-      const payload = msg.payload as Buffer;
-      stream.process(payload, payload);
       if (stream.lastNonFinite > 0 && !warned.has(stream)) {
         warned.add(stream);
         node.warn(RED._('soft-clip.errors.nonFinite', { count: stream.lastNonFinite }));
       }
       if (failed) showStatus();
-      if ((msg.audio as { final?: unknown } | undefined)?.final) streams.delete(key);
       send(msg);
       done();
     });

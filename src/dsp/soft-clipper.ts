@@ -52,6 +52,8 @@ export function checkSoftClipSettings(s: Partial<Record<keyof SoftClipSettings, 
 export class SoftClipper {
   readonly format: AudioFormat;
   readonly rampFrames: number;
+  /** Frames clipped since made or reset. */
+  frames = 0;
   lastNonFinite = 0;
   private readonly processor: NativeSoftClipProcessor;
   private readonly encoding: 0 | 1;
@@ -82,11 +84,14 @@ export class SoftClipper {
   process(input: Buffer, output: Buffer = Buffer.allocUnsafe(input.length)): Buffer {
     checkPayload(input, this.format);
     this.lastNonFinite = this.processor.process(input, output, this.encoding);
+    this.frames += input.length / (this.format.channels * (this.encoding === 0 ? 2 : 4));
     return output;
   }
 
+  /** Clears the ramp state (keeps the settings). */
   reset(): void {
     this.processor.reset();
+    this.frames = 0;
   }
 }
 

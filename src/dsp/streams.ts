@@ -2,6 +2,20 @@
  * Per-stream state for the DSP nodes: one processor per recording, the least recently used
  * dropped beyond a bound so that memory stays bounded however many recordings pass.
  */
+import { AudioFormat, formatOfMessage } from '../format';
+import { checkPayload, sameFormat } from './pcm';
+
+/** What a DSP node keeps per stream: a processor of interleaved PCM in one format. */
+export interface StreamProcessor {
+  readonly format: AudioFormat;
+  /** Samples that were NaN or ±Inf in the last input (written as 0). */
+  readonly lastNonFinite: number;
+  /** Frames processed since it was made or reset. */
+  readonly frames: number;
+  process(input: Buffer, output: Buffer): Buffer;
+  /** Clears the stream's memory (keeps the settings). */
+  reset(): void;
+}
 
 /** The stream a PCM message belongs to: msg.audio.recordingId, else msg.topic, else ''. */
 export function streamKey(msg: { audio?: unknown; topic?: unknown }): string {
@@ -50,4 +64,36 @@ export class StreamTable<T> {
   clear(): void {
     this.entries.clear();
   }
+}
+
+/**
+ * Processes a PCM message's payload in place with its stream's processor: the stream's key is
+ * msg.audio.recordingId, else msg.topic. `make` makes the processor for a new stream or a
+ * changed format; a recording that starts again (msg.audio.position 0 after frames went
+ * through) resets it; it is forgotten after the recording's final message (msg.audio.final).
+ * In place: Node-RED clones a message sent to several wires, so the payload is this node's.
+ * Returns the processor that ran.
+ * @throws TypeError / RangeError (from formatOfMessage, checkPayload) naming the field when
+ *   the message has no valid format or its payload is not whole frames.
+ */
+export function processMessage<T extends StreamProcessor>(
+  streams: StreamTable<T>,
+  msg: Record<string, unknown>,
+  make: (format: AudioFormat) => T,
+): T {
+  const format = formatOfMessage(msg);
+  checkPayload(msg.payload, format);
+  const key = streamKey(msg);
+  const audio = msg.audio as { position?: unknown; final?: unknown } | undefined;
+  let stream = streams.get(key);
+  if (!stream || !sameFormat(stream.format, format)) {
+    stream = make(format);
+    streams.set(key, stream);
+  } else if (audio?.position === 0 && stream.frames > 0) {
+    stream.reset();
+  }
+  const payload = msg.payload as Buffer;
+  stream.process(payload, payload);
+  if (audio?.final) streams.delete(key);
+  return stream;
 }
