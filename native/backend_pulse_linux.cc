@@ -251,6 +251,11 @@ pa_channel_map ChannelMapOf(const Format& format) {
   return map;
 }
 
+// The private sink of a muted capture carries these properties, so that one left behind by a
+// crashed process can be found and its streams put back.
+constexpr const char* kOwnerProperty = "audio_tap.owner_pid";
+constexpr const char* kRestoreProperty = "audio_tap.restore_sink";
+
 class Connection {
  public:
   Connection() : pa_(Pulse()) {
@@ -333,8 +338,50 @@ class Connection {
   struct SinkSummary {
     uint32_t index = PA_INVALID_INDEX;  // PA_INVALID_INDEX: no such sink
     std::string name;
+    std::string description;
     uint32_t monitor = PA_INVALID_INDEX;  // the sink's monitor source
+    uint32_t module = PA_INVALID_INDEX;   // the module that owns it
+    uint8_t channels = 0;
+    uint32_t rate = 0;                    // Hz
+    int32_t owner_pid = 0;                // > 0: a muted capture's private sink, of this process
+    std::string restore;                  // with owner_pid: where its streams came from
+
+    static SinkSummary Of(const pa_sink_info* info) {
+      SinkSummary sink;
+      sink.index = info->index;
+      sink.name = info->name;
+      sink.description = info->description ? info->description : info->name;
+      sink.monitor = info->monitor_source;
+      sink.module = info->owner_module;
+      sink.channels = info->sample_spec.channels;
+      sink.rate = info->sample_spec.rate;
+      if (const char* owner = Pulse().pa_proplist_gets(info->proplist, kOwnerProperty)) {
+        sink.owner_pid = static_cast<int32_t>(std::strtol(owner, nullptr, 10));
+      }
+      if (const char* restore = Pulse().pa_proplist_gets(info->proplist, kRestoreProperty)) {
+        sink.restore = restore;
+      }
+      return sink;
+    }
   };
+
+  // With the lock held: every sink.
+  std::vector<SinkSummary> Sinks() {
+    struct Ctx {
+      Connection* self;
+      std::vector<SinkSummary> sinks;
+    } ctx{this, {}};
+    Await(pa_.pa_context_get_sink_info_list(
+              context_,
+              [](pa_context*, const pa_sink_info* info, int eol, void* user) {
+                auto* x = static_cast<Ctx*>(user);
+                if (info) x->sinks.push_back(SinkSummary::Of(info));
+                if (eol) x->self->Signal();
+              },
+              &ctx),
+          "listing sinks");
+    return ctx.sinks;
+  }
 
   // With the lock held: a sink by name ("" = the default sink) or by index.
   SinkSummary Sink(const std::string& sink_name) {
@@ -388,7 +435,7 @@ class Connection {
     SinkSummary sink;
     static void OnInfo(pa_context*, const pa_sink_info* info, int eol, void* user) {
       auto* query = static_cast<SinkQuery*>(user);
-      if (info) query->sink = {info->index, info->name, info->monitor_source};
+      if (info) query->sink = SinkSummary::Of(info);
       if (eol) query->self->Signal();
     }
   };
@@ -462,9 +509,6 @@ std::string DescribeApps(const std::vector<SinkInput>& inputs) {
 // Muted captures (see PulseCapture): a private null sink per capture, marked with these
 // properties so that one left by a crashed process can be found and removed.
 
-constexpr const char* kOwnerProperty = "audio_tap.owner_pid";
-constexpr const char* kRestoreProperty = "audio_tap.restore_sink";
-
 void OperationDone(pa_context*, int, void* user) { static_cast<Connection*>(user)->Signal(); }
 
 // With the lock held: removes private sinks whose owner process is gone, after moving their
@@ -472,35 +516,16 @@ void OperationDone(pa_context*, int, void* user) { static_cast<Connection*>(user
 // default, which is where the server moves them when the sink goes away).
 void RecoverStraySinks(Connection& c) {
   const PulseApi& pa = Pulse();
-  struct Stray {
-    uint32_t index;
-    uint32_t module;
-    std::string restore;
-  };
-  struct Ctx {
-    Connection* self;
-    std::vector<Stray> strays;
-  } ctx{&c, {}};
-  c.Await(pa.pa_context_get_sink_info_list(
-              c.context(),
-              [](pa_context*, const pa_sink_info* info, int eol, void* user) {
-                auto* x = static_cast<Ctx*>(user);
-                if (eol) {
-                  x->self->Signal();
-                  return;
-                }
-                const char* owner = Pulse().pa_proplist_gets(info->proplist, kOwnerProperty);
-                if (!owner) return;
-                const int32_t pid = static_cast<int32_t>(std::strtol(owner, nullptr, 10));
-                if (pid == static_cast<int32_t>(getpid()) || ProcessAlive(pid)) return;
-                const char* restore = Pulse().pa_proplist_gets(info->proplist, kRestoreProperty);
-                x->strays.push_back({info->index, info->owner_module, restore ? restore : ""});
-              },
-              &ctx),
-          "listing sinks");
-  if (ctx.strays.empty()) return;
+  std::vector<Connection::SinkSummary> strays;
+  for (const Connection::SinkSummary& sink : c.Sinks()) {
+    if (sink.owner_pid > 0 && sink.owner_pid != static_cast<int32_t>(getpid()) &&
+        !ProcessAlive(sink.owner_pid)) {
+      strays.push_back(sink);
+    }
+  }
+  if (strays.empty()) return;
   const std::vector<SinkInput> inputs = c.SinkInputs();
-  for (const Stray& stray : ctx.strays) {
+  for (const Connection::SinkSummary& stray : strays) {
     for (const SinkInput& input : inputs) {
       if (input.sink != stray.index || stray.restore.empty()) continue;
       pa_operation* op = pa.pa_context_move_sink_input_by_name(c.context(), input.index,
@@ -1139,37 +1164,21 @@ class PulseBackend : public Backend {
 
   std::vector<DeviceInfo> ListDevices() override {
     Connection c;
-    struct Ctx {
-      Connection* self;
-      std::vector<DeviceInfo> devices;
-    } ctx{&c, {}};
-    std::string default_sink;
-    {
-      LoopLock lock(c);
-      default_sink = c.Sink("").name;
-      c.Await(Pulse().pa_context_get_sink_info_list(
-                  c.context(),
-                  [](pa_context*, const pa_sink_info* info, int eol, void* user) {
-                    auto* x = static_cast<Ctx*>(user);
-                    if (eol) {
-                      x->self->Signal();
-                      return;
-                    }
-                    // The private sinks of muted captures are not output devices.
-                    if (Pulse().pa_proplist_gets(info->proplist, kOwnerProperty)) return;
-                    DeviceInfo device;
-                    device.id = info->name;
-                    device.name = info->description ? info->description : info->name;
-                    device.output_streams.push_back(
-                        {0, info->sample_spec.channels, static_cast<double>(info->sample_spec.rate)});
-                    x->devices.push_back(std::move(device));
-                  },
-                  &ctx),
-              "listing sinks");
+    LoopLock lock(c);
+    const std::string default_sink = c.Sink("").name;
+    std::vector<DeviceInfo> devices;
+    for (const Connection::SinkSummary& sink : c.Sinks()) {
+      if (sink.owner_pid > 0) continue;  // a muted capture's private sink is no device
+      DeviceInfo device;
+      device.id = sink.name;
+      device.name = sink.description;
+      device.is_default = sink.name == default_sink;
+      device.output_streams.push_back({0, sink.channels, static_cast<double>(sink.rate)});
+      devices.push_back(std::move(device));
     }
-    for (DeviceInfo& device : ctx.devices) device.is_default = device.id == default_sink;
-    return ctx.devices;
+    return devices;
   }
+
 
   std::unique_ptr<PlaybackSession> StartPlayback(const PlaybackOptions& options,
                                                  PlaybackCore* core) override {
@@ -1183,41 +1192,39 @@ class PulseBackend : public Backend {
     const PulseApi& pa = Pulse();
     Connection c;
     LoopLock lock(c);
-    {
-      const std::vector<SinkInput> inputs = c.SinkInputs();
-      const std::string lower = ToLower(app.name);
-      std::set<int32_t> pids;
+    const std::vector<SinkInput> inputs = c.SinkInputs();
+    const std::string lower = ToLower(app.name);
+    std::set<int32_t> pids;
+    for (const SinkInput& input : inputs) {
+      if (app.pid > 0 ? input.pid == app.pid : SinkInputNamed(input, lower)) pids.insert(input.pid);
+    }
+    if (pids.empty()) {
+      throw EngineError("ENOAPP", "no app with audio streams matches " +
+                                      (app.pid > 0 ? "PID " + std::to_string(app.pid)
+                                                   : "\"" + app.name + "\"") +
+                                      ". Apps playing now: " + DescribeApps(inputs));
+    }
+    if (pids.size() > 1) {
+      std::vector<SinkInput> matches;
       for (const SinkInput& input : inputs) {
-        if (app.pid > 0 ? input.pid == app.pid : SinkInputNamed(input, lower)) pids.insert(input.pid);
+        if (pids.count(input.pid)) matches.push_back(input);
       }
-      if (pids.empty()) {
-        throw EngineError("ENOAPP", "no app with audio streams matches " +
-                                        (app.pid > 0 ? "PID " + std::to_string(app.pid)
-                                                     : "\"" + app.name + "\"") +
-                                        ". Apps playing now: " + DescribeApps(inputs));
+      throw EngineError("EAMBIGUOUS", "\"" + app.name + "\" matches several apps: " +
+                                          DescribeApps(matches) + ". Choose one by PID.");
+    }
+    auto done = [](pa_context*, int, void* user) { static_cast<Connection*>(user)->Signal(); };
+    for (const SinkInput& input : inputs) {
+      if (!pids.count(input.pid)) continue;
+      if (volume) {
+        pa_cvolume cv;
+        pa.pa_cvolume_set(&cv, input.channels, pa.pa_sw_volume_from_linear(*volume));
+        c.Await(pa.pa_context_set_sink_input_volume(c.context(), input.index, &cv, done, &c),
+                "setting the volume");
       }
-      if (pids.size() > 1) {
-        std::vector<SinkInput> matches;
-        for (const SinkInput& input : inputs) {
-          if (pids.count(input.pid)) matches.push_back(input);
-        }
-        throw EngineError("EAMBIGUOUS", "\"" + app.name + "\" matches several apps: " +
-                                            DescribeApps(matches) + ". Choose one by PID.");
-      }
-      auto done = [](pa_context*, int, void* user) { static_cast<Connection*>(user)->Signal(); };
-      for (const SinkInput& input : inputs) {
-        if (!pids.count(input.pid)) continue;
-        if (volume) {
-          pa_cvolume cv;
-          pa.pa_cvolume_set(&cv, input.channels, pa.pa_sw_volume_from_linear(*volume));
-          c.Await(pa.pa_context_set_sink_input_volume(c.context(), input.index, &cv, done, &c),
-                  "setting the volume");
-        }
-        if (mute) {
-          c.Await(pa.pa_context_set_sink_input_mute(c.context(), input.index, *mute ? 1 : 0,
-                                                    done, &c),
-                  "setting mute");
-        }
+      if (mute) {
+        c.Await(pa.pa_context_set_sink_input_mute(c.context(), input.index, *mute ? 1 : 0,
+                                                  done, &c),
+                "setting mute");
       }
     }
   }

@@ -7,8 +7,8 @@ import { execFileSync } from 'child_process';
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
-import { Reader } from 'wav';
 import { channelSamples, db, medianToneAmplitude } from './helpers/signal';
+import { readWav } from './helpers/wav';
 import { Player, playTone, sourceOutputs, useAudio, waitFor, waitForStream } from './helpers/pulse';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -18,24 +18,6 @@ const wavSink = require('../nodes/wav-sink/wav-sink.js');
 const listAppsNode = require('../nodes/list-apps/list-apps.js');
 
 helper.init(require.resolve('node-red'));
-
-interface WavFile {
-  format: { sampleRate: number; channels: number; bitDepth: number; audioFormat: number };
-  data: Buffer;
-}
-
-function readWav(file: string): Promise<WavFile> {
-  return new Promise((resolve, reject) => {
-    const reader = new Reader();
-    const parts: Buffer[] = [];
-    let format: WavFile['format'];
-    reader.on('format', (f: WavFile['format']) => (format = f));
-    reader.on('data', (d: Buffer) => parts.push(d));
-    reader.on('end', () => resolve({ format, data: Buffer.concat(parts) }));
-    reader.on('error', reject);
-    fs.createReadStream(file).pipe(reader);
-  });
-}
 
 function flow(dir: string, tap: Record<string, unknown>, sink: Record<string, unknown> = {}) {
   return [
