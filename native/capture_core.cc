@@ -246,13 +246,11 @@ void CaptureCore::EmitMix(size_t frames) {
   int contributors = 0;
   for (Slot& slot : slots_) {
     if (slot.state.load(std::memory_order_acquire) == kFree) continue;
-    const size_t got = slot.ring.Read(scratch_.data(), bytes);
+    // The first source reads straight into the chunk (the usual case: one stream).
+    uint8_t* into = contributors == 0 ? out.data() : scratch_.data();
+    const size_t got = slot.ring.Read(into, bytes);
     if (got == 0) continue;
-    ++contributors;
-    if (contributors == 1) {
-      std::memcpy(out.data(), scratch_.data(), got);
-      continue;
-    }
+    if (++contributors == 1) continue;
     // A second source: switch to a wide accumulator seeded with what `out` holds so far.
     const size_t got_samples = got / BytesPerSample(format_.encoding);
     if (format_.encoding == SampleEncoding::kF32LE) {
