@@ -3,10 +3,12 @@
     {
       "target_name": "audiotap",
       "sources": [
-        "native/addon.cc",
-        "native/capture_core.cc",
-        "native/dsp_binding.cc",
-        "native/dsp_biquad.cc"
+        "native/addon/addon.cc",
+        "native/addon/dsp_binding.cc",
+        "native/core/engine.cc",
+        "native/core/capture_core.cc",
+        "native/dsp/biquad_cascade.cc",
+        "native/dsp/soft_clipper.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
@@ -22,11 +24,20 @@
       "cflags_cc": ["-std=c++17", "-O3", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "conditions": [
         ["OS=='linux'", {
-          "sources": ["native/backend_pulse_linux.cc"],
+          "sources": [
+            "native/backends/linux/backend.cc",
+            "native/backends/linux/capture.cc",
+            "native/backends/linux/connection.cc",
+            "native/backends/linux/mute_sink.cc",
+            "native/backends/linux/playback.cc",
+            "native/backends/linux/processes.cc",
+            "native/backends/linux/pulse_api.cc",
+            "native/backends/linux/sink_input.cc"
+          ],
           "libraries": ["-ldl", "-lpthread"]
         }],
         ["OS=='mac'", {
-          "sources": ["native/backend_coreaudio_mac.mm", "native/tap_logic.cc"],
+          "sources": ["native/backends/macos/backend_coreaudio_mac.mm", "native/backends/macos/tap_logic.cc"],
           "xcode_settings": {
             "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
             "GCC_ENABLE_CPP_RTTI": "YES",
@@ -48,7 +59,7 @@
           }
         }],
         ["OS=='win'", {
-          "sources": ["native/backend_wasapi_win.cc", "native/wasapi_util_win.cc"],
+          "sources": ["native/backends/windows/backend_wasapi_win.cc", "native/backends/windows/wasapi_util_win.cc"],
           "defines": ["_WIN32_WINNT=0x0A00", "NOMINMAX", "WIN32_LEAN_AND_MEAN"],
           "msvs_settings": {
             "VCCLCompilerTool": {

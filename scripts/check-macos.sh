@@ -49,16 +49,21 @@ fi
 napi_include="$(node -p "require('node-addon-api').include_dir")"
 napi_headers="$(node -p "require('node-api-headers').include_dir")"
 
-# The sources of the macOS build: common C++ plus every *_mac.mm; other OSes' backends out.
-# (No mapfile: macOS ships bash 3.2.)
-mm_sources=(native/*_mac.mm)
+# The sources of the macOS build, as binding.gyp lists them (common C++ plus the macOS
+# backend). (No mapfile: macOS ships bash 3.2.)
+mm_sources=()
 cc_sources=()
-for src in native/*.cc; do
+while IFS= read -r src; do
   case "$src" in
-    *_linux.cc | *_win.cc) ;;
+    *.mm) mm_sources+=("$src") ;;
     *) cc_sources+=("$src") ;;
   esac
-done
+done < <(node -e 'for (const s of JSON.parse(process.argv[1]).sources) console.log(s)' \
+           "$(node scripts/gyp-sources.js mac binding.gyp)")
+if (( ${#mm_sources[@]} == 0 )); then
+  echo "check:macos failed: binding.gyp lists no .mm source for OS=='mac'" >&2
+  exit 1
+fi
 
 # -Wall as the issue's command; -Wextra -Wno-unused-parameter as binding.gyp's cflags_cc.
 common_flags=(-std=c++17 -stdlib=libc++ -Wall -Wextra -Wno-unused-parameter -Werror

@@ -13,8 +13,8 @@ node_file="${1:-$root/build-win/audiotap.node}"
 NODE_WIN_VERSION="${NODE_WIN_VERSION:-20}"
 
 wine="$(command -v wine64 || command -v wine || true)"
-if [[ -z "$wine" ]]; then
-  echo "check:windows:wine: wine64 is not installed (apt-get install wine64)" >&2
+if [[ -z "$wine" ]] || ! command -v winepath >/dev/null || ! command -v wineboot >/dev/null; then
+  echo "check:windows:wine: wine is not installed (apt-get install wine wine64)" >&2
   exit 1
 fi
 if [[ ! -f "$node_file" ]]; then

@@ -36,12 +36,12 @@ if [[ ! -f "$headers/def/node_api.def" || -z "$addon_api" ]]; then
   exit 1
 fi
 
-gyp_json="$(node scripts/windows/gyp-sources.js binding.gyp)"
+gyp_json="$(node scripts/gyp-sources.js win binding.gyp)"
 mapfile -t sources < <(node -e 'for (const s of JSON.parse(process.argv[1]).sources) console.log(s)' "$gyp_json")
 mapfile -t defines < <(node -e 'for (const d of JSON.parse(process.argv[1]).defines) console.log("-D" + d)' "$gyp_json")
 mapfile -t libs < <(node -e 'for (const l of JSON.parse(process.argv[1]).libraries) console.log("-l" + l.replace(/\.lib$/i, "").replace(/^-l/, ""))' "$gyp_json")
 # Only the mingw build needs the delay-load hook (MSVC builds get node-gyp's).
-sources+=("native/delay_load_hook_win.cc")
+sources+=("native/addon/delay_load_hook_win.cc")
 
 missing=()
 present=()
@@ -94,7 +94,7 @@ if (( ${#missing[@]} )); then
 fi
 
 # Import library for the Node-API functions, as delay-load stubs bound to "node.exe";
-# native/delay_load_hook_win.cc redirects them to the host executable at run time.
+# native/addon/delay_load_hook_win.cc redirects them to the host executable at run time.
 "$DLLTOOL" --input-def "$headers/def/node_api.def" --dllname node.exe \
   --output-delaylib "$out/libnode_api_delay.a"
 
@@ -141,8 +141,11 @@ echo "  node.exe: delay-loaded; napi_register_module_v1: exported"
 
 if [[ "${AUDIOTAP_SKIP_WINE:-0}" == "1" ]]; then
   echo "check:windows: wine load test skipped (AUDIOTAP_SKIP_WINE=1)"
-elif ! command -v wine64 >/dev/null 2>&1 && ! command -v wine >/dev/null 2>&1; then
-  echo "check:windows: wine load test SKIPPED: wine64 is not installed (apt-get install wine64)"
+elif ! command -v wine >/dev/null 2>&1 || ! command -v winepath >/dev/null 2>&1; then
+  # Debian's wine64 package alone has no wine, wineboot or winepath on PATH: the wine package does.
+  echo "check:windows: FAILED: wine is not installed, so the addon cannot be loaded" \
+       "(apt-get install wine wine64; or AUDIOTAP_SKIP_WINE=1 to build only)" >&2
+  exit 1
 else
   bash scripts/check-windows-wine.sh "$node_file"
 fi

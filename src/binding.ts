@@ -40,6 +40,7 @@ export interface NativeEnd {
   frames: number;
   chunks: number;
   droppedChunks: number;
+  droppedFrames: number;
   overrunFrames: number;
 }
 
@@ -47,6 +48,7 @@ export interface NativeStats {
   frames: number;
   chunks: number;
   droppedChunks: number;
+  droppedFrames: number;
   overrunFrames: number;
   sources: number;
 }

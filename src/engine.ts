@@ -66,7 +66,11 @@ export interface AudioChunk {
   /** Interleaved PCM in `format`, `frames` whole frames. */
   data: Buffer;
   format: AudioFormat;
-  /** Index (frames) of the first frame since the capture started. */
+  /**
+   * The engine's timeline position of the first frame (frames since the capture started).
+   * Chunks dropped because JavaScript fell behind leave a jump: the next chunk's position is
+   * past the end of the previous one by the dropped frames.
+   */
   position: number;
   frames: number;
 }
@@ -76,13 +80,15 @@ export interface CaptureEnd {
   /** With reason 'error': EngineError code. */
   code?: string;
   message?: string;
-  /** Frames delivered (including those of dropped chunks). */
+  /** Frames of the timeline: every frame captured, including those of dropped chunks. */
   frames: number;
   /** frames / sampleRate. */
   seconds: number;
   chunks: number;
   /** Chunks dropped because JavaScript fell behind (queueChunks were waiting). */
   droppedChunks: number;
+  /** Frames of those chunks (gaps in the positions the 'chunk' events carried). */
+  droppedFrames: number;
   /** Frames lost inside the engine (an OS stream's ring was full). */
   overrunFrames: number;
 }

@@ -1,6 +1,7 @@
 /**
  * PCM formats and the message shape every node of this package emits and accepts.
  */
+import { asNumber } from './numbers';
 
 /** Sample encodings: little-endian, interleaved. s16le full scale is ±32767, f32le ±1.0. */
 export type Encoding = 's16le' | 'f32le';
@@ -31,19 +32,25 @@ export function bytesPerFrame(format: AudioFormat): number {
  * @throws TypeError naming the field when a value is of the wrong type or out of range.
  */
 export function normalizeFormat(format: Partial<AudioFormat> | undefined): AudioFormat {
-  const f = { ...DEFAULT_FORMAT, ...(format ?? {}) } as AudioFormat;
-  const rate = Number(f.sampleRate);
-  if (!Number.isInteger(rate) || rate < 8000 || rate > 192000) {
+  const given = format ?? {};
+  // An unset field (missing or undefined) takes the default.
+  const f = {
+    sampleRate: given.sampleRate ?? DEFAULT_FORMAT.sampleRate,
+    channels: given.channels ?? DEFAULT_FORMAT.channels,
+    encoding: given.encoding ?? DEFAULT_FORMAT.encoding,
+  };
+  const rate = asNumber(f.sampleRate);
+  if (rate === undefined || !Number.isInteger(rate) || rate < 8000 || rate > 192000) {
     throw new TypeError(`sampleRate: expected an integer from 8000 to 192000 Hz, got ${String(f.sampleRate)}`);
   }
-  const channels = Number(f.channels);
+  const channels = asNumber(f.channels);
   if (channels !== 1 && channels !== 2) {
     throw new TypeError(`channels: expected 1 or 2, got ${String(f.channels)}`);
   }
   if (f.encoding !== 's16le' && f.encoding !== 'f32le') {
     throw new TypeError(`encoding: expected "s16le" or "f32le", got ${JSON.stringify(f.encoding)}`);
   }
-  return { sampleRate: rate, channels, encoding: f.encoding };
+  return { sampleRate: rate, channels: channels as 1 | 2, encoding: f.encoding };
 }
 
 /** `msg.audio` of a PCM message. */
@@ -113,7 +120,7 @@ export function formatOfMessage(msg: Record<string, unknown>): AudioFormat {
         `msg.encoding/msg.bits: only signed-integer 16-bit and floating-point 32-bit PCM are supported, got ${String(msg.encoding)} ${String(msg.bits)}-bit`,
       );
     }
-    return normalizeFormat({ sampleRate: Number(msg.rate), channels: Number(msg.channels) as 1 | 2, encoding });
+    return normalizeFormat({ sampleRate: msg.rate as number, channels: msg.channels as 1 | 2, encoding });
   }
   throw new TypeError('msg.audio: missing; a PCM message needs msg.audio {sampleRate, channels, encoding} (as tap-source sends)');
 }

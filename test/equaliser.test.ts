@@ -7,13 +7,14 @@
 import assert from 'assert';
 import { AudioChunk, Capture, CaptureEnd, Playback } from '../src/engine';
 import { channelSamples, db, toneAmplitude } from './helpers/signal';
+import { nodeWithCatalog } from './helpers/i18n';
 import { addNullSink, Player, playTone, PulseServer, sinkOfPlayer, startPulse, waitFor, waitForStream } from './helpers/pulse';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const helper = require('node-red-node-test-helper');
 const tapSource = require('../nodes/tap-source/tap-source.js');
-const eq = require('../nodes/eq/eq.js');
-const softClip = require('../nodes/eq/soft-clip.js');
+const eq = nodeWithCatalog('eq');
+const softClip = nodeWithCatalog('soft-clip');
 const audioOut = require('../nodes/audio-out/audio-out.js');
 
 helper.init(require.resolve('node-red'));

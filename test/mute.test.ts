@@ -67,7 +67,8 @@ describe('muted capture on PulseAudio', function () {
     assert.deepStrictEqual(privateSinks(), []);
   });
 
-  it('after the capturing process is killed, the next engine start restores the app and removes the stray sink', async function () {
+  /** Starts a muted capture of tone-mute in a child process; resolves once the app moved. */
+  async function mutedChild() {
     const script = `
       const { Capture } = require(${JSON.stringify(path.join(__dirname, '..', 'src', 'engine.js'))});
       const c = new Capture({ target: { kind: 'app', apps: ['tone-mute'] }, mute: true });
@@ -81,15 +82,59 @@ describe('muted capture on PulseAudio', function () {
     try {
       await waitFor(() => out.includes('recording'), 10000, 'the child to record');
       await waitFor(() => sinkOfPlayer(tone).startsWith('audio_tap_mute_'), 5000, 'the app to move');
-    } finally {
+    } catch (error) {
       child.kill('SIGKILL');
+      throw error;
     }
+    return { child, exited };
+  }
+
+  /** Starts and stops a capture of the system mix: any capture start looks for stray sinks. */
+  async function anyCaptureStart() {
+    const other = new Capture({ target: { kind: 'system' } });
+    const ended = new Promise<CaptureEnd>((resolve) => other.on('end', resolve));
+    await other.start();
+    other.stop();
+    await ended;
+  }
+
+  it('after the capturing process is killed, the next capture start restores the app and removes the stray sink; listing apps changes nothing', async function () {
+    const { child, exited } = await mutedChild();
+    child.kill('SIGKILL');
     await exited;
     assert.strictEqual(privateSinks().length, 1, 'the stray private sink is left behind by the crash');
     assert.ok(sinkOfPlayer(tone).startsWith('audio_tap_mute_'));
 
-    await listApps(); // any engine start
+    await listApps(); // a look: nothing changes on the server
+    assert.strictEqual(privateSinks().length, 1, 'listing apps removed the stray sink');
+
+    await anyCaptureStart();
     assert.strictEqual(sinkOfPlayer(tone), audio.pulse.sink, 'the app plays on its sink again');
+    assert.deepStrictEqual(privateSinks(), []);
+  });
+
+  it("a live muted capture of another process is not judged stray (its owner token is connected); a second muted capture of the app is refused with EBUSY", async function () {
+    const { child, exited } = await mutedChild();
+    try {
+      await anyCaptureStart();
+      assert.strictEqual(privateSinks().length, 1, 'the other process\'s private sink was removed while it records');
+      assert.ok(sinkOfPlayer(tone).startsWith('audio_tap_mute_'), 'the app was taken out of the live capture');
+
+      const second = new Capture({ target: { kind: 'app', apps: ['tone-mute'] }, mute: true });
+      await assert.rejects(second.start(), (error: Error & { code?: string }) => {
+        assert.strictEqual(error.code, 'EBUSY');
+        assert.match(error.message, /already muted by another capture \(of tone-mute, process \d+\)/);
+        return true;
+      });
+      assert.strictEqual(privateSinks().length, 1, 'the refused capture left a sink behind');
+      assert.ok(sinkOfPlayer(tone).startsWith('audio_tap_mute_'));
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+    }
+    // SIGTERM ends the child without its cleanup: the next start puts everything back.
+    await anyCaptureStart();
+    assert.strictEqual(sinkOfPlayer(tone), audio.pulse.sink);
     assert.deepStrictEqual(privateSinks(), []);
   });
 

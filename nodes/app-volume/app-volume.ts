@@ -7,6 +7,7 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { AppRef, setAppVolume } from '../../src/engine';
+import { asNumberOrInfinity } from '../../src/numbers';
 
 interface AppVolumeDef extends NodeDef {
   app: string;
@@ -20,8 +21,8 @@ interface AppVolumeDef extends NodeDef {
  * @throws RangeError saying the allowed range.
  */
 export function toLinear(value: unknown, unit: 'linear' | 'dB'): number {
-  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-  if (typeof n !== 'number' || Number.isNaN(n)) {
+  const n = asNumberOrInfinity(value);
+  if (n === undefined) {
     throw new TypeError(`volume: expected a number (${unit === 'dB' ? 'dB ≤ 0' : 'linear gain 0..1'}), got ${JSON.stringify(value)}`);
   }
   if (unit === 'dB') {

@@ -10,6 +10,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { Playback } from '../../src/engine';
 import { AudioFormat, bytesPerFrame, formatOfMessage } from '../../src/format';
+import { settingNumber } from '../../src/numbers';
 
 interface AudioOutDef extends NodeDef {
   device: string;
@@ -25,7 +26,13 @@ module.exports = function (RED: NodeAPI) {
     RED.nodes.createNode(this, config);
     const node = this;
     const device = (config.device || '').trim();
-    const bufferMs = Number(config.bufferMs || 100);
+    let bufferMs = 100;
+    let configError: Error | undefined;
+    try {
+      bufferMs = settingNumber(config.bufferMs, 100, 'buffer', 'milliseconds from 1 to 10000');
+    } catch (error) {
+      configError = error as Error;
+    }
     let playback: Playback | undefined;
     let failed: { at: number; error: Error } | undefined;
     let statusTimer: NodeJS.Timeout | undefined;
@@ -67,6 +74,10 @@ module.exports = function (RED: NodeAPI) {
     }
 
     node.on('input', (msg: NodeMessage & Record<string, unknown>, _send, done) => {
+      if (configError) {
+        node.status({ fill: 'red', shape: 'ring', text: 'bad setting' });
+        return done(configError);
+      }
       if (!Buffer.isBuffer(msg.payload)) {
         node.status({ fill: 'red', shape: 'ring', text: 'not PCM' });
         return done(new TypeError(`msg.payload: expected a Buffer of PCM (as tap-source sends), got ${typeof msg.payload}`));

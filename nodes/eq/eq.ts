@@ -7,15 +7,16 @@
  *         msg.bands, msg.preamp (dB), msg.bypass; changes are ramped over the ramp time.
  * Output: the same message with msg.payload filtered in place, format unchanged.
  * Filter memory is kept per recording (msg.audio.recordingId, else msg.topic), at most
- * MAX_STREAMS recordings at once (least recently used dropped), and dropped when a recording
+ * MAX_STREAMS (src/node-red/stream-node.ts) recordings at once (least recently used dropped), and dropped when a recording
  * ends (msg.audio.final).
  */
 import fs from 'fs';
 import path from 'path';
-import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
+import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { Band } from '../../src/dsp/cookbook';
-import { checkEqSettings, DEFAULT_RAMP_MS, EqSettings, Equalizer, mergeEqSettings } from '../../src/dsp/equalizer';
-import { processMessage, StreamTable } from '../../src/dsp/streams';
+import { checkEqSettings, EqSettings, Equalizer, mergeEqSettings } from '../../src/dsp/equalizer';
+import { DEFAULT_RAMP_MS, rampSetting } from '../../src/dsp/ramped-stream';
+import { runStreamNode } from '../../src/node-red/stream-node';
 
 interface EqDef extends NodeDef {
   bands?: Band[];
@@ -23,9 +24,6 @@ interface EqDef extends NodeDef {
   bypass?: boolean;
   ramp?: number | string;
 }
-
-const MAX_STREAMS = 16;
-type Msg = NodeMessage & Record<string, unknown>;
 
 /** The editor's copy of the cookbook and presets: the compiled modules, wrapped for a browser. */
 function editorScript(): string {
@@ -44,85 +42,29 @@ function editorScript(): string {
 module.exports = function (RED: NodeAPI) {
   function EqNode(this: Node, config: EqDef) {
     RED.nodes.createNode(this, config);
-    const node = this;
-    const streams = new StreamTable<Equalizer>(MAX_STREAMS);
-    let settings: EqSettings = { bands: [], preamp: 0, bypass: false };
-    let rampMs = DEFAULT_RAMP_MS;
-    let configError: Error | undefined;
-    try {
-      settings = mergeEqSettings(settings, { bands: config.bands ?? [], preamp: config.preamp === undefined || config.preamp === '' ? 0 : config.preamp, bypass: !!config.bypass }, '');
-      const ramp = config.ramp === undefined || config.ramp === '' ? DEFAULT_RAMP_MS : Number(config.ramp);
-      if (!(ramp >= 0 && ramp <= 1000)) throw new RangeError(`ramp must be 0..1000 ms (got ${String(config.ramp)})`);
-      rampMs = ramp;
-    } catch (error) {
-      configError = error as Error;
-      node.error(`eq settings: ${configError.message}`);
-    }
-
-    // A red status from a refused message stays until a message goes through again.
-    let failed = false;
-    // Streams already warned about NaN/Inf input: one warning per recording, not per chunk.
-    const warned = new WeakSet<object>();
-
-    function showStatus() {
-      failed = false;
-      if (configError) {
-        node.status({ fill: 'red', shape: 'ring', text: RED._('eq.status.config') });
-      } else if (settings.bypass) {
-        node.status({ fill: 'grey', shape: 'ring', text: RED._('eq.status.bypassed') });
-      } else {
-        const count = settings.bands.filter((b) => b.enabled !== false).length;
-        node.status({ fill: 'green', shape: 'dot', text: RED._('eq.status.bands', { count }) });
-      }
-    }
-    showStatus();
-
-    node.on('input', (msg: Msg, send, done) => {
-      const fail = (status: string, error: Error) => {
-        failed = true;
-        node.status({ fill: 'red', shape: 'ring', text: RED._(`eq.status.${status}`) });
-        done(error);
-      };
-      if (configError) return fail('config', configError);
-
-      const control = msg.preset !== undefined || msg.bands !== undefined || msg.preamp !== undefined || msg.bypass !== undefined;
-      if (control) {
-        let next: EqSettings;
-        try {
-          next = mergeEqSettings(settings, { preset: msg.preset, bands: msg.bands, preamp: msg.preamp, bypass: msg.bypass });
-          // Every running stream must accept the new bands (Nyquist) before any changes.
-          if (!next.bypass) {
-            for (const stream of streams.values()) checkEqSettings({ bands: next.bands }, 'msg.', stream.format.sampleRate);
-          }
-        } catch (error) {
-          return fail('setting', error as Error);
-        }
-        settings = next;
-        for (const stream of streams.values()) stream.update(settings);
-        showStatus();
-        if (!Buffer.isBuffer(msg.payload)) return done();
-      }
-
-      let stream: Equalizer;
-      try {
-        stream = processMessage(streams, msg, (format) => new Equalizer(format, settings, rampMs));
-      } catch (error) {
-        const e = error as Error;
-        return fail(e.message.startsWith('msg.payload') ? 'payload' : e.message.includes('bands') ? 'setting' : 'format', e);
-      }
-      if (stream.lastNonFinite > 0 && !warned.has(stream)) {
-        warned.add(stream);
-        node.warn(RED._('eq.errors.nonFinite', { count: stream.lastNonFinite }));
-      }
-      if (failed) showStatus();
-      send(msg);
-      done();
-    });
-
-    node.on('close', (_removed: boolean, done: () => void) => {
-      streams.clear();
-      node.status({});
-      done();
+    runStreamNode<EqSettings, Equalizer>(RED, this, {
+      type: 'eq',
+      configure: () => ({
+        settings: mergeEqSettings(
+          { bands: [], preamp: 0, bypass: false },
+          { bands: config.bands ?? [], preamp: config.preamp === undefined || config.preamp === '' ? 0 : config.preamp, bypass: !!config.bypass },
+          '',
+        ),
+        rampMs: rampSetting(config.ramp, DEFAULT_RAMP_MS),
+      }),
+      controls: ['preset', 'bands', 'preamp', 'bypass'],
+      merge: (settings, msg, streams) => {
+        const next = mergeEqSettings(settings, { preset: msg.preset, bands: msg.bands, preamp: msg.preamp, bypass: msg.bypass });
+        // Every running stream must accept the new bands (Nyquist) before any changes.
+        if (!next.bypass) for (const stream of streams) checkEqSettings({ bands: next.bands }, 'msg.', stream.format.sampleRate);
+        return next;
+      },
+      make: (format, settings, rampMs) => new Equalizer(format, settings, rampMs),
+      update: (stream, settings) => stream.update(settings),
+      idleStatus: (settings) =>
+        settings.bypass
+          ? { fill: 'grey', shape: 'ring', text: RED._('eq.status.bypassed') }
+          : { fill: 'green', shape: 'dot', text: RED._('eq.status.bands', { count: settings.bands.filter((b) => b.enabled !== false).length }) },
     });
   }
 

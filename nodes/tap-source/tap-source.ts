@@ -5,15 +5,17 @@
  * Input:  msg.payload "start" | true, "stop" | false; optional msg.target (app name, PID,
  *         "system", or {kind, apps, exclude}), msg.duration (seconds), msg.mute (boolean).
  * Output 1: one message per chunk (msg.payload: Buffer of interleaved PCM; msg.audio: format,
- *         recordingId, position in frames), and a last message with an empty payload and
- *         msg.audio.final = true when the recording ends.
- * Output 2: lifecycle events: waiting, started, warning, stopped (frames, seconds,
- *         droppedChunks, reason); with "emit levels", level events (peak and RMS per channel,
- *         dBFS) four times a second of audio.
+ *         recordingId, position: the engine's frame position of the chunk's first frame, so
+ *         chunks dropped because the flow fell behind show as a jump), and a last message with
+ *         an empty payload, msg.audio.final = true and position = the end of the timeline.
+ * Output 2: lifecycle events: waiting, started, warning, stopped (frames of the timeline,
+ *         seconds, droppedChunks, droppedFrames, overrunFrames, reason); with "emit levels",
+ *         level events (peak and RMS per channel, dBFS) four times a second of audio.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { AppRef, Capture, CaptureEnd, CaptureTarget } from '../../src/engine';
 import { AudioFormat, normalizeFormat, pcmFields } from '../../src/format';
+import { asNumber, settingNumber } from '../../src/numbers';
 import { LevelMeter, recordingStatus } from './levels';
 
 interface TapSourceDef extends NodeDef {
@@ -97,12 +99,15 @@ interface Recording {
   format: AudioFormat;
   extras: Record<string, unknown>;
   topic: string;
-  /** Frames sent on output 1. */
-  sent: number;
+  /**
+   * The end of the timeline sent so far on output 1 (frames): the position after the last
+   * chunk's last frame. Dropped chunks count (they show as a jump in msg.audio.position).
+   */
+  timeline: number;
   meter: LevelMeter;
   /** The loudest channel's peak of the last level window, dBFS. */
   peakDb?: number;
-  /** Stop after this many frames (duration), or Infinity. */
+  /** Stop once the timeline reaches this many frames (duration), or Infinity. */
   limit: number;
   stopping: boolean;
   /** macOS: the OS said the host lacks the audio-recording permission (the capture is silent). */
@@ -117,9 +122,9 @@ module.exports = function (RED: NodeAPI) {
       targetType: (['app', 'pid', 'system', 'msg'] as const).includes(config.targetType) ? config.targetType : 'app',
       app: config.app ?? '',
       exclude: config.exclude ?? '',
-      chunkMs: Number(config.chunkMs || 20),
-      queueChunks: Number(config.queueChunks || 50),
-      duration: Number(config.duration || 0),
+      chunkMs: 20,
+      queueChunks: 50,
+      duration: 0,
       emitLevels: config.emitLevels === true,
       topic: config.topic ?? '',
       mute: config.mute === true,
@@ -127,9 +132,13 @@ module.exports = function (RED: NodeAPI) {
     let format: AudioFormat | undefined;
     let configError: string | undefined;
     try {
+      defaults.chunkMs = settingNumber(config.chunkMs, 20, 'chunk', 'milliseconds from 1 to 1000');
+      defaults.queueChunks = settingNumber(config.queueChunks, 50, 'queue', 'a number of chunks');
+      defaults.duration = settingNumber(config.duration, 0, 'duration', 'seconds (0: until stopped)');
+      if (defaults.duration < 0) throw new TypeError(`duration: expected seconds (0: until stopped), got ${defaults.duration}`);
       format = normalizeFormat({
-        sampleRate: Number(config.sampleRate || 48000),
-        channels: Number(config.channels || 2) as 1 | 2,
+        sampleRate: config.sampleRate === '' ? undefined : (config.sampleRate as number),
+        channels: config.channels === '' ? undefined : (config.channels as 1 | 2),
         encoding: config.encoding || 's16le',
       });
     } catch (error) {
@@ -152,7 +161,7 @@ module.exports = function (RED: NodeAPI) {
       const show = () =>
         rec.noPermission
           ? node.status({ fill: 'red', shape: 'ring', text: 'no permission' })
-          : node.status({ fill: 'green', shape: 'dot', text: recordingStatus(rec.sent / rec.format.sampleRate, rec.peakDb) });
+          : node.status({ fill: 'green', shape: 'dot', text: recordingStatus(rec.timeline / rec.format.sampleRate, rec.peakDb) });
       show();
       statusTimer = setInterval(show, 1000);
     }
@@ -200,10 +209,11 @@ module.exports = function (RED: NodeAPI) {
           throw new TypeError(`msg.mute: expected true or false, got ${JSON.stringify(msg.mute)}`);
         }
         if (msg.duration !== undefined) {
-          duration = Number(msg.duration);
-          if (!Number.isFinite(duration) || duration <= 0) {
+          const seconds = asNumber(msg.duration);
+          if (seconds === undefined || seconds <= 0) {
             throw new TypeError(`msg.duration: expected a positive number of seconds, got ${JSON.stringify(msg.duration)}`);
           }
+          duration = seconds;
         }
       } catch (error) {
         node.status({ fill: 'red', shape: 'ring', text: 'bad input' });
@@ -235,9 +245,10 @@ module.exports = function (RED: NodeAPI) {
         format,
         extras,
         topic: typeof msg.topic === 'string' && msg.topic ? msg.topic : defaults.topic || describeTarget(target),
-        sent: 0,
+        timeline: 0,
         meter: new LevelMeter(format.channels, format.encoding, Math.round(format.sampleRate / LEVELS_PER_SECOND)),
-        limit: duration > 0 ? Math.round(duration * format.sampleRate) : Infinity,
+        // At least one frame: a tiny positive duration still ends.
+        limit: duration > 0 ? Math.max(1, Math.round(duration * format.sampleRate)) : Infinity,
         stopping: false,
       };
       recording = rec;
@@ -260,11 +271,13 @@ module.exports = function (RED: NodeAPI) {
         lifecycle(rec, 'warning', { message: text, ...(code ? { code } : {}) });
       });
       capture.on('chunk', (chunk) => {
-        if (rec.sent >= rec.limit) return;
+        // The engine's position: chunks dropped before they reached JavaScript leave a jump,
+        // which downstream nodes (wav-sink) keep as silence, so the timeline stays wall time.
+        if (chunk.position >= rec.limit) return;
         let data = chunk.data;
         let frames = chunk.frames;
-        if (rec.sent + frames > rec.limit) {
-          frames = rec.limit - rec.sent;
+        if (chunk.position + frames > rec.limit) {
+          frames = rec.limit - chunk.position;
           data = data.subarray(0, frames * (data.length / chunk.frames));
         }
         node.send([
@@ -272,19 +285,19 @@ module.exports = function (RED: NodeAPI) {
             ...rec.extras,
             topic: rec.topic,
             payload: data,
-            ...pcmFields(rec.format, rec.id, rec.sent, rec.targetText),
+            ...pcmFields(rec.format, rec.id, chunk.position, rec.targetText),
           } as NodeMessage,
           null,
         ]);
-        rec.sent += frames;
+        rec.timeline = chunk.position + frames;
         if (rec.meter.add(data)) {
           const levels = rec.meter.take();
           rec.peakDb = Math.max(...levels.peak);
           if (defaults.emitLevels) {
-            lifecycle(rec, 'level', { peak: levels.peak, rms: levels.rms, position: rec.sent, seconds: rec.sent / rec.format.sampleRate });
+            lifecycle(rec, 'level', { peak: levels.peak, rms: levels.rms, position: rec.timeline, seconds: rec.timeline / rec.format.sampleRate });
           }
         }
-        if (rec.sent >= rec.limit && !rec.stopping) {
+        if (rec.timeline >= rec.limit && !rec.stopping) {
           rec.stopping = true;
           capture.stop();
         }
@@ -296,7 +309,7 @@ module.exports = function (RED: NodeAPI) {
         (error: Error & { code?: string }) => {
           if (recording === rec) recording = undefined;
           node.status({ fill: 'red', shape: 'ring', text: error.code === 'EAMBIGUOUS' ? 'ambiguous app' : 'error' });
-          lifecycle(rec, 'stopped', { reason: 'error', code: error.code, error: error.message, frames: 0, seconds: 0, droppedChunks: 0 });
+          lifecycle(rec, 'stopped', { reason: 'error', code: error.code, error: error.message, frames: 0, seconds: 0, droppedChunks: 0, droppedFrames: 0 });
           done(error);
           flushEnded();
         },
@@ -306,10 +319,13 @@ module.exports = function (RED: NodeAPI) {
     function finish(rec: Recording, end: CaptureEnd) {
       clearStatusTimer();
       if (recording === rec) recording = undefined;
-      const reason = rec.sent >= rec.limit ? 'stopped' : end.reason;
-      const seconds = rec.sent / rec.format.sampleRate;
-      // The last message of the recording on output 1: downstream nodes (wav-sink) finalize.
-      const fields = pcmFields(rec.format, rec.id, rec.sent, rec.targetText);
+      // The whole timeline, up to the duration: chunks dropped at the very end count too.
+      const frames = Math.min(Math.max(end.frames, rec.timeline), rec.limit);
+      const reason = frames >= rec.limit ? 'stopped' : end.reason;
+      const seconds = frames / rec.format.sampleRate;
+      // The last message of the recording on output 1, at the end of the timeline:
+      // downstream nodes (wav-sink) finalize.
+      const fields = pcmFields(rec.format, rec.id, frames, rec.targetText);
       node.send([
         {
           ...rec.extras,
@@ -324,9 +340,10 @@ module.exports = function (RED: NodeAPI) {
         reason,
         ...(end.code ? { code: end.code } : {}),
         ...(end.message ? { message: end.message } : {}),
-        frames: rec.sent,
+        frames,
         seconds,
         droppedChunks: end.droppedChunks,
+        droppedFrames: end.droppedFrames,
         overrunFrames: end.overrunFrames,
       });
       if (end.reason === 'error') {

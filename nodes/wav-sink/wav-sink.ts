@@ -1,86 +1,85 @@
 /**
- * wav-sink: writes the PCM messages of each recording to a WAV file (one file per
- * recordingId) with the `wav` package, and finalizes the header when the recording ends
+ * wav-sink: writes the PCM messages of each recording (msg.audio.recordingId) to a WAV file
+ * with src/wav (a bounded write queue, size fields rewritten about once a second, RF64 past
+ * 4 GiB, optional rotation into parts), and finalizes it when the recording ends
  * (msg.audio.final), on redeploy and on shutdown.
  *
  * Input:  PCM messages as tap-source sends them; msg.filename (optional) names the file of a
  *         recording when its first message arrives.
- * Output: one message per closed file: msg.payload {path, frames, seconds, bytes, …},
- *         msg.filename = path.
+ * Output: one message per finished recording: msg.payload {path, requestedPath, recordingId,
+ *         frames, seconds, bytes, parts, sampleRate, channels, bitDepth, encoding, gapFrames,
+ *         droppedFrames, startPosition, reason}, msg.filename = path. A recording whose file
+ *         failed is reported once by node.error (catchable) instead.
+ *
+ * Files are never truncated or shared: each is created exclusively, and a name that exists or
+ * that another recording of this process holds gets a numbered suffix (talk-1.wav).
  */
-import fs from 'fs';
 import path from 'path';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { FileWriter } from 'wav';
 import { AudioFormat, AudioInfo, bitDepth, bytesPerFrame, formatOfMessage } from '../../src/format';
+import { expandFilename, FileNamer, resolveInside } from '../../src/wav/names';
+import { Timeline } from '../../src/wav/timeline';
+import { WavPart, WavWriter, WavWriterResult } from '../../src/wav/writer';
 
 interface WavSinkDef extends NodeDef {
   directory: string;
   filename: string;
+  /** Start a new part every N minutes; 0 or '' = no rotation by time. */
+  rotateMinutes?: number | string;
+  /** Start a new part before a file passes N MiB (header included); 0 or '' = no rotation by size. */
+  rotateMiB?: number | string;
+  /** Largest jump in msg.audio.position filled with silence, seconds; '' = 10. */
+  maxGap?: number | string;
 }
 
 /** Files open at once (one per concurrent recording): memory and descriptors stay bounded. */
 const MAX_OPEN_FILES = 16;
-/** Largest gap (dropped chunks) filled with silence, in seconds; a larger jump is an error. */
-const MAX_GAP_SECONDS = 10;
-/** How long a closing node still takes the end of its open recordings (ms). */
-const CLOSE_GRACE_MS = 1000;
+/** Failed recordings remembered (so their later chunks do not start new files). */
+const MAX_FAILED = 64;
+const DEFAULT_MAX_GAP_SECONDS = 10;
+const MIB = 1024 * 1024;
 const PCM_KEYS = new Set(['_msgid', 'payload', 'audio', 'format', 'rate', 'bits', 'channels', 'encoding', 'filename']);
 
-/** The path of a recording's file, relative names resolved inside `directory`. */
-export function resolveInside(directory: string, name: string): string {
-  const base = path.resolve(directory);
-  const full = path.resolve(base, name);
-  if (full !== base && full.startsWith(base + path.sep)) return full;
-  throw new Error(
-    `file name ${JSON.stringify(name)} resolves to ${full}, outside the directory ${base}; give a name inside it (no "..", no absolute path elsewhere)`,
-  );
-}
-
-function timestamp(date: Date): string {
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return `${date.getFullYear()}${pad(date.getMonth() + 1)}${pad(date.getDate())}-${pad(date.getHours())}${pad(date.getMinutes())}${pad(date.getSeconds())}`;
-}
-
-/** A placeholder value may not add path separators or "..": they could leave the directory. */
-function safePart(value: unknown): string {
-  return String(value ?? '').replace(/[\\/:*?"<>|\x00-\x1f]+/g, '_').replace(/^\.+/, '_') || '_';
-}
+type Msg = NodeMessage & Record<string, unknown>;
 
 /**
- * Expands {app}, {topic}, {timestamp}, {recordingId} and {date} in a file name pattern and
- * adds ".wav" when the name has no extension.
+ * Reads a numeric node option: a number, or a string of decimal digits with an optional
+ * fraction ("15", "0.5"); '' or undefined gives `fallback`.
+ * @throws RangeError naming the option when the value is anything else or outside min..max.
  */
-export function expandFilename(pattern: string, values: { app: string; topic: string; recordingId: string; now: Date }): string {
-  let name = pattern.replace(/\{(app|topic|timestamp|recordingId|date)\}/g, (_m, key: string) => {
-    switch (key) {
-      case 'app':
-        return safePart(values.app);
-      case 'topic':
-        return safePart(values.topic);
-      case 'timestamp':
-        return timestamp(values.now);
-      case 'date':
-        return timestamp(values.now).slice(0, 8);
-      default:
-        return safePart(values.recordingId);
-    }
-  });
-  if (path.extname(name) === '') name += '.wav';
-  return name;
+export function numericOption(name: string, value: unknown, fallback: number, min: number, max: number): number {
+  if (value === undefined || value === null || value === '') return fallback;
+  let n = NaN;
+  if (typeof value === 'number') n = value;
+  else if (typeof value === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(value)) n = Number(value);
+  if (!Number.isFinite(n) || n < min || n > max) {
+    throw new RangeError(`${name}: expected a number from ${min} to ${max} (digits with an optional fraction, as 15 or 0.5), got ${JSON.stringify(value)}`);
+  }
+  return n;
 }
 
-interface OpenFile {
-  path: string;
+/** Rotation limits: 0 (off) or at least `min`. */
+function limitOption(name: string, value: unknown, min: number, max: number): number {
+  const n = numericOption(name, value, 0, 0, max);
+  if (n !== 0 && n < min) throw new RangeError(`${name}: expected 0 (off) or ${min} to ${max}, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+interface Recording {
+  id: string;
   format: AudioFormat;
   frameBytes: number;
-  writer: FileWriter;
-  finished: Promise<void>;
-  frames: number;
+  namer: FileNamer;
+  writer: WavWriter;
+  timeline: Timeline;
+  /** Silence inserted for jumps in position, frames. */
   gapFrames: number;
+  /** Position (frames) of the file's first frame, when the first message had one. */
+  startPosition?: number;
   extras: Record<string, unknown>;
-  recordingId: string;
-  failed?: Error;
+  warned: Set<string>;
+  /** The recording's file failed: reported, its later chunks are ignored. */
+  failed: boolean;
 }
 
 module.exports = function (RED: NodeAPI) {
@@ -90,195 +89,220 @@ module.exports = function (RED: NodeAPI) {
     const userDir = (RED.settings as unknown as { userDir?: string }).userDir ?? process.cwd();
     const directory = path.resolve(userDir, config.directory || 'recordings');
     const pattern = config.filename || '{app}-{timestamp}.wav';
-    const files = new Map<string, OpenFile>();
+    let rotateMinutes = 0;
+    let rotateMiB = 0;
+    let maxGapSeconds = DEFAULT_MAX_GAP_SECONDS;
+    let configError: Error | undefined;
+    try {
+      rotateMinutes = limitOption('rotate every (minutes)', config.rotateMinutes, 0.01, 1e6);
+      rotateMiB = limitOption('rotate at (MiB)', config.rotateMiB, 0.01, 1e9);
+      maxGapSeconds = numericOption('fill gaps up to (seconds)', config.maxGap, DEFAULT_MAX_GAP_SECONDS, 0, 3600);
+    } catch (error) {
+      configError = error as Error;
+      node.error(RED._('wav-sink.errors.config', { error: configError.message }));
+    }
+    const rotating = rotateMinutes > 0 || rotateMiB > 0;
+    const recordings = new Map<string, Recording>();
     let closing = false;
+    /** A red status (an i18n key) that stays until the next recording starts. */
+    let sticky: string | undefined;
 
-    function showStatus() {
-      if (files.size === 0) {
-        node.status({});
-      } else {
-        node.status({ fill: 'green', shape: 'dot', text: `writing ${files.size}` });
-      }
+    function live(): number {
+      let n = 0;
+      for (const rec of recordings.values()) if (!rec.failed) n++;
+      return n;
     }
 
-    function open(msg: NodeMessage & Record<string, unknown>, audio: AudioInfo, format: AudioFormat): OpenFile {
-      if (files.size >= MAX_OPEN_FILES) {
-        throw new Error(`${MAX_OPEN_FILES} files are open already; end a recording before starting another`);
+    function showStatus() {
+      if (configError) {
+        node.status({ fill: 'red', shape: 'ring', text: RED._('wav-sink.status.config') });
+      } else if (sticky) {
+        node.status({ fill: 'red', shape: 'ring', text: RED._(`wav-sink.status.${sticky}`) });
+      } else if (live() > 0) {
+        node.status({ fill: 'green', shape: 'dot', text: RED._('wav-sink.status.writing', { count: live() }) });
+      } else {
+        node.status({});
       }
-      const requested = typeof msg.filename === 'string' && msg.filename !== '' ? msg.filename : pattern;
+    }
+    showStatus();
+
+    function warnOnce(rec: Recording, key: string, values: Record<string, unknown>) {
+      if (rec.warned.has(key)) return;
+      rec.warned.add(key);
+      node.warn(RED._(`wav-sink.warnings.${key}`, { id: rec.id, path: rec.namer.requestedPath, ...values }));
+    }
+
+    function summary(rec: Recording, result: Pick<WavWriterResult, 'parts' | 'frames' | 'bytes' | 'droppedFrames'>, reason: string) {
+      const parts = result.parts.map((p) => p.path);
+      return {
+        path: parts[0] ?? rec.namer.requestedPath,
+        requestedPath: rec.namer.requestedPath,
+        recordingId: rec.id,
+        frames: result.frames,
+        seconds: result.frames / rec.format.sampleRate,
+        bytes: result.bytes,
+        parts,
+        sampleRate: rec.format.sampleRate,
+        channels: rec.format.channels,
+        bitDepth: bitDepth(rec.format.encoding),
+        encoding: rec.format.encoding,
+        gapFrames: rec.gapFrames,
+        droppedFrames: result.droppedFrames,
+        ...(rec.startPosition !== undefined ? { startPosition: rec.startPosition } : {}),
+        reason,
+      };
+    }
+
+    /** The file failed: one error (catchable, with the recording's first message's properties). */
+    function failed(rec: Recording, error: Error & { code?: string }, parts: WavPart[]) {
+      rec.failed = true;
+      const frames = parts.reduce((n, p) => n + p.frames, 0);
+      const kept = parts.length > 0
+        ? `; ${parts.map((p) => p.path).join(', ')} finalized with the ${(frames / rec.format.sampleRate).toFixed(2)} s written before`
+        : '; no file was written';
+      sticky = error.code === 'ENOSPC' || error.code === 'EDQUOT' ? 'diskFull' : error.code === 'EOUTSIDE' ? 'outside' : error.code === 'EACCES' || error.code === 'EPERM' ? 'denied' : 'writeFailed';
+      const payload = summary(rec, { parts, frames, bytes: frames * rec.frameBytes, droppedFrames: rec.writer.droppedFrames }, 'error');
+      node.error(`${error.message}${kept}`, { ...rec.extras, filename: payload.path, payload } as NodeMessage);
+      showStatus();
+      // Keep a bounded number of failed recordings; their later chunks are ignored meanwhile.
+      const dead = [...recordings.values()].filter((r) => r.failed);
+      for (const old of dead.slice(0, Math.max(0, dead.length - MAX_FAILED))) recordings.delete(old.id);
+    }
+
+    function start(msg: Msg, audio: Partial<AudioInfo>, id: string, format: AudioFormat): Recording {
+      if (live() >= MAX_OPEN_FILES) {
+        throw Object.assign(new Error(`${MAX_OPEN_FILES} files are open already; end a recording before starting another`), { status: 'busy' });
+      }
       if (msg.filename !== undefined && typeof msg.filename !== 'string') {
         throw new TypeError(`msg.filename: expected a string, got ${typeof msg.filename}`);
       }
-      const name = expandFilename(requested, {
-        app: audio.source ?? (typeof msg.topic === 'string' && msg.topic ? msg.topic : 'audio'),
-        topic: typeof msg.topic === 'string' ? msg.topic : '',
-        recordingId: audio.recordingId,
-        now: new Date(),
-      });
-      const file = resolveInside(directory, name);
-      for (const other of files.values()) {
-        if (other.path === file) {
-          throw new Error(`${file} is being written by recording ${other.recordingId}; give this recording another file name (use {recordingId} or {timestamp})`);
-        }
-      }
-      fs.mkdirSync(path.dirname(file), { recursive: true });
-      const writer = new FileWriter(file, {
-        sampleRate: format.sampleRate,
-        channels: format.channels,
-        bitDepth: bitDepth(format.encoding),
-        // WAVE_FORMAT_PCM = 1, WAVE_FORMAT_IEEE_FLOAT = 3
-        format: format.encoding === 'f32le' ? 3 : 1,
-      } as ConstructorParameters<typeof FileWriter>[1]);
+      const requested = typeof msg.filename === 'string' && msg.filename !== '' ? msg.filename : pattern;
+      const name = expandFilename(
+        requested,
+        {
+          app: audio.source ?? (typeof msg.topic === 'string' && msg.topic ? msg.topic : 'audio'),
+          topic: typeof msg.topic === 'string' ? msg.topic : '',
+          recordingId: id,
+          now: new Date(),
+        },
+        rotating,
+      );
+      const namer = new FileNamer(directory, resolveInside(directory, name));
       const extras: Record<string, unknown> = {};
       for (const [key, value] of Object.entries(msg)) {
         if (!PCM_KEYS.has(key)) extras[key] = value;
       }
-      const entry: OpenFile = {
-        path: file,
-        format,
-        frameBytes: bytesPerFrame(format),
-        writer,
-        finished: Promise.resolve(),
-        frames: 0,
-        gapFrames: 0,
-        extras,
-        recordingId: audio.recordingId,
-      };
-      // The header is rewritten on 'done'; the data stream closes on its own 'close'. An
-      // error settles it too, so a failed file never holds up a close.
-      const stream = (writer as unknown as { file: fs.WriteStream }).file;
-      let fail: (error: Error) => void = () => undefined;
-      entry.finished = new Promise<void>((resolve) => {
-        let waiting = 2;
-        const one = () => --waiting === 0 && resolve();
-        writer.once('done', one);
-        stream.once('close', one);
-        fail = (error: Error) => {
-          entry.failed ??= error;
-          resolve();
-        };
-      });
-      writer.on('error', fail);
-      stream.on('error', fail);
-      files.set(audio.recordingId, entry);
-      showStatus();
-      return entry;
-    }
-
-    /** Finalizes a file and sends its details. Resolves when the header is on disk. */
-    async function close(entry: OpenFile, send: (msg: NodeMessage) => void, reason: string): Promise<void> {
-      files.delete(entry.recordingId);
-      // The wav package rewrites the header by reopening the file: the file must exist by
-      // then, which it does only once the data stream has opened it (a recording of a few
-      // chunks can end sooner).
-      const stream = (entry.writer as unknown as { file: fs.WriteStream }).file;
-      if (stream.pending) {
-        await new Promise<void>((resolve) => {
-          stream.once('ready', resolve);
-          stream.once('error', () => resolve());
+      let writer: WavWriter;
+      const rec = { id, format, frameBytes: bytesPerFrame(format), namer, gapFrames: 0, extras, warned: new Set<string>(), failed: false } as Recording;
+      try {
+        writer = new WavWriter({
+          format,
+          createPart: (part) => namer.create(part),
+          partFrames: rotateMinutes > 0 ? Math.round(rotateMinutes * 60 * format.sampleRate) : Infinity,
+          partFileBytes: rotateMiB > 0 ? Math.floor(rotateMiB * MIB) : Infinity,
+          onPartClosed: (part) => node.log(RED._('wav-sink.log.closed', { path: part.path, seconds: (part.frames / format.sampleRate).toFixed(3) })),
+          onError: (error, parts) => failed(rec, error, parts),
         });
+      } catch (error) {
+        namer.releaseAll();
+        throw error;
       }
-      entry.writer.end();
-      await entry.finished;
+      rec.writer = writer;
+      rec.timeline = new Timeline(Math.round(maxGapSeconds * format.sampleRate));
+      if (typeof audio.position === 'number' && Number.isSafeInteger(audio.position) && audio.position >= 0) rec.startPosition = audio.position;
+      recordings.set(id, rec);
+      sticky = undefined;
       showStatus();
-      if (entry.failed) {
-        node.error(`writing ${entry.path} failed: ${entry.failed.message}`, {});
-        return;
-      }
-      const bytes = entry.frames * entry.frameBytes;
-      send({
-        ...entry.extras,
-        filename: entry.path,
-        payload: {
-          path: entry.path,
-          recordingId: entry.recordingId,
-          frames: entry.frames,
-          seconds: entry.frames / entry.format.sampleRate,
-          bytes,
-          sampleRate: entry.format.sampleRate,
-          channels: entry.format.channels,
-          bitDepth: bitDepth(entry.format.encoding),
-          encoding: entry.format.encoding,
-          gapFrames: entry.gapFrames,
-          reason,
-        },
-      } as NodeMessage);
+      return rec;
     }
 
-    node.on('input', (msg: NodeMessage & Record<string, unknown>, send, done) => {
-      const fail = (text: string, error: Error) => {
-        node.status({ fill: 'red', shape: 'ring', text });
+    /** Ends a recording: drains and finalizes its file, sends its details (unless it failed). */
+    async function finish(rec: Recording, reason: string, send: (msg: NodeMessage) => void): Promise<void> {
+      if (recordings.get(rec.id) === rec) recordings.delete(rec.id);
+      const result = await rec.writer.close();
+      rec.namer.releaseAll();
+      showStatus();
+      if (result.error || rec.failed || result.parts.length === 0) return; // reported once by failed()
+      const payload = summary(rec, result, reason);
+      send({ ...rec.extras, filename: payload.path, payload } as NodeMessage);
+    }
+
+    node.on('input', (msg: Msg, send, done) => {
+      const fail = (status: string, error: Error) => {
+        node.status({ fill: 'red', shape: 'ring', text: RED._(`wav-sink.status.${status}`) });
         done(error);
       };
+      if (configError) return fail('config', configError);
       if (!Buffer.isBuffer(msg.payload)) {
         const kind = msg.payload === null ? 'null' : typeof msg.payload;
-        return fail('not PCM', new TypeError(`msg.payload: expected a Buffer of PCM (as tap-source sends), got ${kind}`));
+        return fail('payload', new TypeError(`msg.payload: expected a Buffer of PCM (as tap-source sends), got ${kind}`));
       }
       let format: AudioFormat;
       try {
         format = formatOfMessage(msg);
       } catch (error) {
-        return fail('no format', error as Error);
+        return fail('format', error as Error);
       }
       const audio = (msg.audio ?? {}) as Partial<AudioInfo>;
-      const recordingId = typeof audio.recordingId === 'string' && audio.recordingId ? audio.recordingId : `topic:${String(msg.topic ?? '')}`;
+      const id = typeof audio.recordingId === 'string' && audio.recordingId ? audio.recordingId : `topic:${String(msg.topic ?? '')}`;
       const frameBytes = bytesPerFrame(format);
       if (msg.payload.length % frameBytes !== 0) {
-        return fail('partial frame', new RangeError(`msg.payload: ${msg.payload.length} bytes is not a whole number of ${frameBytes}-byte frames`));
+        return fail('frames', new RangeError(`msg.payload: ${msg.payload.length} bytes is not a whole number of ${frameBytes}-byte frames`));
       }
-      let entry = files.get(recordingId);
-      if (closing && !entry) return done(); // no new files while the flow stops
-      if (entry && (entry.format.sampleRate !== format.sampleRate || entry.format.channels !== format.channels || entry.format.encoding !== format.encoding)) {
-        const want = `${entry.format.sampleRate} Hz ${entry.format.channels} ch ${entry.format.encoding}`;
+      if (closing) return done(); // the flow is stopping: no new files, open ones are finalizing
+      let rec = recordings.get(id);
+      if (rec && (rec.format.sampleRate !== format.sampleRate || rec.format.channels !== format.channels || rec.format.encoding !== format.encoding)) {
+        const want = `${rec.format.sampleRate} Hz ${rec.format.channels} ch ${rec.format.encoding}`;
         const got = `${format.sampleRate} Hz ${format.channels} ch ${format.encoding}`;
-        return fail('format changed', new Error(`chunk format ${got} differs from the open file's ${want} (${entry.path}); the chunk was not written`));
+        return fail('changed', new Error(`chunk format ${got} differs from the open file's ${want} (${rec.namer.requestedPath}); the chunk was not written`));
       }
-      if (!entry && msg.payload.length === 0 && audio.final) {
-        return done(); // a recording that delivered nothing: no file
-      }
-      try {
-        entry = entry ?? open(msg, audio as AudioInfo, format);
-      } catch (error) {
-        return fail('bad file name', error as Error);
-      }
-      // Frames dropped upstream show as a jump in position: keep the timeline with silence.
-      if (typeof audio.position === 'number' && audio.position > entry.frames) {
-        const gap = audio.position - entry.frames;
-        if (gap <= MAX_GAP_SECONDS * format.sampleRate) {
-          entry.writer.write(Buffer.alloc(gap * frameBytes));
-          entry.frames += gap;
-          entry.gapFrames += gap;
+      const frames = msg.payload.length / frameBytes;
+      if (!rec) {
+        // Nothing to write (an empty chunk, or the final message of a recording this node has
+        // no file of, as after a partial redeploy): no file.
+        if (frames === 0) return done();
+        try {
+          rec = start(msg, audio, id, format);
+        } catch (error) {
+          return fail((error as { status?: string }).status ?? 'filename', error as Error);
         }
       }
-      if (msg.payload.length > 0) {
-        entry.writer.write(msg.payload);
-        entry.frames += msg.payload.length / frameBytes;
+      // A final message's position is the end of the timeline: chunks dropped just before the
+      // end are a jump like any other.
+      if ((frames > 0 || audio.final) && !rec.failed) {
+        const place = rec.timeline.place(audio.position, frames);
+        if (place.fill > 0) {
+          rec.writer.writeSilence(place.fill);
+          rec.gapFrames += place.fill;
+        }
+        const rate = format.sampleRate;
+        if (place.skipped > 0) {
+          warnOnce(rec, 'gap', { seconds: (place.skipped / rate).toFixed(3), limit: maxGapSeconds, position: audio.position });
+        }
+        if (place.back > 0) warnOnce(rec, 'back', { frames: place.back, position: audio.position });
+        if (frames > 0 && rec.writer.write(msg.payload) === 'dropped') warnOnce(rec, 'dropped', {});
       }
       if (audio.final) {
-        close(entry, send, String(audio.reason ?? 'stopped')).then(() => done(), done);
+        finish(rec, String(audio.reason ?? 'stopped'), send).then(() => done(), done);
       } else {
         done();
       }
     });
 
     node.on('close', (_removed: boolean, done: () => void) => {
-      // Nodes close together: the recording's last chunks and final message (tap-source
-      // flushes them when it closes) may still be on their way. Take them for a moment, then
-      // finalize whatever is still open.
+      // Finalize every open file now. On a full redeploy nothing can still arrive; on a partial
+      // one, a tap-source that stays sends its final message to the new instance, which has no
+      // file for it and ignores it.
       closing = true;
-      const finish = () => {
-        const pending = [...files.values()].map((entry) => close(entry, (msg) => node.send(msg), 'closed'));
-        Promise.all(pending).then(
-          () => {
-            node.status({});
-            done();
-          },
-          () => done(),
-        );
-      };
-      const started = Date.now();
-      const wait = () => (files.size === 0 || Date.now() - started >= CLOSE_GRACE_MS ? finish() : setTimeout(wait, 20));
-      wait();
+      const open = [...recordings.values()];
+      Promise.all(open.map((rec) => finish(rec, 'closed', (msg) => node.send(msg)))).then(
+        () => {
+          recordings.clear();
+          node.status({});
+          done();
+        },
+        () => done(),
+      );
     });
   }
 

@@ -6,7 +6,8 @@ import { Band, checkBand, dbToGain, designCascade, LIMITS } from './cookbook';
 import { PRESETS } from './presets';
 import { loadDsp, NativeEqProcessor } from './native';
 import { AudioFormat } from '../format';
-import { checkPayload } from './pcm';
+import { asNumberOrInfinity } from '../numbers';
+import { DEFAULT_RAMP_MS, RampedStream } from './ramped-stream';
 
 /** Equaliser settings: bands in cascade order, preamp in dB (applied first), bypass. */
 export interface EqSettings {
@@ -15,8 +16,6 @@ export interface EqSettings {
   bypass: boolean;
 }
 
-/** Default time (ms) over which a settings change moves the running filter. */
-export const DEFAULT_RAMP_MS = 20;
 
 /**
  * Checks a complete or partial settings object. `prefix` names where it came from
@@ -63,16 +62,7 @@ export function cleanBands(bands: readonly Band[]): Band[] {
  * One stream's equaliser. Keeps the filter memory between chunks; a new recording needs a
  * new Equalizer (or reset()).
  */
-export class Equalizer {
-  readonly format: AudioFormat;
-  readonly rampFrames: number;
-  /** Frames processed since creation or the last reset(). */
-  frames = 0;
-  /** Non-finite input samples replaced by 0 in the last process() call. */
-  lastNonFinite = 0;
-  private readonly processor: NativeEqProcessor;
-  private readonly encoding: 0 | 1;
-
+export class Equalizer extends RampedStream<EqSettings, NativeEqProcessor> {
   /**
    * @param format the stream's PCM format
    * @param settings initial settings, applied at once
@@ -80,13 +70,7 @@ export class Equalizer {
    * @throws RangeError naming the field when a band cannot be designed at this sample rate
    */
   constructor(format: AudioFormat, settings: EqSettings, rampMs = DEFAULT_RAMP_MS) {
-    if (!(rampMs >= 0 && rampMs <= 1000)) throw new RangeError(`ramp must be 0..1000 ms (got ${rampMs})`);
-    this.format = format;
-    this.rampFrames = Math.round((rampMs / 1000) * format.sampleRate);
-    this.encoding = format.encoding === 's16le' ? 0 : 1;
-    const { EqProcessor } = loadDsp();
-    this.processor = new EqProcessor(format.channels);
-    this.update(settings, false);
+    super(format, new (loadDsp().EqProcessor)(format.channels), settings, rampMs);
   }
 
   /**
@@ -104,23 +88,6 @@ export class Equalizer {
     this.processor.setTarget(designCascade(active, this.format.sampleRate), dbToGain(settings.preamp), frames);
   }
 
-  /**
-   * Filters one chunk of whole interleaved frames. `output` (same length, may be `input`)
-   * defaults to a new Buffer. Throws TypeError/RangeError for a non-Buffer or partial frame.
-   */
-  process(input: Buffer, output: Buffer = Buffer.allocUnsafe(input.length)): Buffer {
-    checkPayload(input, this.format);
-    this.lastNonFinite = this.processor.process(input, output, this.encoding);
-    this.frames += input.length / (this.format.channels * (this.encoding === 0 ? 2 : 4));
-    return output;
-  }
-
-  /** Clears the filter memory (keeps the settings). */
-  reset(): void {
-    this.processor.reset();
-    this.frames = 0;
-  }
-
   get ramping(): boolean {
     return this.processor.ramping;
   }
@@ -128,7 +95,7 @@ export class Equalizer {
 
 /** A numeric string (as typed in a form or sent by a flow) becomes its number. */
 function numeric(value: unknown): unknown {
-  return typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value)) ? Number(value) : value;
+  return typeof value === 'string' ? (asNumberOrInfinity(value) ?? value) : value;
 }
 
 function coerceBand(band: unknown): unknown {

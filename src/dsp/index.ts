@@ -5,4 +5,4 @@ export * from './pcm';
 export * from './equalizer';
 export * from './soft-clipper';
 export * from './streams';
-export * from './reference';
+export * from './ramped-stream';

@@ -1,9 +1,9 @@
 /**
- * The DSP classes of the native addon (native/dsp_binding.cc), loaded through src/binding.ts.
+ * The DSP classes of the native addon (native/addon/dsp_binding.cc), loaded through src/binding.ts.
  */
 import { loadBinding } from '../binding';
 
-/** Native biquad cascade for one stream; see native/dsp_biquad.h. */
+/** Native biquad cascade for one stream; see native/dsp/biquad_cascade.h. */
 export interface NativeEqProcessor {
   /** coefficients: stages*5 normalised (b0 b1 b2 a1 a2); gain: linear; rampFrames: 0 = at once. */
   setTarget(coefficients: Float64Array, gain: number, rampFrames: number): void;
@@ -13,7 +13,7 @@ export interface NativeEqProcessor {
   readonly ramping: boolean;
 }
 
-/** Native soft clipper for one stream; see native/dsp_biquad.h. */
+/** Native soft clipper for one stream; see native/dsp/soft_clipper.h. */
 export interface NativeSoftClipProcessor {
   /** gain, threshold, ceiling: linear (full scale 1.0); rampFrames: 0 = at once. */
   setTarget(gain: number, threshold: number, ceiling: number, rampFrames: number): void;

@@ -8,7 +8,8 @@
 import { dbToGain } from './cookbook';
 import { loadDsp, NativeSoftClipProcessor } from './native';
 import { AudioFormat } from '../format';
-import { checkPayload } from './pcm';
+import { asNumberOrInfinity } from '../numbers';
+import { DEFAULT_RAMP_MS, RampedStream } from './ramped-stream';
 
 /** gain: dB (volume, before the curve); threshold, ceiling: dBFS, threshold < ceiling ≤ 0. */
 export interface SoftClipSettings {
@@ -49,24 +50,13 @@ export function checkSoftClipSettings(s: Partial<Record<keyof SoftClipSettings, 
 }
 
 /** One stream's soft clipper. */
-export class SoftClipper {
-  readonly format: AudioFormat;
-  readonly rampFrames: number;
-  /** Frames clipped since made or reset. */
-  frames = 0;
-  lastNonFinite = 0;
-  private readonly processor: NativeSoftClipProcessor;
-  private readonly encoding: 0 | 1;
-
-  /** @param rampMs time (ms, 0..1000) over which later update() calls move the settings */
-  constructor(format: AudioFormat, settings: SoftClipSettings, rampMs = 20) {
-    if (!(rampMs >= 0 && rampMs <= 1000)) throw new RangeError(`ramp must be 0..1000 ms (got ${rampMs})`);
-    this.format = format;
-    this.rampFrames = Math.round((rampMs / 1000) * format.sampleRate);
-    this.encoding = format.encoding === 's16le' ? 0 : 1;
-    const { SoftClipProcessor } = loadDsp();
-    this.processor = new SoftClipProcessor(format.channels);
-    this.update(settings, false);
+export class SoftClipper extends RampedStream<SoftClipSettings, NativeSoftClipProcessor> {
+  /**
+   * @param rampMs time (ms, 0..1000) over which later update() calls move the settings
+   * @throws RangeError naming the field for settings out of range
+   */
+  constructor(format: AudioFormat, settings: SoftClipSettings, rampMs = DEFAULT_RAMP_MS) {
+    super(format, new (loadDsp().SoftClipProcessor)(format.channels), settings, rampMs);
   }
 
   /** Moves to new settings (checked; throws RangeError naming the field). */
@@ -79,20 +69,6 @@ export class SoftClipper {
       ramp ? this.rampFrames : 0,
     );
   }
-
-  /** Clips one chunk of whole frames into `output` (may be `input`; default a new Buffer). */
-  process(input: Buffer, output: Buffer = Buffer.allocUnsafe(input.length)): Buffer {
-    checkPayload(input, this.format);
-    this.lastNonFinite = this.processor.process(input, output, this.encoding);
-    this.frames += input.length / (this.format.channels * (this.encoding === 0 ? 2 : 4));
-    return output;
-  }
-
-  /** Clears the ramp state (keeps the settings). */
-  reset(): void {
-    this.processor.reset();
-    this.frames = 0;
-  }
 }
 
 /**
@@ -104,7 +80,7 @@ export function mergeSoftClipSettings(
   patch: { gain?: unknown; threshold?: unknown; ceiling?: unknown },
   prefix = 'msg.',
 ): SoftClipSettings {
-  const num = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v);
+  const num = (v: unknown) => (typeof v === 'string' ? (asNumberOrInfinity(v) ?? v) : v);
   const gain = num(patch.gain);
   const threshold = num(patch.threshold);
   const ceiling = num(patch.ceiling);

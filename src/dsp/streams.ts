@@ -66,6 +66,16 @@ export class StreamTable<T> {
   }
 }
 
+/** Which part of a PCM message a DSP node refused: its format, its payload, or the settings a new stream needs. */
+export type StreamFailure = 'format' | 'payload' | 'setting';
+
+/** An error from processMessage, saying which part of the message was refused. */
+export type StreamError = Error & { failure: StreamFailure };
+
+function failed(failure: StreamFailure, error: unknown): StreamError {
+  return Object.assign(error instanceof Error ? error : new Error(String(error)), { failure });
+}
+
 /**
  * Processes a PCM message's payload in place with its stream's processor: the stream's key is
  * msg.audio.recordingId, else msg.topic. `make` makes the processor for a new stream or a
@@ -73,21 +83,35 @@ export class StreamTable<T> {
  * through) resets it; it is forgotten after the recording's final message (msg.audio.final).
  * In place: Node-RED clones a message sent to several wires, so the payload is this node's.
  * Returns the processor that ran.
- * @throws TypeError / RangeError (from formatOfMessage, checkPayload) naming the field when
- *   the message has no valid format or its payload is not whole frames.
+ * @throws StreamError: the TypeError / RangeError naming the field, with `failure` 'format'
+ *   (no valid msg.audio), 'payload' (not a Buffer of whole frames) or 'setting' (`make`
+ *   refused the settings for this format, e.g. a band above Nyquist).
  */
 export function processMessage<T extends StreamProcessor>(
   streams: StreamTable<T>,
   msg: Record<string, unknown>,
   make: (format: AudioFormat) => T,
 ): T {
-  const format = formatOfMessage(msg);
-  checkPayload(msg.payload, format);
+  let format: AudioFormat;
+  try {
+    format = formatOfMessage(msg);
+  } catch (error) {
+    throw failed('format', error);
+  }
+  try {
+    checkPayload(msg.payload, format);
+  } catch (error) {
+    throw failed('payload', error);
+  }
   const key = streamKey(msg);
   const audio = msg.audio as { position?: unknown; final?: unknown } | undefined;
   let stream = streams.get(key);
   if (!stream || !sameFormat(stream.format, format)) {
-    stream = make(format);
+    try {
+      stream = make(format);
+    } catch (error) {
+      throw failed('setting', error);
+    }
     streams.set(key, stream);
   } else if (audio?.position === 0 && stream.frames > 0) {
     stream.reset();

@@ -2,7 +2,7 @@
 import assert from 'assert';
 import { Band, BAND_TYPES } from '../../src/dsp/cookbook';
 import { Equalizer } from '../../src/dsp/equalizer';
-import { referenceCascade } from '../../src/dsp/reference';
+import { referenceCascade } from './reference';
 import { AudioFormat } from '../../src/format';
 import { noise } from './signals';
 

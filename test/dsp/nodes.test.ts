@@ -8,11 +8,12 @@ import { Equalizer } from '../../src/dsp/equalizer';
 import { SoftClipper } from '../../src/dsp/soft-clipper';
 import { AudioFormat } from '../../src/format';
 import { f32, noise, s16 } from './signals';
+import { nodeWithCatalog } from '../helpers/i18n';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const helper = require('node-red-node-test-helper');
-const eqNode = require('../../nodes/eq/eq.js');
-const softClipNode = require('../../nodes/eq/soft-clip.js');
+const eqNode = nodeWithCatalog('eq');
+const softClipNode = nodeWithCatalog('soft-clip');
 const wavSink = require('../../nodes/wav-sink/wav-sink.js');
 
 helper.init(require.resolve('node-red'));

@@ -24,6 +24,14 @@ export interface NodeRedProcess {
   running(): boolean;
   /** SIGINT (Node-RED stops its flows: wav-sink finalizes files); resolves with the exit code. */
   stop(): Promise<number | null>;
+  /** Sends `signal` (SIGKILL: a crash, nothing is finalized); resolves once the process exited. */
+  kill(signal: NodeJS.Signals): Promise<void>;
+  /**
+   * Deploys `flows` (the whole flow file) through the admin API, as the editor's Deploy button
+   * does; `type`: 'full' restarts every node, 'nodes' only the changed ones. Resolves with the
+   * milliseconds the deploy took.
+   */
+  deploy(flows: Array<Record<string, unknown>>, type: 'full' | 'nodes' | 'flows'): Promise<number>;
 }
 
 /** A TCP port that was free a moment ago, on 127.0.0.1. */
@@ -108,6 +116,20 @@ export async function startNodeRed(nodes: Array<Record<string, unknown>>, option
     stop: () => {
       if (exitCode === undefined) child.kill('SIGINT');
       return exited;
+    },
+    kill: async (signal) => {
+      if (exitCode === undefined) child.kill(signal);
+      await exited;
+    },
+    deploy: async (next, type) => {
+      const started = Date.now();
+      const response = await fetch(`http://127.0.0.1:${port}/flows`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'Node-RED-Deployment-Type': type, 'Node-RED-API-Version': 'v1' },
+        body: JSON.stringify(next),
+      });
+      if (!response.ok) throw new Error(`deploy answered ${response.status}: ${await response.text()}`);
+      return Date.now() - started;
     },
   };
 }

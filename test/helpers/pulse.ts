@@ -15,6 +15,8 @@ export interface PulseServer {
   /** True when this process started the server (and stop() ends it). */
   owned: boolean;
   stop(): Promise<void>;
+  /** Kills the server at once (SIGKILL), as a crash would; resolves once it has exited. */
+  kill(): Promise<void>;
 }
 
 const SINK = 'audio_tap_test';
@@ -38,13 +40,17 @@ export function pactl(...args: string[]): string {
 
 /**
  * Uses the server named by AUDIO_TAP_TEST_PULSE_SERVER, or starts a private one, and points
- * process.env.PULSE_SERVER at it (libpulse reads it at connect time).
+ * process.env.PULSE_SERVER at it (libpulse reads it at connect time). `own`: always start a
+ * private one (a test that kills its server).
  */
-export async function startPulse(): Promise<PulseServer> {
+export async function startPulse(options: { own?: boolean } = {}): Promise<PulseServer> {
   const given = process.env.AUDIO_TAP_TEST_PULSE_SERVER;
-  if (given) {
+  if (given && !options.own) {
     process.env.PULSE_SERVER = given;
-    return { server: given, sink: pactl('get-default-sink').trim(), owned: false, stop: async () => undefined };
+    const refuse = async () => {
+      throw new Error('this server is not the test\'s own: start one with startPulse({ own: true })');
+    };
+    return { server: given, sink: pactl('get-default-sink').trim(), owned: false, stop: async () => undefined, kill: refuse };
   }
   const runtime = fs.mkdtempSync(path.join(os.tmpdir(), 'audio-tap-pulse-'));
   const socket = path.join(runtime, 'pulse', 'native');
@@ -83,16 +89,21 @@ export async function startPulse(): Promise<PulseServer> {
     server,
     sink: SINK,
     owned: true,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (exited) return resolve();
-        child.once('exit', () => {
-          fs.rmSync(runtime, { recursive: true, force: true });
-          resolve();
-        });
-        child.kill('SIGTERM');
-      }),
+    stop: () => end('SIGTERM'),
+    kill: () => end('SIGKILL'),
   };
+
+  function end(signal: NodeJS.Signals): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        fs.rmSync(runtime, { recursive: true, force: true });
+        resolve();
+      };
+      if (exited) return done();
+      child.once('exit', done);
+      child.kill(signal);
+    });
+  }
 }
 
 /**

@@ -1,0 +1,441 @@
+// A running capture. An app is the set of sink-inputs of one process (application.process.id):
+// capturing it records a monitor stream (pa_stream_set_monitor_stream) of each of its
+// sink-inputs, which the capture core mixes. The system mix is the monitor source of the
+// default sink; the mix minus apps monitors every other sink-input. Sink-inputs that appear
+// later join; a muted capture records its private sink instead (mute_sink.h).
+#include "backends/linux/capture.h"
+
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "backends/linux/connection.h"
+#include "backends/linux/mute_sink.h"
+#include "backends/linux/processes.h"
+#include "backends/linux/pulse_api.h"
+#include "backends/linux/sink_input.h"
+#include "core/capture_core.h"
+
+namespace audiotap {
+namespace pulse {
+namespace {
+
+// A random token, 64 bits in hex.
+std::string NewToken() {
+  std::random_device device;
+  const uint64_t value = (static_cast<uint64_t>(device()) << 32) ^ device();
+  char text[17];
+  std::snprintf(text, sizeof(text), "%016llx", static_cast<unsigned long long>(value));
+  return text;
+}
+
+class PulseCapture : public CaptureSession {
+ public:
+  PulseCapture(const CaptureOptions& options, CaptureCore* core)
+      : pa_(Pulse()),
+        options_(options),
+        core_(core),
+        // PulseAudio has no "muted only while read": a capture is always being read.
+        mute_(options.EffectiveMuteMode() != MuteMode::kUnmuted) {}
+
+  ~PulseCapture() override { Stop(); }
+
+  // Worker thread. Throws EngineError; the destructor then releases what was opened.
+  void Start() {
+    // A muted capture's connection carries the token its private sink is marked with.
+    if (mute_) token_ = NewToken();
+    connection_ = std::make_unique<Connection>(token_);
+    LoopLock lock(*connection_);
+    // The server went away (killed, restarted, crashed): the capture ends at once with
+    // ENOSERVER instead of recording nothing; the host finalizes what it has.
+    connection_->OnLost([this](const std::string& why) {
+      if (!stopped_) {
+        core_->End(EndReason::kError, "ENOSERVER",
+                   "the audio server went away (" + why + "); the recording ends here");
+      }
+    });
+    StartLocked();
+  }
+
+  void Stop() override {
+    std::lock_guard<std::mutex> guard(stop_mutex_);
+    if (!connection_) return;
+    connection_->Lock();
+    stopped_ = true;
+    if (timer_) {
+      pa_.pa_threaded_mainloop_get_api(connection_->loop())->time_free(timer_);
+      timer_ = nullptr;
+    }
+    for (auto& [index, monitor] : monitors_) CloseMonitor(*monitor);
+    monitors_.clear();
+    if (mute_sink_) mute_sink_->Restore();
+    connection_->Unlock();
+    connection_.reset();
+    // After the connection: no answer can reach the mute sink any more.
+    mute_sink_.reset();
+  }
+
+ private:
+  struct Monitor {
+    PulseCapture* owner;
+    uint32_t sink_input;  // PA_INVALID_INDEX for a plain sink monitor
+    pa_stream* stream = nullptr;
+    int source = -1;
+  };
+
+  void StartLocked() {
+    Connection& c = *connection_;
+    const Target& target = options_.target;
+    RecoverStraySinks(c);
+    if (mute_ && target.kind != TargetKind::kApps) {
+      throw EngineError("EUNSUPPORTED",
+                        "mute applies to app captures (one app or several), not to the system mix");
+    }
+    if (target.kind == TargetKind::kExistingTap) {
+      throw EngineError("EUNSUPPORTED",
+                        "attaching to an existing tap is a macOS feature; on Linux capture an "
+                        "app or the system mix");
+    }
+    if (target.kind == TargetKind::kSystem && target.exclude.empty()) {
+      // The whole mix of one sink: its monitor source.
+      const uint32_t monitor = c.MonitorOfSink(options_.device);
+      core_->MarkRecording();
+      OpenMonitor(PA_INVALID_INDEX, monitor);
+      return;
+    }
+
+    const std::vector<SinkInput> inputs = c.SinkInputs();
+    if (target.kind == TargetKind::kApps) {
+      ResolveApps(inputs);
+      if (mute_) {
+        mute_sink_ = std::make_unique<MuteSink>(c, core_, stopped_, token_);
+        mute_sink_->RefuseIfMutedElsewhere(inputs, pids_);
+        mute_sink_->Create(inputs, pids_, options_.format, DescribeTarget());
+      }
+    } else {
+      for (const AppSelector& selector : target.exclude) {
+        if (selector.pid > 0) {
+          exclude_pids_.insert(selector.pid);
+        } else {
+          exclude_names_.push_back(ToLower(selector.name));
+        }
+      }
+      core_->MarkRecording();
+    }
+
+    // Follow sink-inputs from here on; subscribe before opening so none is missed.
+    pa_.pa_context_set_subscribe_callback(c.context(), &PulseCapture::OnEvent, this);
+    c.Await(pa_.pa_context_subscribe(c.context(), PA_SUBSCRIPTION_MASK_SINK_INPUT,
+                                     [](pa_context*, int, void* user) {
+                                       static_cast<Connection*>(user)->Signal();
+                                     },
+                                     &c),
+            "subscribing to sink-input events");
+    for (const SinkInput& input : inputs) {
+      if (Wanted(input)) OpenMonitorOfSinkInput(input);
+    }
+    if (target.kind == TargetKind::kApps) StartExitTimer();
+  }
+
+  // Turns the app selectors into PIDs now playing, or names being waited for.
+  void ResolveApps(const std::vector<SinkInput>& inputs) {
+    for (const AppSelector& selector : options_.target.apps) {
+      if (selector.pid > 0) {
+        if (!ProcessAlive(selector.pid)) {
+          throw EngineError("ENOAPP", "no running process has PID " +
+                                          std::to_string(selector.pid) +
+                                          ". Apps playing now: " + DescribeApps(inputs));
+        }
+        pids_.insert(selector.pid);
+        continue;
+      }
+      const std::string lower = ToLower(selector.name);
+      std::set<int32_t> playing;
+      std::vector<SinkInput> matches;
+      for (const SinkInput& input : inputs) {
+        if (SinkInputNamed(input, lower) && input.pid > 0 && playing.insert(input.pid).second) {
+          matches.push_back(input);
+        }
+      }
+      if (matches.size() > 1) {
+        throw EngineError("EAMBIGUOUS", "\"" + selector.name + "\" matches " +
+                                            std::to_string(matches.size()) +
+                                            " apps: " + DescribeApps(matches) +
+                                            ". Choose one by PID.");
+      }
+      if (matches.size() == 1) {
+        pids_.insert(matches[0].pid);
+        continue;
+      }
+      if (ProcessesNamed(selector.name).empty()) {
+        throw EngineError("ENOAPP", "no running app is named \"" + selector.name +
+                                        "\". Apps playing now: " + DescribeApps(inputs) +
+                                        ". Start the app first, or check the name.");
+      }
+      waiting_names_.push_back(lower);
+    }
+  }
+
+  bool Wanted(const SinkInput& input) {
+    if (options_.target.kind == TargetKind::kSystem) {
+      if (exclude_pids_.count(input.pid)) return false;
+      for (const std::string& name : exclude_names_) {
+        if (SinkInputNamed(input, name)) return false;
+      }
+      return true;
+    }
+    if (pids_.count(input.pid)) return true;
+    // A name being waited for is pinned to the first process that plays under it.
+    for (auto it = waiting_names_.begin(); it != waiting_names_.end(); ++it) {
+      if (input.pid > 0 && SinkInputNamed(input, *it)) {
+        pids_.insert(input.pid);
+        waiting_names_.erase(it);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  std::string DescribeTarget() const {
+    std::string text;
+    for (const AppSelector& app : options_.target.apps) {
+      if (!text.empty()) text += ",";
+      text += app.pid > 0 ? std::to_string(app.pid) : app.name;
+    }
+    // Module arguments are split on spaces and quotes: keep the value one word.
+    for (char& ch : text) {
+      if (ch == ' ' || ch == '"' || ch == '\'' || ch == '=') ch = '_';
+    }
+    return text;
+  }
+
+  // Loop thread (or worker with the lock held).
+  void OpenMonitorOfSinkInput(const SinkInput& input) {
+    if (mute_sink_) {
+      if (!monitors_.count(PA_INVALID_INDEX)) OpenMonitor(PA_INVALID_INDEX, mute_sink_->monitor());
+      mute_sink_->Move(input);
+      return;
+    }
+    if (monitors_.count(input.index)) return;
+    const uint32_t sink_input = input.index;
+    const bool corked = input.corked;
+    connection_->QuerySink(input.sink, [this, sink_input, corked](pa_context*, const pa_sink_info& info) {
+      if (stopped_) return;
+      OpenMonitor(sink_input, info.monitor_source);
+      auto it = monitors_.find(sink_input);
+      if (it != monitors_.end()) core_->SetSourcePaused(it->second->source, corked);
+    });
+  }
+
+  void OpenMonitor(uint32_t sink_input, uint32_t monitor_source) {
+    if (sink_input != PA_INVALID_INDEX && monitors_.count(sink_input)) return;
+    const pa_sample_spec spec = SampleSpecOf(options_.format);
+    const pa_channel_map map = ChannelMapOf(options_.format);
+
+    auto monitor = std::make_unique<Monitor>(Monitor{this, sink_input});
+    monitor->source = core_->AcquireSource();
+    if (monitor->source < 0) {
+      core_->sink()->OnWarning("too many streams to mix (more than " +
+                               std::to_string(CaptureCore::kMaxSources) + "); sink-input " +
+                               std::to_string(sink_input) + " is left out");
+      return;
+    }
+    monitor->stream = pa_.pa_stream_new(connection_->context(), "audio-tap monitor", &spec, &map);
+    if (!monitor->stream) {
+      core_->ReleaseSource(monitor->source);
+      core_->sink()->OnWarning("could not create a monitor stream: " + connection_->LastError());
+      return;
+    }
+    if (sink_input != PA_INVALID_INDEX) {
+      pa_.pa_stream_set_monitor_stream(monitor->stream, sink_input);
+    }
+    pa_.pa_stream_set_read_callback(monitor->stream, &PulseCapture::OnRead, monitor.get());
+    pa_.pa_stream_set_state_callback(monitor->stream, &PulseCapture::OnStreamState, monitor.get());
+    pa_buffer_attr attr;
+    attr.maxlength = static_cast<uint32_t>(-1);
+    attr.tlength = attr.prebuf = attr.minreq = static_cast<uint32_t>(-1);
+    // Fragments of half a chunk keep the drain's latency near one chunk.
+    attr.fragsize = options_.chunk_frames * options_.format.BytesPerFrame() / 2;
+    const std::string device = std::to_string(monitor_source);
+    // Not PA_STREAM_DONT_INHIBIT_AUTO_SUSPEND: a suspended monitor source delivers nothing,
+    // not even the sink-input's own monitor data.
+    const auto flags = static_cast<pa_stream_flags_t>(
+        PA_STREAM_ADJUST_LATENCY | PA_STREAM_DONT_MOVE);
+    if (pa_.pa_stream_connect_record(monitor->stream, device.c_str(), &attr, flags) < 0) {
+      const std::string why = connection_->LastError();
+      CloseMonitor(*monitor);
+      core_->sink()->OnWarning("could not monitor sink-input " + std::to_string(sink_input) +
+                               ": " + why);
+      return;
+    }
+    monitors_[sink_input] = std::move(monitor);
+  }
+
+  void CloseMonitor(Monitor& monitor) {
+    if (monitor.stream) {
+      pa_.pa_stream_set_read_callback(monitor.stream, nullptr, nullptr);
+      pa_.pa_stream_set_state_callback(monitor.stream, nullptr, nullptr);
+      if (pa_.pa_stream_get_state(monitor.stream) != PA_STREAM_UNCONNECTED) {
+        pa_.pa_stream_disconnect(monitor.stream);
+      }
+      pa_.pa_stream_unref(monitor.stream);
+      monitor.stream = nullptr;
+    }
+    if (monitor.source >= 0) core_->ReleaseSource(monitor.source);
+    monitor.source = -1;
+  }
+
+  // The real-time path: copy into the core's ring, nothing else.
+  static void OnRead(pa_stream* stream, size_t, void* user) {
+    auto* monitor = static_cast<Monitor*>(user);
+    PulseCapture* self = monitor->owner;
+    const PulseApi& pa = self->pa_;
+    const size_t frame = self->options_.format.BytesPerFrame();
+    const void* data = nullptr;
+    size_t bytes = 0;
+    while (pa.pa_stream_readable_size(stream) > 0) {
+      if (pa.pa_stream_peek(stream, &data, &bytes) < 0 || bytes == 0) return;
+      if (data) {
+        self->core_->Write(monitor->source, data, bytes / frame);
+      } else {
+        self->core_->WriteSilence(monitor->source, bytes / frame);  // a hole in the stream
+      }
+      pa.pa_stream_drop(stream);
+    }
+  }
+
+  static void OnStreamState(pa_stream* stream, void* user) {
+    auto* monitor = static_cast<Monitor*>(user);
+    PulseCapture* self = monitor->owner;
+    const pa_stream_state_t state = self->pa_.pa_stream_get_state(stream);
+    if (state != PA_STREAM_FAILED && state != PA_STREAM_TERMINATED) return;
+    if (!PA_CONTEXT_IS_GOOD(self->pa_.pa_context_get_state(self->connection_->context()))) {
+      // The whole connection is gone, not just this stream (Connection::OnLost ends it).
+      if (!self->stopped_) {
+        self->core_->End(EndReason::kError, "ENOSERVER",
+                         "the audio server went away (" + self->connection_->LastError() +
+                             "); the recording ends here");
+      }
+      return;
+    }
+    // The server killed the monitor: its sink-input was moved or removed, or the sink went
+    // away. Close it; a sink-input that still exists is monitored again where it now plays.
+    const uint32_t sink_input = monitor->sink_input;
+    auto it = self->monitors_.find(sink_input);
+    if (it == self->monitors_.end() || it->second.get() != monitor) return;
+    self->CloseMonitor(*monitor);
+    self->monitors_.erase(it);
+    if (sink_input == PA_INVALID_INDEX) {
+      self->core_->End(EndReason::kError, "EOS", "the output device being recorded went away");
+      return;
+    }
+    self->Requery(sink_input);
+  }
+
+  void Requery(uint32_t sink_input) {
+    pa_operation* op = pa_.pa_context_get_sink_input_info(
+        connection_->context(), sink_input,
+        [](pa_context*, const pa_sink_input_info* info, int eol, void* user) {
+          auto* self = static_cast<PulseCapture*>(user);
+          if (!info || self->stopped_) return;
+          const SinkInput input = ToSinkInput(info);
+          if (self->mute_sink_ && self->mute_sink_->Holds(input.index)) {
+            self->mute_sink_->Changed(input);
+            return;
+          }
+          auto it = self->monitors_.find(input.index);
+          if (it != self->monitors_.end()) {
+            self->core_->SetSourcePaused(it->second->source, input.corked);
+          } else if (self->Wanted(input)) {
+            self->OpenMonitorOfSinkInput(input);
+          }
+        },
+        this);
+    if (op) pa_.pa_operation_unref(op);
+  }
+
+  static void OnEvent(pa_context*, pa_subscription_event_type_t type, uint32_t index,
+                      void* user) {
+    auto* self = static_cast<PulseCapture*>(user);
+    if (self->stopped_) return;
+    const auto facility = type & PA_SUBSCRIPTION_EVENT_FACILITY_MASK;
+    const auto kind = type & PA_SUBSCRIPTION_EVENT_TYPE_MASK;
+    if (facility != PA_SUBSCRIPTION_EVENT_SINK_INPUT) return;
+    if (kind == PA_SUBSCRIPTION_EVENT_NEW ||
+        (kind == PA_SUBSCRIPTION_EVENT_CHANGE &&
+         (self->monitors_.count(index) ||
+          (self->mute_sink_ && self->mute_sink_->Holds(index))))) {
+      self->Requery(index);  // a new sink-input to follow, or a followed one changed
+    } else if (kind == PA_SUBSCRIPTION_EVENT_REMOVE) {
+      if (self->mute_sink_) self->mute_sink_->Forget(index);
+      auto it = self->monitors_.find(index);
+      if (it != self->monitors_.end()) {
+        self->CloseMonitor(*it->second);
+        self->monitors_.erase(it);
+      }
+    }
+  }
+
+  // kApps: every 250 ms, end the capture once every target process has exited (and its
+  // streams are gone, or it has been gone for a second).
+  void StartExitTimer() {
+    timer_ = pa_.pa_context_rttime_new(connection_->context(), pa_.pa_rtclock_now() + 250000,
+                                       &PulseCapture::OnTimer, this);
+  }
+
+  static void OnTimer(pa_mainloop_api*, pa_time_event* event, const struct timeval*, void* user) {
+    auto* self = static_cast<PulseCapture*>(user);
+    if (self->stopped_) return;
+    bool alive = false;
+    for (int32_t pid : self->pids_) alive = alive || ProcessAlive(pid);
+    // Names not playing yet: scanning /proc costs more, so once a second.
+    if (!alive && !self->waiting_names_.empty()) {
+      alive = ++self->ticks_ % 4 != 0;
+      for (size_t i = 0; !alive && i < self->waiting_names_.size(); ++i) {
+        alive = !ProcessesNamed(self->waiting_names_[i]).empty();
+      }
+    }
+    self->dead_ticks_ = alive ? 0 : self->dead_ticks_ + 1;
+    const bool streams = self->mute_sink_ ? !self->mute_sink_->empty() : !self->monitors_.empty();
+    if (self->dead_ticks_ > 0 && (!streams || self->dead_ticks_ >= 4)) {
+      self->core_->End(EndReason::kTargetExited, "", "the app exited");
+      return;
+    }
+    self->pa_.pa_context_rttime_restart(self->connection_->context(), event,
+                                        self->pa_.pa_rtclock_now() + 250000);
+  }
+
+  const PulseApi& pa_;
+  const CaptureOptions options_;
+  CaptureCore* const core_;
+  const bool mute_;
+  std::unique_ptr<Connection> connection_;
+  std::mutex stop_mutex_;
+  bool stopped_ = false;
+  std::map<uint32_t, std::unique_ptr<Monitor>> monitors_;  // by sink-input index
+  std::set<int32_t> pids_;                 // kApps: processes captured
+  std::vector<std::string> waiting_names_; // kApps: lower-case names not playing yet
+  std::set<int32_t> exclude_pids_;         // kSystem
+  std::vector<std::string> exclude_names_; // kSystem, lower-case
+  pa_time_event* timer_ = nullptr;
+  int dead_ticks_ = 0;
+  unsigned ticks_ = 0;
+  std::unique_ptr<MuteSink> mute_sink_;   // mute: made at start
+  std::string token_;                    // mute: the private sink's owner token
+};
+
+}  // namespace
+
+std::unique_ptr<CaptureSession> StartCapture(const CaptureOptions& options, CaptureCore* core) {
+  auto capture = std::make_unique<PulseCapture>(options, core);
+  capture->Start();
+  return capture;
+}
+
+}  // namespace pulse
+}  // namespace audiotap

@@ -1,0 +1,86 @@
+// Muted captures: a private null sink per capture. The app's sink-inputs are moved into it, so
+// nothing of the app reaches the sink it played to, and its monitor is what the capture
+// records. The sink is marked (connection.h: kOwnerProperty and friends) so that one left by a
+// crashed process is found and removed by the next capture on the server.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "backends/linux/connection.h"
+#include "core/capture_core.h"
+
+namespace audiotap {
+namespace pulse {
+
+class MuteSink {
+ public:
+  // `stopped` is the owning capture's flag (set with the lock held): answers that arrive after
+  // it is set are ignored. `token` is the owning connection's kInstanceProperty.
+  MuteSink(Connection& connection, CaptureCore* core, const bool& stopped, std::string token);
+  MuteSink(const MuteSink&) = delete;
+  MuteSink& operator=(const MuteSink&) = delete;
+
+  // With the lock held: a second muted capture of an app would take its streams out of the
+  // first one's private sink (which would then record silence). Throws EBUSY naming the
+  // first when a stream of `pids` plays into another capture's private sink.
+  void RefuseIfMutedElsewhere(const std::vector<SinkInput>& inputs, const std::set<int32_t>& pids);
+
+  // With the lock held: loads the private sink in `format` (rate, channels), marked with the
+  // token, this process, `description` (what the capture records) and the sink the app plays
+  // on now (where its streams go back after a crash). Throws EngineError.
+  void Create(const std::vector<SinkInput>& inputs, const std::set<int32_t>& pids,
+              const Format& format, const std::string& description);
+
+  uint32_t index() const { return sink_; }
+  uint32_t monitor() const { return monitor_; }
+  // Is `sink_input` one this capture moved (or is moving) into its sink?
+  bool Holds(uint32_t sink_input) const { return moved_.count(sink_input) != 0; }
+  // No stream is in the sink.
+  bool empty() const { return moved_.empty(); }
+
+  // Loop thread: moves a sink-input into the private sink, once the name of the sink it plays
+  // on is known (streams go back by name: an index may be reused). A stream that another
+  // capture's private sink holds is left there, with a warning.
+  void Move(const SinkInput& input);
+
+  // Loop thread: a held sink-input changed; one moved elsewhere by someone else is no longer
+  // part of the capture.
+  void Changed(const SinkInput& input);
+
+  // Loop thread: a held sink-input went away.
+  void Forget(uint32_t sink_input) { moved_.erase(sink_input); }
+
+  // With the lock held (stop): the streams go back where they came from (by sink name), and
+  // the private sink goes away. The server may be gone already, or not answer: then there is
+  // nothing more to undo (a later start removes a sink whose owner has gone).
+  void Restore();
+
+ private:
+  struct MovedFrom {
+    uint32_t sink_index;
+    std::string sink_name;  // "" until known
+  };
+
+  Connection& connection_;
+  CaptureCore* const core_;
+  const bool& stopped_;
+  const std::string token_;
+  std::string name_;
+  uint32_t module_ = PA_INVALID_INDEX;
+  uint32_t sink_ = PA_INVALID_INDEX;
+  uint32_t monitor_ = PA_INVALID_INDEX;
+  std::map<uint32_t, MovedFrom> moved_;  // by sink-input index
+};
+
+// With the lock held: removes private sinks that no connected client owns any more (their
+// capture crashed or was killed), after moving their sink-inputs back to the sink they came
+// from (or, if that is gone too, the server's default, which is where the server moves them
+// when the sink goes away).
+void RecoverStraySinks(Connection& c);
+
+}  // namespace pulse
+}  // namespace audiotap

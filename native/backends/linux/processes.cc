@@ -1,0 +1,71 @@
+#include "backends/linux/processes.h"
+
+#include <dirent.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <fstream>
+
+namespace audiotap {
+namespace pulse {
+
+std::string ToLower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
+}
+
+std::string BaseName(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+bool ProcessAlive(int32_t pid) {
+  if (pid <= 0) return false;
+  if (kill(pid, 0) != 0 && errno != EPERM) return false;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return true;  // no /proc: trust kill()
+  const size_t close = line.rfind(')');
+  return close == std::string::npos || close + 2 >= line.size() || line[close + 2] != 'Z';
+}
+
+bool ProcessNamed(int32_t pid, const std::string& lower_name) {
+  const std::string dir = "/proc/" + std::to_string(pid);
+  std::string comm;
+  std::getline(std::ifstream(dir + "/comm"), comm);
+  // The kernel keeps 15 bytes of comm.
+  if (!comm.empty() && ToLower(comm) == lower_name.substr(0, 15)) return true;
+  char exe[4096];
+  const ssize_t n = readlink((dir + "/exe").c_str(), exe, sizeof(exe) - 1);
+  if (n > 0 && ToLower(BaseName(std::string(exe, static_cast<size_t>(n)))) == lower_name) {
+    return true;
+  }
+  std::string argv0;
+  std::getline(std::ifstream(dir + "/cmdline"), argv0, '\0');
+  return !argv0.empty() && ToLower(BaseName(argv0)) == lower_name;
+}
+
+std::vector<int32_t> ProcessesNamed(const std::string& name) {
+  std::vector<int32_t> pids;
+  const std::string lower = ToLower(name);
+  DIR* proc = opendir("/proc");
+  if (!proc) return pids;
+  while (dirent* entry = readdir(proc)) {
+    char* end = nullptr;
+    const long pid = std::strtol(entry->d_name, &end, 10);
+    if (*end != '\0' || pid <= 0) continue;
+    if (ProcessNamed(static_cast<int32_t>(pid), lower) && ProcessAlive(static_cast<int32_t>(pid))) {
+      pids.push_back(static_cast<int32_t>(pid));
+    }
+  }
+  closedir(proc);
+  return pids;
+}
+
+}  // namespace pulse
+}  // namespace audiotap

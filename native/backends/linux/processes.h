@@ -1,0 +1,27 @@
+// Processes (/proc): to tell "not playing yet" from "not running", and to notice exits.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace audiotap {
+namespace pulse {
+
+std::string ToLower(std::string text);
+
+// The part of a path after its last '/'.
+std::string BaseName(const std::string& path);
+
+// True while the process exists and is not a zombie.
+bool ProcessAlive(int32_t pid);
+
+// Does process `pid` go by `lower_name` (comm, executable or argv[0] base name, compared
+// case-insensitively; `lower_name` is lower-case)?
+bool ProcessNamed(int32_t pid, const std::string& lower_name);
+
+// The live processes named `name` (any case).
+std::vector<int32_t> ProcessesNamed(const std::string& name);
+
+}  // namespace pulse
+}  // namespace audiotap

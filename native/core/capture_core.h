@@ -1,0 +1,156 @@
+// The shared real-time core of every capture: one lock-free ring per OS stream ("source"),
+// and a drain thread that mixes the sources into fixed-length chunks and hands them to the
+// host. Backends only write into sources; everything after that is the same on every OS.
+//
+// Timeline: chunks form one continuous stream of frames from the moment the first source
+// delivers. While sources are open, the drain is clocked by their data, however late or bursty
+// the OS delivers it; while no source is open, or every open one is paused (an app between
+// streams, a paused player), and the timeline has fallen behind the wall clock, it fills
+// silence, so a recording's length is its duration. Frames that reach a full ring and chunks the
+// host has no room for are dropped and counted, never queued without bound.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/engine.h"
+#include "core/spsc_ring.h"
+
+namespace audiotap {
+
+enum class CaptureState : uint8_t { kWaiting, kRecording };
+enum class EndReason : uint8_t { kStopped, kTargetExited, kError };
+const char* EndReasonName(EndReason reason);  // "stopped" | "target-exited" | "error"
+
+// Counters of one capture. Frames captured = frames - dropped_frames - (overrun_frames, which
+// never reached the timeline).
+struct CaptureStats {
+  uint64_t frames = 0;          // frames of the timeline: every chunk's, dropped ones included
+  uint64_t chunks = 0;          // chunks produced, dropped ones included
+  uint64_t dropped_chunks = 0;  // chunks the host had no room for
+  uint64_t dropped_frames = 0;  // frames of those chunks (the last chunk may be short)
+  uint64_t overrun_frames = 0;  // frames lost because a source's ring was full
+  uint32_t sources = 0;         // sources open now (e.g. sink-inputs being monitored)
+};
+
+// What the core tells its host. Called on the drain thread, except OnWarning, which a backend
+// may call from its own control thread. Never called from an audio callback.
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  virtual void OnState(CaptureState state) = 0;
+  // `pcm` holds 1..chunk_frames whole interleaved frames in the capture's format (only the
+  // last chunk of a capture is short); `position` is the timeline index (in frames) of its
+  // first frame. Returns false when the host has no room: the chunk is dropped and counted,
+  // and the next chunk's position jumps past it.
+  virtual bool OnChunk(std::vector<uint8_t>&& pcm, uint64_t position) = 0;
+  virtual void OnWarning(const std::string& message) = 0;
+  // The last event of a capture.
+  virtual void OnEnd(EndReason reason, const std::string& code, const std::string& message,
+                     const CaptureStats& stats) = 0;
+};
+
+class CaptureCore {
+ public:
+  static constexpr int kMaxSources = 32;
+
+  CaptureCore(const CaptureOptions& options, EventSink* sink);
+  ~CaptureCore();  // Ends (kStopped) and joins if still running.
+  CaptureCore(const CaptureCore&) = delete;
+  CaptureCore& operator=(const CaptureCore&) = delete;
+
+  const Format& format() const { return format_; }
+  uint32_t chunk_frames() const { return chunk_frames_; }  // frames per chunk (the last: fewer)
+
+  // Backend control thread (not real-time). Returns a source ID, or -1 when kMaxSources are
+  // open. The first use of a slot allocates its ring; later uses reuse it.
+  int AcquireSource();
+  // The source's producer writes no more. Frames it already wrote are still mixed.
+  void ReleaseSource(int id);
+  // Any thread: the OS says this source's stream is paused (a corked sink-input, a paused
+  // session): it neither holds the mix back nor keeps the timeline from filling silence.
+  void SetSourcePaused(int id, bool paused);
+
+  // Audio callback thread: lock-free, allocation-free. `frame_count` whole frames in format()
+  // (frame_count * format().BytesPerFrame() bytes). What does not fit the source's ring (4 s)
+  // is dropped and counted in overrun_frames.
+  void Write(int id, const void* frames, size_t frame_count);
+  void WriteSilence(int id, size_t frame_count);
+
+  // Any thread. The timeline starts now even with no source open (the system mix: silence
+  // until something plays), instead of waiting for the first source.
+  void MarkRecording() { mark_recording_.store(true, std::memory_order_release); }
+
+  // Any thread. Starts the drain thread; sources may be written before this.
+  void Start();
+  // Any thread, idempotent: the first call's reason wins. The drain thread flushes everything
+  // the sources hold (whole chunks, then one short last chunk), then sends OnEnd and exits.
+  void End(EndReason reason, std::string code = "", std::string message = "");
+  // Host thread: waits for the drain thread (calls End(kStopped) first if nothing ended yet).
+  void Join();
+
+  CaptureStats Stats() const;
+
+  // For the host: to warn from a backend thread.
+  EventSink* sink() const { return sink_; }
+
+ private:
+  friend struct CaptureCoreTestPeer;  // test/native/capture_core_test.cc drives Pump directly
+
+  enum SlotState : int { kFree = 0, kActive = 1, kReleased = 2 };
+  struct Slot {
+    SpscRing ring;
+    std::atomic<int> state{kFree};
+    std::atomic<int64_t> last_write_ns{0};
+    std::atomic<bool> paused{false};
+  };
+
+  void DrainLoop();
+  void Pump(bool flush);
+  void EmitMix(size_t frames);  // frames <= chunk_frames_: the mix buffers hold one chunk
+  static int64_t NowNs();
+
+  const Format format_;
+  const uint32_t bytes_per_frame_;
+  const uint32_t chunk_frames_;
+  const int64_t chunk_ns_;
+  const int64_t hold_ns_;
+  const size_t ring_bytes_;
+  EventSink* const sink_;
+
+  std::array<Slot, kMaxSources> slots_;
+  std::mutex acquire_mutex_;  // control threads only
+
+  // Drain thread state. Each buffer holds exactly one chunk (chunk_frames_ frames), allocated
+  // once so that mixing allocates nothing but the chunk handed to the host.
+  std::vector<uint8_t> scratch_;   // a second or later source's frames, as read
+  std::vector<float> mix_f32_;     // f32le sum, in samples
+  std::vector<int32_t> mix_s32_;   // s16le sum, wide so that it clamps once, at the end
+  bool recording_ = false;
+  int64_t anchor_ns_ = 0;  // when the timeline started: frame 0
+
+  std::atomic<uint64_t> frames_{0};
+  std::atomic<uint64_t> chunks_{0};
+  std::atomic<uint64_t> dropped_chunks_{0};
+  std::atomic<uint64_t> dropped_frames_{0};
+  std::atomic<uint64_t> overrun_frames_{0};
+  std::atomic<uint32_t> sources_{0};
+
+  std::mutex end_mutex_;
+  std::condition_variable end_cv_;
+  bool end_requested_ = false;
+  EndReason end_reason_ = EndReason::kStopped;
+  std::string end_code_;
+  std::string end_message_;
+  std::thread drain_;
+  std::atomic<bool> started_{false};
+  std::atomic<bool> mark_recording_{false};
+};
+
+}  // namespace audiotap

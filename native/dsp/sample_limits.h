@@ -1,0 +1,18 @@
+// Limits of the output sample formats, shared by the DSP: a double becomes an s16le or f32le
+// sample through these (NaN → 0, saturated to the format's range).
+#pragma once
+
+#include <algorithm>
+#include <cfloat>
+
+namespace audiotap {
+
+constexpr double kFloatMax = FLT_MAX;
+
+// Saturates to the int16 range (the caller rounds); NaN becomes 0.
+inline double ClampS16(double v) { return v != v ? 0.0 : std::min(std::max(v, -32768.0), 32767.0); }
+
+// Saturates to the finite float range; NaN becomes 0.
+inline double ClampF32(double v) { return v != v ? 0.0 : std::min(std::max(v, -kFloatMax), kFloatMax); }
+
+}  // namespace audiotap

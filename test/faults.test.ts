@@ -1,0 +1,183 @@
+/**
+ * Faults a long unattended recording meets, on a real PulseAudio server: the server killed
+ * mid-capture, a consumer that falls behind. What is on disk afterwards is checked.
+ */
+import assert from 'assert';
+import fs from 'fs';
+import os from 'os';
+import path from 'path';
+import type { NodeAPI, NodeDef, Node } from 'node-red';
+import { AudioChunk, Capture, CaptureEnd } from '../src/engine';
+import { Player, playTone, PulseServer, sourceOutputs, startPulse, waitFor, waitForStream } from './helpers/pulse';
+import { readWav } from './helpers/wav';
+
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const helper = require('node-red-node-test-helper');
+const tapSource = require('../nodes/tap-source/tap-source.js');
+const wavSink = require('../nodes/wav-sink/wav-sink.js');
+
+helper.init(require.resolve('node-red'));
+
+/** A node that blocks the JavaScript thread for `ms` per message: a flow that cannot keep up. */
+function stallNode(RED: NodeAPI) {
+  function StallNode(this: Node, config: NodeDef & { ms: number }) {
+    RED.nodes.createNode(this, config);
+    this.on('input', (msg, send, done) => {
+      const until = Date.now() + config.ms;
+      while (Date.now() < until) {
+        // busy: the engine's queue fills and chunks are dropped
+      }
+      send(msg);
+      done();
+    });
+  }
+  RED.nodes.registerType('stall', StallNode as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
+}
+
+type Lifecycle = Record<string, unknown>;
+
+describe('faults', function () {
+  this.timeout(60000);
+  let dir: string;
+
+  beforeEach(function () {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'audio-tap-faults-'));
+  });
+
+  describe('the audio server is killed mid-capture', function () {
+    let pulse: PulseServer;
+    let player: Player;
+
+    beforeEach(async function () {
+      pulse = await startPulse({ own: true });
+      player = playTone('tone-loss', 440);
+      await waitForStream(player);
+    });
+
+    afterEach(async function () {
+      await player.stop();
+      await pulse.stop();
+    });
+
+    for (const target of [{ kind: 'app' as const, apps: ['tone-loss'] }, { kind: 'system' as const }]) {
+      it(`a capture of ${target.kind === 'app' ? 'an app' : 'the system mix'} ends within 1 s with ENOSERVER, after every chunk captured`, async function () {
+        const capture = new Capture({ target });
+        let frames = 0;
+        let afterEnd = 0;
+        let ended: CaptureEnd | undefined;
+        capture.on('chunk', (chunk: AudioChunk) => {
+          frames += chunk.frames;
+          if (ended) afterEnd++;
+        });
+        const end = new Promise<CaptureEnd>((resolve) => capture.on('end', (e: CaptureEnd) => resolve((ended = e))));
+        await capture.start();
+        await waitFor(() => frames >= 24000, 10000, 'half a second of audio');
+        const killed = Date.now();
+        await pulse.kill();
+        const result = await end;
+        const took = Date.now() - killed;
+        assert.strictEqual(result.reason, 'error');
+        assert.strictEqual(result.code, 'ENOSERVER');
+        assert.match(result.message ?? '', /audio server went away/);
+        assert.ok(took < 1000, `the end came ${took} ms after the server died`);
+        assert.strictEqual(result.frames, frames, 'every frame of the timeline reached JavaScript before the end');
+        assert.strictEqual(afterEnd, 0);
+      });
+    }
+
+    it('tap-source → wav-sink: the recording ends with ENOSERVER and the file holds what was captured, finalized', async function () {
+      await new Promise<void>((resolve) => helper.startServer(resolve));
+      try {
+        await helper.load(
+          [tapSource, wavSink],
+          [
+            { id: 'tap', type: 'tap-source', targetType: 'app', app: 'tone-loss', wires: [['sink'], ['events']] },
+            { id: 'sink', type: 'wav-sink', directory: dir, filename: 'loss-{recordingId}.wav', wires: [['closed']] },
+            { id: 'events', type: 'helper' },
+            { id: 'closed', type: 'helper' },
+          ],
+        );
+        const lifecycle: Lifecycle[] = [];
+        helper.getNode('events').on('input', (msg: { payload: Lifecycle }) => lifecycle.push(msg.payload));
+        const closed = new Promise<{ payload: Record<string, number | string>; filename: string }>((resolve) => helper.getNode('closed').on('input', resolve));
+        helper.getNode('tap').receive({ payload: 'start' });
+        await waitFor(() => lifecycle.some((p) => p.event === 'started'), 10000, 'the recording to start');
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        const killed = Date.now();
+        await pulse.kill();
+        const file = await closed;
+        const took = Date.now() - killed;
+        const stopped = lifecycle.find((p) => p.event === 'stopped')!;
+        assert.ok(stopped, 'a stopped event');
+        assert.strictEqual(stopped.reason, 'error');
+        assert.strictEqual(stopped.code, 'ENOSERVER');
+        assert.ok(took < 1500, `the file was finalized ${took} ms after the server died`);
+        const wav = await readWav(file.filename);
+        const seconds = wav.data.length / 4 / 48000;
+        assert.ok(seconds > 0.9, `the file holds ${seconds} s; about 1 s was captured`);
+        assert.strictEqual(file.payload.frames, stopped.frames, 'the file holds the whole timeline');
+      } finally {
+        await helper.unload();
+        await new Promise<void>((resolve) => helper.stopServer(resolve));
+      }
+    });
+  });
+
+  describe('a flow that falls behind', function () {
+    let pulse: PulseServer;
+    let player: Player;
+
+    before(async function () {
+      pulse = await startPulse();
+      player = playTone('tone-stall', 440);
+      await waitForStream(player);
+      await new Promise<void>((resolve) => helper.startServer(resolve));
+    });
+
+    after(async function () {
+      await helper.unload();
+      await new Promise<void>((resolve) => helper.stopServer(resolve));
+      await player.stop();
+      await pulse.stop();
+    });
+
+    it('drops chunks, and the file keeps the timeline: its length is the recording time, its gaps the dropped frames', async function () {
+      // 50 ms of work per 20 ms chunk: the engine's queue of 10 chunks overflows.
+      await helper.load(
+        [tapSource, wavSink, stallNode],
+        [
+          { id: 'tap', type: 'tap-source', targetType: 'app', app: 'tone-stall', chunkMs: 20, queueChunks: 10, wires: [['slow'], ['events']] },
+          { id: 'slow', type: 'stall', ms: 50, wires: [['sink']] },
+          { id: 'sink', type: 'wav-sink', directory: dir, filename: 'stall-{recordingId}.wav', wires: [['closed']] },
+          { id: 'events', type: 'helper' },
+          { id: 'closed', type: 'helper' },
+        ],
+      );
+      const lifecycle: Lifecycle[] = [];
+      let startedAt = 0;
+      helper.getNode('events').on('input', (msg: { payload: Lifecycle }) => {
+        lifecycle.push(msg.payload);
+        if (msg.payload.event === 'started') startedAt = Date.now();
+      });
+      const closed = new Promise<{ payload: Record<string, number | string>; filename: string }>((resolve) => helper.getNode('closed').on('input', resolve));
+      helper.getNode('tap').receive({ payload: 'start' });
+      await waitFor(() => startedAt > 0, 10000, 'the recording to start');
+      await new Promise((resolve) => setTimeout(resolve, 4000));
+      const wall = (Date.now() - startedAt) / 1000;
+      helper.getNode('tap').receive({ payload: 'stop' });
+      const file = await closed;
+      const stopped = lifecycle.find((p) => p.event === 'stopped')!;
+
+      assert.ok((stopped.droppedChunks as number) > 20, `only ${String(stopped.droppedChunks)} chunks dropped`);
+      const wav = await readWav(file.filename);
+      const frames = wav.data.length / 4;
+      assert.strictEqual(frames, stopped.frames, 'the file holds the whole timeline');
+      assert.strictEqual(file.payload.gapFrames, stopped.droppedFrames, 'every dropped frame is silence in the file');
+      // The timeline is wall time: the JavaScript thread is busy, so "started" and "stop" are
+      // seen late by up to a few stalled messages each.
+      const seconds = frames / 48000;
+      assert.ok(Math.abs(seconds - wall) < 0.5, `the file holds ${seconds.toFixed(2)} s of a ${wall.toFixed(2)} s recording`);
+      assert.deepStrictEqual(sourceOutputs(), [], 'a capture stream was left open on the server');
+    });
+  });
+});
