@@ -171,6 +171,49 @@ export async function waitForStream(player: Player, timeoutMs = 5000): Promise<v
   await waitFor(() => pactl('list', 'sink-inputs').includes(`application.process.id = "${player.pid}"`), timeoutMs, `${player.name}'s stream`);
 }
 
+/**
+ * Resolves once a monitor of the player's sink-input receives its audio, as parec sees it.
+ *
+ * Why: a null sink that was idle renders about 2 s ahead when a stream starts, before any
+ * monitor listens; what plays in that block never reaches a monitor opened during it (parec
+ * measured here: a monitor opened just after `waitForStream` got its first frame 1.9 s later,
+ * 0.09 s of audio in a 2 s window; opened 3 s after, 1.98 s). A test that times a recording
+ * waits for this instead of sleeping.
+ */
+export async function waitForRendering(player: Player, timeoutMs = 5000): Promise<void> {
+  await waitForStream(player, timeoutMs);
+  const blocks = pactl('list', 'sink-inputs').split(/^Sink Input #/m);
+  const index = blocks.find((block) => block.includes(`application.process.id = "${player.pid}"`))?.split('\n')[0].trim();
+  if (!index) throw new Error(`${player.name} has no sink-input`);
+  const parec = spawn('parec', [`--monitor-stream=${index}`, '--raw', '--format=s16le', '--rate=48000', '--channels=2', '--latency-msec=20'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+    env: process.env,
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${player.name}'s audio on a monitor`)), timeoutMs);
+      parec.stdout!.on('data', (data: Buffer) => {
+        const samples = new Int16Array(data.buffer, data.byteOffset, data.length >> 1);
+        if (samples.some((v) => v !== 0)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      parec.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`parec exited (${code}) before ${player.name}'s audio arrived`));
+      });
+    });
+  } finally {
+    parec.removeAllListeners('exit');
+    if (parec.exitCode === null) {
+      const exited = new Promise((resolve) => parec.once('exit', resolve));
+      parec.kill('SIGTERM');
+      await exited;
+    }
+  }
+}
+
 /** Capture (record) streams open on the server now. */
 export function sourceOutputs(): string[] {
   return pactl('list', 'short', 'source-outputs').split('\n').filter((line) => line.trim() !== '');
