@@ -59,7 +59,17 @@
           }
         }],
         ["OS=='win'", {
-          "sources": ["native/backends/windows/backend_wasapi_win.cc", "native/backends/windows/wasapi_util_win.cc"],
+          "sources": [
+            "native/backends/windows/activation.cc",
+            "native/backends/windows/backend.cc",
+            "native/backends/windows/capture.cc",
+            "native/backends/windows/endpoints.cc",
+            "native/backends/windows/loopback_client.cc",
+            "native/backends/windows/playback.cc",
+            "native/backends/windows/processes.cc",
+            "native/backends/windows/sessions.cc",
+            "native/backends/windows/win32.cc"
+          ],
           "defines": ["_WIN32_WINNT=0x0A00", "NOMINMAX", "WIN32_LEAN_AND_MEAN"],
           "msvs_settings": {
             "VCCLCompilerTool": {

@@ -1,6 +1,6 @@
-// The platform-neutral engine interface. One backend file per OS implements Backend
-// (backend_pulse_linux.cc, backend_coreaudio_mac.mm, backend_wasapi_win.cc); the addon glue
-// (addon.cc) and the shared real-time core (capture_core.h) only ever see this header.
+// The platform-neutral engine interface. One backend per OS implements Backend
+// (native/backends/linux, macos, windows; binding.gyp picks one); the addon glue (addon/) and
+// the shared real-time core (capture_core.h) only ever see this header.
 //
 // Threads: Backend methods are blocking and are called from a worker thread, never from the
 // JavaScript thread and never from an audio callback. A backend's audio callback touches only

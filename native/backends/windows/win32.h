@@ -1,14 +1,12 @@
-// Small COM / Win32 helpers shared by the WASAPI backend: an owning COM pointer, RAII for
-// COM apartments and handles, UTF-16 <-> UTF-8, HRESULT -> EngineError, the Windows build
-// number, and the process table (PID -> parent PID, executable) used to reason about process
-// trees. Everything here runs on control threads, never on a capture thread's hot loop.
+// Small COM / Win32 helpers of the WASAPI backend: an owning COM pointer, RAII for COM
+// apartments and handles, UTF-16 <-> UTF-8, HRESULT -> EngineError, the Windows build number.
+// Everything here runs on control threads, never on a capture thread's hot loop.
 #pragma once
 
 #include <windows.h>
 
 #include <cstdint>
 #include <string>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -114,31 +112,6 @@ inline void Check(const char* call, HRESULT hr) {
 // GetVersionEx does not depend on the host executable's compatibility manifest.
 // 0 when unknown.
 uint32_t WindowsBuild();
-
-// A snapshot of the running processes.
-class ProcessTable {
- public:
-  struct Entry {
-    DWORD parent = 0;
-    std::string executable;  // base name, e.g. "firefox.exe"
-  };
-  // Throws EngineError (EOS) when the snapshot cannot be taken.
-  static ProcessTable Snapshot();
-
-  bool Contains(DWORD pid) const { return entries_.count(pid) != 0; }
-  const Entry* Find(DWORD pid) const;
-  // True when `ancestor` is `pid` itself or one of its (transitive) parents. Windows reuses
-  // PIDs and keeps a parent PID after the parent exits, so a chain may pass through an
-  // unrelated newer process; the walk is bounded to stay finite on such cycles.
-  bool IsInTree(DWORD pid, DWORD ancestor) const;
-  const std::unordered_map<DWORD, Entry>& entries() const { return entries_; }
-
- private:
-  std::unordered_map<DWORD, Entry> entries_;
-};
-
-// The executable's base name of a running process ("" when it cannot be opened).
-std::string ProcessExecutable(DWORD pid);
 
 }  // namespace win
 }  // namespace audiotap
