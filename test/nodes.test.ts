@@ -92,6 +92,33 @@ describe('nodes', function () {
     assert.ok(Math.abs((stopped.seconds as number) - 2) < 0.02);
   });
 
+  it('two apps stopped mid-stream: a valid WAV with both, header true to the data', async function () {
+    // Two sources: the stop flush drains the one that is ahead chunk by chunk (it once wrote
+    // a whole backlog into one chunk's buffers and overflowed the heap).
+    await helper.load([tapSource, wavSink], flow(dir, { app: `tone-a, ${b.pid}` }));
+    const lifecycle: Array<Record<string, unknown>> = [];
+    helper.getNode('events').on('input', (msg: { payload: Record<string, unknown> }) => lifecycle.push(msg.payload));
+    const done = new Promise<{ filename: string; payload: { reason: string; frames: number } }>((resolve) => helper.getNode('closed').on('input', resolve));
+    helper.getNode('tap').receive({ payload: 'start' });
+    await waitFor(() => lifecycle.some((p) => p.event === 'started'), 5000, 'the recording to start');
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    helper.getNode('tap').receive({ payload: 'stop' });
+    const msg = await done;
+    assert.strictEqual(msg.payload.reason, 'stopped');
+    const wav = await readWav(msg.filename);
+    assert.strictEqual(fs.statSync(msg.filename).size, wav.dataOffset + wav.data.length, 'header sizes finalized');
+    assert.strictEqual(msg.payload.frames, wav.data.length / 4);
+    const stopped = lifecycle.find((p) => p.event === 'stopped')!;
+    assert.strictEqual(stopped.frames, wav.data.length / 4, 'every frame of the timeline is in the file');
+    assert.ok(wav.data.length / 4 / 48000 > 0.8, `${wav.data.length / 4 / 48000} s`);
+    const x = channelSamples(wav.data, 's16le', 2).subarray(4800);
+    const la = medianToneAmplitude(x, 440, 48000);
+    const lb = medianToneAmplitude(x, 1000, 48000);
+    assert.ok(Math.abs(db(la, 0.5)) < 1 && Math.abs(db(lb, 0.5)) < 1, `levels ${db(la).toFixed(1)} / ${db(lb).toFixed(1)} dBFS`);
+    const probe = JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-show_streams', '-of', 'json', msg.filename], { encoding: 'utf8' }));
+    assert.strictEqual(Number(probe.streams[0].duration_ts), wav.data.length / 4);
+  });
+
   it('writes f32le mono files as IEEE float WAV', async function () {
     await helper.load([tapSource, wavSink], flow(dir, { duration: 1, channels: 1, encoding: 'f32le', sampleRate: 16000 }));
     const done = new Promise<{ filename: string }>((resolve) => helper.getNode('closed').on('input', resolve));
