@@ -5,6 +5,7 @@
       "sources": [
         "native/addon/addon.cc",
         "native/addon/dsp_binding.cc",
+        "native/core/app_list.cc",
         "native/core/engine.cc",
         "native/core/capture_core.cc",
         "native/dsp/biquad_cascade.cc",

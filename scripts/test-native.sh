@@ -5,6 +5,7 @@
 #   capture_core_test  native/core/capture_core.cc (mixing, timeline, stop flush, drops), built with
 #                      AUDIOTAP_TEST_CLOCK (a clock the tests advance by hand; test builds only)
 #   spsc_ring_test     native/core/spsc_ring.h (the lock-free ring)
+#   app_list_test      native/core/app_list.cc (streams to the app list every backend returns)
 # Two builds: every test under AddressSanitizer + UndefinedBehaviorSanitizer ("asan+ubsan"),
 # then the ring and the capture core's drain-thread tests (named Threaded*) under
 # ThreadSanitizer ("tsan"). Each binary run prints one summary line,
@@ -93,6 +94,7 @@ compile asan tap_logic_test "${asan[@]}" \
   native/backends/macos/tap_logic.cc native/core/engine.cc test/native/tap_logic_test.cc
 compile asan spsc_ring_test "${asan[@]}" test/native/spsc_ring_test.cc
 wait_all
+compile asan app_list_test "${asan[@]}" native/core/app_list.cc test/native/app_list_test.cc
 compile asan capture_core_test "${asan[@]}" "${test_clock[@]}" \
   native/core/engine.cc native/core/capture_core.cc test/native/capture_core*_test.cc
 compile tsan spsc_ring_test "${tsan[@]}" test/native/spsc_ring_test.cc
@@ -103,6 +105,7 @@ wait_all
 
 run asan tap_logic_test
 run asan spsc_ring_test
+run asan app_list_test
 run asan capture_core_test
 run tsan spsc_ring_test
 # Five rounds: whether two threads race over a slot depends on how they interleave.

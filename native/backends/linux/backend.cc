@@ -2,7 +2,6 @@
 // PulseAudio and PipeWire's pulse server alike. libpulse is loaded at run time
 // (pulse_api.h); capture.h, playback.h and this file's one-shot queries each open their own
 // connection (connection.h).
-#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -15,6 +14,7 @@
 #include "backends/linux/processes.h"
 #include "backends/linux/pulse_api.h"
 #include "backends/linux/sink_input.h"
+#include "core/app_list.h"
 #include "core/engine.h"
 
 namespace audiotap {
@@ -34,27 +34,19 @@ class PulseBackend : public Backend {
       LoopLock lock(c);
       inputs = c.SinkInputs();
     }
-    std::map<int32_t, AppInfo> apps;
-    std::map<int32_t, double> volume_sum;
+    std::vector<AppStream> streams;
+    streams.reserve(inputs.size());
     for (const SinkInput& input : inputs) {
-      AppInfo& app = apps[input.pid];
-      if (app.streams == 0) {
-        app.pid = input.pid;
-        app.name = input.name.empty() ? input.executable : input.name;
-        app.executable = input.executable;
-        app.muted = true;
-      }
-      ++app.streams;
-      app.playing = app.playing || !input.corked;
-      app.muted = app.muted && input.muted;
-      volume_sum[input.pid] += input.volume;
+      AppStream stream;
+      stream.pid = input.pid;
+      stream.name = input.name;
+      stream.executable = input.executable;
+      stream.playing = !input.corked;
+      stream.volume = input.volume;
+      stream.muted = input.muted;
+      streams.push_back(std::move(stream));
     }
-    std::vector<AppInfo> list;
-    for (auto& [pid, app] : apps) {
-      app.volume = volume_sum[pid] / app.streams;
-      list.push_back(app);
-    }
-    return list;
+    return AppsFromStreams(streams);
   }
 
   std::unique_ptr<CaptureSession> StartCapture(const CaptureOptions& options,
@@ -90,7 +82,7 @@ class PulseBackend : public Backend {
     Connection c;
     LoopLock lock(c);
     const std::vector<SinkInput> inputs = c.SinkInputs();
-    const std::string lower = ToLower(app.name);
+    const std::string lower = AsciiLower(app.name);
     std::set<int32_t> pids;
     for (const SinkInput& input : inputs) {
       if (app.pid > 0 ? input.pid == app.pid : SinkInputNamed(input, lower)) pids.insert(input.pid);

@@ -122,7 +122,7 @@ class PulseCapture : public CaptureSession {
         if (selector.pid > 0) {
           exclude_pids_.insert(selector.pid);
         } else {
-          exclude_names_.push_back(ToLower(selector.name));
+          exclude_names_.push_back(AsciiLower(selector.name));
         }
       }
       core_->MarkRecording();
@@ -154,7 +154,7 @@ class PulseCapture : public CaptureSession {
         pids_.insert(selector.pid);
         continue;
       }
-      const std::string lower = ToLower(selector.name);
+      const std::string lower = AsciiLower(selector.name);
       std::set<int32_t> playing;
       std::vector<SinkInput> matches;
       for (const SinkInput& input : inputs) {

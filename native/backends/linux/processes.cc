@@ -5,19 +5,12 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <fstream>
 
 namespace audiotap {
 namespace pulse {
-
-std::string ToLower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
 
 std::string BaseName(const std::string& path) {
   const size_t slash = path.find_last_of('/');
@@ -39,20 +32,20 @@ bool ProcessNamed(int32_t pid, const std::string& lower_name) {
   std::string comm;
   std::getline(std::ifstream(dir + "/comm"), comm);
   // The kernel keeps 15 bytes of comm.
-  if (!comm.empty() && ToLower(comm) == lower_name.substr(0, 15)) return true;
+  if (!comm.empty() && AsciiLower(comm) == lower_name.substr(0, 15)) return true;
   char exe[4096];
   const ssize_t n = readlink((dir + "/exe").c_str(), exe, sizeof(exe) - 1);
-  if (n > 0 && ToLower(BaseName(std::string(exe, static_cast<size_t>(n)))) == lower_name) {
+  if (n > 0 && AsciiLower(BaseName(std::string(exe, static_cast<size_t>(n)))) == lower_name) {
     return true;
   }
   std::string argv0;
   std::getline(std::ifstream(dir + "/cmdline"), argv0, '\0');
-  return !argv0.empty() && ToLower(BaseName(argv0)) == lower_name;
+  return !argv0.empty() && AsciiLower(BaseName(argv0)) == lower_name;
 }
 
 std::vector<int32_t> ProcessesNamed(const std::string& name) {
   std::vector<int32_t> pids;
-  const std::string lower = ToLower(name);
+  const std::string lower = AsciiLower(name);
   DIR* proc = opendir("/proc");
   if (!proc) return pids;
   while (dirent* entry = readdir(proc)) {

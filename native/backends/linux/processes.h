@@ -5,10 +5,10 @@
 #include <string>
 #include <vector>
 
+#include "core/app_list.h"  // AsciiLower
+
 namespace audiotap {
 namespace pulse {
-
-std::string ToLower(std::string text);
 
 // The part of a path after its last '/'.
 std::string BaseName(const std::string& path);

@@ -32,8 +32,8 @@ SinkInput ToSinkInput(const pa_sink_input_info* info) {
 }
 
 bool SinkInputNamed(const SinkInput& input, const std::string& lower_name) {
-  return ToLower(input.name) == lower_name || ToLower(input.executable) == lower_name ||
-         ToLower(BaseName(input.executable)) == lower_name;
+  return AsciiLower(input.name) == lower_name || AsciiLower(input.executable) == lower_name ||
+         AsciiLower(BaseName(input.executable)) == lower_name;
 }
 
 std::string DescribeApps(const std::vector<SinkInput>& inputs) {

@@ -52,6 +52,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/app_list.h"
 #include "core/capture_core.h"
 #include "core/engine.h"
 #include "core/playback_core.h"
@@ -1258,19 +1259,19 @@ class CoreAudioBackend final : public Backend {
   }
 
  private:
+  // One Core Audio process object per process: one stream each, no volume or mute of its own.
   static std::vector<AppInfo> ListAppsImpl() {
-    std::vector<AppInfo> apps;
+    std::vector<AppStream> streams;
     for (const ProcessEntry& entry : ListProcessEntries()) {
-      AppInfo app;
-      app.pid = entry.pid;
-      app.name = entry.name;
-      app.executable = entry.executable;
-      app.bundle_id = entry.bundle_id;
-      app.streams = 1;
-      app.playing = entry.running_output;
-      apps.push_back(std::move(app));
+      AppStream stream;
+      stream.pid = entry.pid;
+      stream.name = entry.name;
+      stream.executable = entry.executable;
+      stream.bundle_id = entry.bundle_id;
+      stream.playing = entry.running_output;
+      streams.push_back(std::move(stream));
     }
-    return apps;
+    return AppsFromStreams(streams);
   }
 
   static std::vector<DeviceInfo> ListDevicesImpl() {

@@ -15,7 +15,6 @@
 //    on each buffer event it only tops the endpoint buffer up through PlaybackCore::Pull.
 #include <windows.h>
 
-#include <algorithm>
 #include <map>
 #include <memory>
 #include <optional>
@@ -27,6 +26,7 @@
 #include "backends/windows/processes.h"
 #include "backends/windows/sessions.h"
 #include "backends/windows/win32.h"
+#include "core/app_list.h"
 #include "core/engine.h"
 
 namespace audiotap {
@@ -43,47 +43,28 @@ class WasapiBackend final : public Backend {
 
   std::vector<AppInfo> ListApps() override {
     ComApartment apartment;
-    std::vector<SessionInfo> sessions = win::EnumerateSessions();
-    std::map<DWORD, AppInfo> apps;
-    std::map<DWORD, double> volume_sum;
-    for (const SessionInfo& session : sessions) {
-      auto [it, inserted] = apps.try_emplace(session.pid);
-      AppInfo& app = it->second;
-      if (inserted) {
-        app.pid = static_cast<int32_t>(session.pid);
-        app.executable = win::ProcessExecutable(session.pid);
-        app.muted = true;
-      }
-      if (app.name.empty()) app.name = session.display_name;
-      app.streams += 1;
-      app.playing = app.playing || session.state == AudioSessionStateActive;
-      app.muted = app.muted && session.muted;
-      volume_sum[session.pid] += session.volume;
-    }
+    const std::vector<SessionInfo> sessions = win::EnumerateSessions();
     const ProcessTable processes = ProcessTable::Snapshot();
-    std::vector<AppInfo> out;
-    for (auto& [pid, app] : apps) {
+    std::vector<AppStream> streams;
+    std::map<DWORD, std::string> executables;
+    for (const SessionInfo& session : sessions) {
       // A session whose process has exited lingers until it expires; it cannot be captured.
-      if (!processes.Contains(pid)) continue;
-      if (app.executable.empty()) {
-        const ProcessTable::Entry* entry = processes.Find(pid);
-        if (entry) app.executable = entry->executable;
+      if (!processes.Contains(session.pid)) continue;
+      auto [exe, inserted] = executables.try_emplace(session.pid);
+      if (inserted) {
+        exe->second = win::ProcessExecutable(session.pid);
+        if (exe->second.empty()) exe->second = processes.Find(session.pid)->executable;
       }
-      app.volume = app.streams ? volume_sum[pid] / app.streams : 1.0;
-      if (app.name.empty()) {
-        // No session name: the executable without ".exe", as Windows' volume mixer shows it.
-        app.name = app.executable;
-        if (app.name.size() > 4 && win::Lower(app.name.substr(app.name.size() - 4)) == ".exe") {
-          app.name.resize(app.name.size() - 4);
-        }
-      }
-      out.push_back(std::move(app));
+      AppStream stream;
+      stream.pid = static_cast<int32_t>(session.pid);
+      stream.name = session.display_name;
+      stream.executable = exe->second;
+      stream.playing = session.state == AudioSessionStateActive;
+      stream.volume = session.volume;
+      stream.muted = session.muted;
+      streams.push_back(std::move(stream));
     }
-    std::sort(out.begin(), out.end(), [](const AppInfo& a, const AppInfo& b) {
-      const std::string la = win::Lower(a.name), lb = win::Lower(b.name);
-      return la != lb ? la < lb : a.pid < b.pid;
-    });
-    return out;
+    return AppsFromStreams(streams);
   }
 
   std::unique_ptr<CaptureSession> StartCapture(const CaptureOptions& options,

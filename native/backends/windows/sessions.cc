@@ -3,6 +3,7 @@
 #include <set>
 
 #include "backends/windows/endpoints.h"
+#include "core/app_list.h"
 
 namespace audiotap {
 namespace win {
@@ -65,7 +66,7 @@ namespace {
 
 bool NameMatches(const std::string& wanted_lower, const std::string& candidate) {
   if (candidate.empty()) return false;
-  const std::string lower = win::Lower(candidate);
+  const std::string lower = AsciiLower(candidate);
   if (lower == wanted_lower) return true;
   // "firefox" matches "firefox.exe".
   return lower.size() > 4 && lower.compare(lower.size() - 4, 4, ".exe") == 0 &&
@@ -84,7 +85,7 @@ DWORD ResolveApp(const AppSelector& selector, const std::vector<SessionInfo>& se
     }
     return pid;
   }
-  const std::string wanted = win::Lower(selector.name);
+  const std::string wanted = AsciiLower(selector.name);
   std::set<DWORD> matches;
   for (const SessionInfo& session : sessions) {
     if (NameMatches(wanted, session.display_name) && processes.Contains(session.pid)) {

@@ -44,13 +44,6 @@ std::wstring ToWide(const std::string& text) {
   return out;
 }
 
-std::string Lower(std::string text) {
-  for (char& c : text) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return text;
-}
-
 namespace {
 
 // Audio-client statuses get their symbolic names: FormatMessage does not know them.

@@ -94,7 +94,6 @@ class Handle {
 std::string ToUtf8(const wchar_t* text);
 std::string ToUtf8(const std::wstring& text);
 std::wstring ToWide(const std::string& text);
-std::string Lower(std::string text);  // ASCII case folding, enough for executable names
 
 // "0x88890004 AUDCLNT_E_DEVICE_INVALIDATED" or "0x80070005 (Access is denied.)".
 std::string DescribeHresult(HRESULT hr);
