@@ -4,7 +4,12 @@
       "target_name": "audiotap",
       "sources": [
         "native/addon/addon.cc",
+        "native/addon/apps_binding.cc",
+        "native/addon/arguments.cc",
+        "native/addon/capture_binding.cc",
         "native/addon/dsp_binding.cc",
+        "native/addon/playback_binding.cc",
+        "native/addon/workers.cc",
         "native/core/app_list.cc",
         "native/core/engine.cc",
         "native/core/capture_core.cc",
