@@ -43,7 +43,17 @@
           "libraries": ["-ldl", "-lpthread"]
         }],
         ["OS=='mac'", {
-          "sources": ["native/backends/macos/backend_coreaudio_mac.mm", "native/backends/macos/tap_logic.cc"],
+          "sources": [
+            "native/backends/macos/backend.mm",
+            "native/backends/macos/devices.mm",
+            "native/backends/macos/playback.mm",
+            "native/backends/macos/processes.mm",
+            "native/backends/macos/properties.mm",
+            "native/backends/macos/tap.mm",
+            "native/backends/macos/tap_logic.cc",
+            "native/backends/macos/tap_session.mm",
+            "native/backends/macos/tap_session_io.mm"
+          ],
           "xcode_settings": {
             "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
             "GCC_ENABLE_CPP_RTTI": "YES",

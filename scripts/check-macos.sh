@@ -140,6 +140,30 @@ elif [[ -z "$NM" ]]; then
   echo "note: no llvm-nm/nm found; weak-import check skipped"
 fi
 
+# What a link would find, without a macOS linker: a symbol of ours defined (not weakly) in
+# two objects (a function defined in a header without `inline`), or used and defined in none
+# (a declaration whose definition was lost in a move).
+if [[ $status -eq 0 && -n "$NM" ]]; then
+  for arch in arm64 x86_64; do
+    objs=("$out_dir/$arch"/*.o)
+    strong="$(for o in "${objs[@]}"; do "$NM" -m -g --defined-only "$o" 2>/dev/null | grep -v 'weak'; done |
+              awk '{print $NF}' | grep 'audiotap' | sort)"
+    twice="$(uniq -d <<<"$strong")"
+    defined="$(for o in "${objs[@]}"; do "$NM" -g --defined-only "$o" 2>/dev/null; done | awk '{print $NF}' | sort -u)"
+    used="$(for o in "${objs[@]}"; do "$NM" -u "$o" 2>/dev/null; done | awk '{print $NF}' | grep 'audiotap' | sort -u)"
+    missing="$(comm -23 <(echo "$used") <(echo "$defined") | grep . || true)"
+    if [[ -n "$twice" ]]; then
+      echo "FAIL link    $arch: defined in more than one object: $twice"
+      status=1
+    elif [[ -n "$missing" ]]; then
+      echo "FAIL link    $arch: used but defined in no object: $missing"
+      status=1
+    else
+      echo "ok   $arch: every symbol of ours is defined once"
+    fi
+  done
+fi
+
 if [[ $status -ne 0 ]]; then
   echo "check:macos failed" >&2
   exit 1

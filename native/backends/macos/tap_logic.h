@@ -4,7 +4,7 @@
 // system-audio-recording permission produces, naming the app that needs that permission, and,
 // for playback, choosing the output device and adding up its latency.
 // Kept free of Apple headers so that it compiles and is unit-tested on every OS
-// (test/native/tap_logic_test.cc, `npm run test:native`); backend_coreaudio_mac.mm turns these
+// (test/native/tap_logic_test.cc, `npm run test:native`); the .mm files turn these
 // plans into Core Audio calls.
 #pragma once
 
@@ -79,7 +79,7 @@ std::vector<uint32_t> ResolveProcessObjects(const std::vector<AppSelector>& sele
 
 // ---- Tap description ----------------------------------------------------------------------
 
-// What to put into a CATapDescription; backend_coreaudio_mac.mm copies it field by field.
+// What to put into a CATapDescription; tap.mm copies it field by field.
 struct TapPlan {
   std::vector<uint32_t> processes;  // process object IDs to include (or, exclusive, exclude)
   bool exclusive = false;           // tap every process except `processes`

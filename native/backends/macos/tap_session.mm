@@ -1,0 +1,227 @@
+#include "backends/macos/tap_session.h"
+
+#import <Foundation/Foundation.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "backends/macos/devices.h"
+#include "backends/macos/processes.h"
+#include "backends/macos/properties.h"
+#include "backends/macos/tap.h"
+
+namespace audiotap {
+namespace mac {
+
+void TapSession::NoteTargets(const std::vector<ProcessEntry>& processes,
+                             const std::vector<uint32_t>& objects) {
+  for (uint32_t object : objects) {
+    if (std::find(tapped_.begin(), tapped_.end(), object) != tapped_.end()) continue;
+    tapped_.push_back(object);
+    for (const ProcessEntry& entry : processes) {
+      if (entry.object_id != object) continue;
+      targets_.push_back(entry);
+      if (!target_text_.empty()) target_text_ += ", ";
+      target_text_ += entry.name + " (pid " + std::to_string(entry.pid) + ")";
+    }
+  }
+}
+
+std::vector<uint32_t> TapSession::ResolveTarget(const std::vector<ProcessEntry>& processes) {
+  if (options_.target.kind == TargetKind::kSystem) {
+    excluded_ = ResolveProcessObjects(options_.target.exclude, processes);
+    target_text_ = "the system mix";
+    return excluded_;
+  }
+  if (options_.target.apps.empty()) {
+    throw EngineError("ENOAPP", "an app capture needs at least one app");
+  }
+  std::vector<AppSelector> now;
+  for (const AppSelector& selector : options_.target.apps) {
+    bool has_object = false;
+    if (selector.pid > 0) {
+      const pid_t pid = selector.pid;
+      has_object = Get<AudioObjectID>(kAudioObjectSystemObject,
+                                      Address(kAudioHardwarePropertyTranslatePIDToProcessObject),
+                                      "kAudioHardwarePropertyTranslatePIDToProcessObject", &pid,
+                                      sizeof(pid)) != kAudioObjectUnknown;
+      if (!has_object && !ProcessExists(pid)) {
+        throw EngineError("ENOAPP", "no running process has the PID " + std::to_string(pid));
+      }
+    } else {
+      for (const ProcessEntry& entry : processes) {
+        has_object = has_object || NameMatches(selector.name, entry.name, entry.executable,
+                                               entry.bundle_id);
+      }
+      if (!has_object && !RunningProcessNamed(selector.name)) {
+        // MatchSelector's ENOAPP says what names match against.
+        MatchSelector(selector, processes);
+      }
+    }
+    // A running app that has not opened audio output has no process object to tap yet.
+    (has_object ? now : waiting_).push_back(selector);
+  }
+  return ResolveProcessObjects(now, processes);
+}
+
+void TapSession::CheckDevice() const {
+  if (options_.device.empty()) return;
+  const AudioObjectID device = TranslateUID(kAudioHardwarePropertyTranslateUIDToDevice,
+                                            options_.device,
+                                            "kAudioHardwarePropertyTranslateUIDToDevice");
+  if (device == kAudioObjectUnknown) {
+    throw EngineError("ENODEVICE", "no audio device has the UID \"" + options_.device +
+                                       "\"; list devices to see their UIDs");
+  }
+  if (options_.device_stream >= 0) {
+    const auto streams = GetArray<AudioStreamID>(
+        device, Address(kAudioDevicePropertyStreams, kAudioObjectPropertyScopeOutput),
+        "kAudioDevicePropertyStreams");
+    if (static_cast<size_t>(options_.device_stream) >= streams.size()) {
+      throw EngineError("ENODEVICE", "device \"" + options_.device + "\" has " +
+                                         std::to_string(streams.size()) +
+                                         " output streams; stream " +
+                                         std::to_string(options_.device_stream) +
+                                         " does not exist");
+    }
+  }
+}
+
+void TapSession::CreateAggregateDevice() {
+  NSString* uid =
+      [NSString stringWithFormat:@"%s%@", kAggregateUidPrefix, [NSUUID UUID].UUIDString];
+  NSString* tap_uid = [NSString stringWithUTF8String:tap_uid_.c_str()];
+  if (tap_uid == nil) throw EngineError("EOS", "the tap's UID is not valid UTF-8");
+  // Private: invisible to other processes and destroyed by the HAL if this process dies.
+  // Only the tap, no sub-device: the aggregate runs on the tap's clock, and drift
+  // compensation keeps the tap aligned with it. No tap auto-start: with it AudioDeviceStart
+  // waits for the target's first audio, and a start must return at once even for a silent app
+  // (the capture core fills silence).
+  NSDictionary* composition = @{
+    @kAudioAggregateDeviceNameKey : @(kAggregateName),
+    @kAudioAggregateDeviceUIDKey : uid,
+    @kAudioAggregateDeviceIsPrivateKey : @YES,
+    @kAudioAggregateDeviceIsStackedKey : @NO,
+    @kAudioAggregateDeviceTapAutoStartKey : @NO,
+    @kAudioAggregateDeviceSubDeviceListKey : @[],
+    @kAudioAggregateDeviceTapListKey : @[ @{
+      @kAudioSubTapUIDKey : tap_uid,
+      @kAudioSubTapDriftCompensationKey : @YES,
+    } ],
+  };
+  Check(AudioHardwareCreateAggregateDevice((__bridge CFDictionaryRef)composition, &aggregate_),
+        "AudioHardwareCreateAggregateDevice");
+}
+
+void TapSession::PrepareBuffers() {
+  const uint32_t in_bpf = plan_.input.bytes_per_frame;
+  if (plan_.interleave) interleave_.reset(new uint8_t[kBlockFrames * in_bpf]);
+  if (plan_.path == FormatPath::kConvert) {
+    staging_.Allocate(static_cast<size_t>(kStagingSeconds * plan_.input.sample_rate) * in_bpf);
+    convert_in_.reset(new uint8_t[kBlockFrames * in_bpf]);
+    convert_out_.reset(new uint8_t[kBlockFrames * plan_.output.bytes_per_frame]);
+    const AudioStreamBasicDescription in = AsbdFromLayout(plan_.input);
+    const AudioStreamBasicDescription out = AsbdFromLayout(plan_.output);
+    Check(AudioConverterNew(&in, &out, &converter_), "AudioConverterNew");
+  }
+}
+
+// Either attaches to `existing_tap` or creates a tap from `plan`, then builds everything up
+// to a running IOProc. Worker thread (Open) or control thread (a waited-for app).
+void TapSession::OpenTap(AudioObjectID existing_tap, const TapPlan* plan) {
+  if (plan == nullptr) {
+    tap_ = existing_tap;
+    owns_tap_ = false;
+  } else {
+    tap_ = CreateProcessTap(*plan);
+    owns_tap_ = true;
+  }
+  tap_uid_ = GetString(tap_, Address(kAudioTapPropertyUID), "kAudioTapPropertyUID");
+  const auto tap_format = Get<AudioStreamBasicDescription>(
+      tap_, Address(kAudioTapPropertyFormat), "kAudioTapPropertyFormat");
+  plan_ = NegotiateFormat(LayoutFromAsbd(tap_format), options_.format);
+  PrepareBuffers();
+
+  source_ = core_->AcquireSource();
+  if (source_ < 0) throw EngineError("EOS", "the capture has no free source slot");
+
+  CreateAggregateDevice();
+  Check(AudioDeviceCreateIOProcID(aggregate_, &TapSession::IOProc, this, &io_proc_),
+        "AudioDeviceCreateIOProcID");
+  Check(AudioDeviceStart(aggregate_, io_proc_), "AudioDeviceStart");
+  io_started_ = true;
+  opened_ = true;
+}
+
+void TapSession::Open() {
+  // Fail on a bad asked format before anything is created.
+  NegotiateFormat(LayoutOf(options_.format), options_.format);
+
+  if (options_.target.kind == TargetKind::kExistingTap) {
+    if (options_.target.tap_uid.empty()) {
+      throw EngineError("ENOTAP", "an existing-tap capture needs the tap's UID; list taps");
+    }
+    const AudioObjectID tap = TranslateUID(kAudioHardwarePropertyTranslateUIDToTap,
+                                           options_.target.tap_uid,
+                                           "kAudioHardwarePropertyTranslateUIDToTap");
+    if (tap == kAudioObjectUnknown) {
+      throw EngineError("ENOTAP", "no visible tap has the UID \"" + options_.target.tap_uid +
+                                      "\" (a private tap of another process cannot be "
+                                      "attached); list taps to see them");
+    }
+    target_text_ = "tap " + options_.target.tap_uid;
+    OpenTap(tap, nullptr);
+  } else {
+    CheckDevice();
+    const std::vector<ProcessEntry> processes = ListProcessEntries();
+    const std::vector<uint32_t> objects = ResolveTarget(processes);
+    if (options_.target.kind == TargetKind::kApps) {
+      NoteTargets(processes, objects);
+      for (const AppSelector& selector : waiting_) {
+        if (!target_text_.empty()) target_text_ += ", ";
+        target_text_ += selector.pid > 0 ? "pid " + std::to_string(selector.pid) : selector.name;
+      }
+    }
+    // Every app still to come: the capture waits (core state kWaiting) until one plays.
+    if (options_.target.kind == TargetKind::kSystem || !objects.empty()) {
+      const TapPlan plan = PlanTap(options_, objects);
+      OpenTap(kAudioObjectUnknown, &plan);
+    }
+  }
+  control_ = std::thread([this] { ControlLoop(); });
+}
+
+void TapSession::Stop() {
+  std::lock_guard<std::mutex> lock(stop_mutex_);
+  if (stopped_) return;
+  stopped_ = true;
+  // The control thread may still be opening a waited-for app: it finishes first, and what it
+  // opened is then visible here.
+  if (control_.joinable()) {
+    {
+      std::lock_guard<std::mutex> control_lock(control_mutex_);
+      control_stop_ = true;
+    }
+    control_cv_.notify_all();
+    control_.join();
+  }
+  // AudioDeviceStop returns after the last IOProc call, so nothing writes after this.
+  if (io_started_) AudioDeviceStop(aggregate_, io_proc_);
+  if (converter_ != nullptr && source_ >= 0 && !ended_) ConvertStaged();
+  if (io_proc_ != nullptr) AudioDeviceDestroyIOProcID(aggregate_, io_proc_);
+  if (aggregate_ != kAudioObjectUnknown) AudioHardwareDestroyAggregateDevice(aggregate_);
+  if (tap_ != kAudioObjectUnknown && owns_tap_) {
+    if (@available(macOS 14.2, *)) DestroyProcessTap(tap_);
+  }
+  if (converter_ != nullptr) AudioConverterDispose(converter_);
+  if (source_ >= 0) core_->ReleaseSource(source_);
+  io_started_ = false;
+  io_proc_ = nullptr;
+  aggregate_ = kAudioObjectUnknown;
+  tap_ = kAudioObjectUnknown;
+  converter_ = nullptr;
+  source_ = -1;
+}
+
+}  // namespace mac
+}  // namespace audiotap
