@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds and runs the C++ unit tests of the native code that needs no OS audio API, from
-# test/native/:
+# test/native/ (which mirrors native/; check.h is the harness they share):
 #   tap_logic_test     native/backends/macos/tap_logic.cc (the macOS backend's platform-neutral logic)
 #   capture_core_test  native/core/capture_core.cc (mixing, timeline, stop flush, drops), built with
 #                      AUDIOTAP_TEST_CLOCK (a clock the tests advance by hand; test builds only)
@@ -30,7 +30,7 @@ mkdir -p "$out_dir/asan" "$out_dir/tsan"
 # TSan does not see: the ring test with every memory order made relaxed then passed under TSan.
 # As library calls they go through the sanitizers' interceptors.
 common=(-std=c++17 -O1 -g -Wall -Wextra -Werror -pthread -fno-omit-frame-pointer
-        -fno-builtin-memcpy -fno-builtin-memset -I native)
+        -fno-builtin-memcpy -fno-builtin-memset -I native -I test/native)
 asan=(-fsanitize=address,undefined -fno-sanitize-recover=all)
 tsan=(-fsanitize=thread)
 test_clock=(-DAUDIOTAP_TEST_CLOCK)
@@ -91,16 +91,16 @@ rm -f "$out_dir"/asan/*_test "$out_dir"/tsan/*_test
 # Two compiles at a time (the machines this runs on have 2 cores).
 # engine.cc provides BytesPerSample to tap_logic.cc; tap_logic_test uses no test clock.
 compile asan tap_logic_test "${asan[@]}" \
-  native/backends/macos/tap_logic.cc native/core/engine.cc test/native/tap_logic_test.cc
-compile asan spsc_ring_test "${asan[@]}" test/native/spsc_ring_test.cc
+  native/backends/macos/tap_logic.cc native/core/engine.cc test/native/backends/macos/tap_logic_test.cc
+compile asan spsc_ring_test "${asan[@]}" test/native/core/spsc_ring_test.cc
 wait_all
-compile asan app_list_test "${asan[@]}" native/core/app_list.cc test/native/app_list_test.cc
+compile asan app_list_test "${asan[@]}" native/core/app_list.cc test/native/core/app_list_test.cc
 compile asan capture_core_test "${asan[@]}" "${test_clock[@]}" \
-  native/core/engine.cc native/core/capture_core.cc test/native/capture_core*_test.cc
-compile tsan spsc_ring_test "${tsan[@]}" test/native/spsc_ring_test.cc
+  native/core/engine.cc native/core/capture_core.cc test/native/core/capture_core*_test.cc
+compile tsan spsc_ring_test "${tsan[@]}" test/native/core/spsc_ring_test.cc
 wait_all
 compile tsan capture_core_test "${tsan[@]}" "${test_clock[@]}" \
-  native/core/engine.cc native/core/capture_core.cc test/native/capture_core*_test.cc
+  native/core/engine.cc native/core/capture_core.cc test/native/core/capture_core*_test.cc
 wait_all
 
 run asan tap_logic_test

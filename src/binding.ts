@@ -18,7 +18,7 @@ export interface NativeApp {
 
 export interface NativeCaptureOptions {
   target:
-    | { kind: 'apps'; apps: Array<number | string> }
+    | { kind: 'app'; apps: Array<number | string> }
     | { kind: 'system'; exclude: Array<number | string> }
     | { kind: 'tap'; tapUid: string };
   sampleRate: number;
@@ -56,7 +56,8 @@ export interface NativeStats {
 export type NativeEvent =
   | ['state', 'waiting' | 'recording']
   | ['chunk', Buffer, number]
-  | ['warning', string]
+  /** message, and the warning's code ('' when it has none: EPERMISSION, EBUSY, …). */
+  | ['warning', string, string]
   | ['end', NativeEnd];
 
 export interface NativeCapture {

@@ -125,7 +125,7 @@ export function normalizeCaptureOptions(options: CaptureOptions) {
   if (target.kind === 'app') {
     const apps = checkAppList(target.apps, 'target.apps');
     if (apps.length === 0) throw new TypeError('target.apps: name at least one app (a PID or a name)');
-    nativeTarget = { kind: 'apps' as const, apps };
+    nativeTarget = { kind: 'app' as const, apps };
   } else if (target.kind === 'system') {
     nativeTarget = { kind: 'system' as const, exclude: checkAppList(target.exclude, 'target.exclude') };
   } else if (target.kind === 'tap') {
@@ -180,7 +180,8 @@ export type CaptureState = 'idle' | 'starting' | 'waiting' | 'recording' | 'ende
  * - `chunk` (AudioChunk)
  * - `warning` (message: string, code?: string): something was left out (a stream that could not
  *   be monitored, …); code 'EPERMISSION' (macOS): the capture is silent because the host app
- *   lacks the system-audio-recording permission (the message says which and where to grant it)
+ *   lacks the system-audio-recording permission (the message says which and where to grant it);
+ *   'EBUSY' (Linux, muted capture): a stream of the app is held by another muted capture
  * - `end` (CaptureEnd): always the last event, once, after every chunk
  */
 export class Capture extends EventEmitter {
@@ -213,13 +214,9 @@ export class Capture extends EventEmitter {
           } satisfies AudioChunk);
           break;
         }
-        case 'warning': {
-          // A backend may prefix a warning with its code ("EPERMISSION: …").
-          const text = a as string;
-          const coded = /^(E[A-Z]+): ([\s\S]*)$/.exec(text);
-          this.emit('warning', coded ? coded[2] : text, coded ? coded[1] : undefined);
+        case 'warning':
+          this.emit('warning', a as string, (b as string) || undefined);
           break;
-        }
         case 'end': {
           const end = a as NativeEnd;
           this.state = 'ended';

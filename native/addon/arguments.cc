@@ -68,18 +68,18 @@ CaptureOptions ParseCaptureOptions(Napi::Env env, Napi::Object object) {
   if (!target_value.IsObject()) ThrowType(env, "target: expected an object");
   Napi::Object target = target_value.As<Napi::Object>();
   std::string kind = target.Get("kind").ToString().Utf8Value();
-  if (kind == "apps") {
-    options.target.kind = TargetKind::kApps;
+  if (kind == "app") {
+    options.target.kind = TargetKind::kApp;
     options.target.apps = ParseSelectors(env, target.Get("apps"), "target.apps");
     if (options.target.apps.empty()) ThrowType(env, "target.apps: name at least one app");
   } else if (kind == "system") {
     options.target.kind = TargetKind::kSystem;
     options.target.exclude = ParseSelectors(env, target.Get("exclude"), "target.exclude");
   } else if (kind == "tap") {
-    options.target.kind = TargetKind::kExistingTap;
+    options.target.kind = TargetKind::kTap;
     options.target.tap_uid = target.Get("tapUid").ToString().Utf8Value();
   } else {
-    ThrowType(env, "target.kind: expected \"apps\", \"system\" or \"tap\"");
+    ThrowType(env, "target.kind: expected \"app\", \"system\" or \"tap\"");
   }
   options.format = ParseFormat(env, object);
   options.chunk_frames = ParseUint(env, object, "chunkFrames", options.format.sample_rate / 50,

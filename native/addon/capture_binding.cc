@@ -23,7 +23,7 @@ struct Event {
   uint64_t position = 0;
   std::string text;  // warning text or end message
   EndReason reason = EndReason::kStopped;
-  std::string code;
+  std::string code;  // warning or end code; "" for none
   CaptureStats stats;
 };
 
@@ -66,9 +66,10 @@ class Capture : public Napi::ObjectWrap<Capture>, public EventSink {
     event.position = position;
     return Push(std::move(event), true);
   }
-  void OnWarning(const std::string& message) override {
+  void OnWarning(const std::string& code, const std::string& message) override {
     Event event;
     event.type = Event::Type::kWarning;
+    event.code = code;
     event.text = message;
     Push(std::move(event), false);
   }
@@ -206,7 +207,8 @@ class Capture : public Napi::ObjectWrap<Capture>, public EventSink {
           break;
         }
         case Event::Type::kWarning:
-          Call(env, {Napi::String::New(env, "warning"), Napi::String::New(env, event.text)});
+          Call(env, {Napi::String::New(env, "warning"), Napi::String::New(env, event.text),
+                     Napi::String::New(env, event.code)});
           break;
         case Event::Type::kEnd: {
           // The engine is done: release the OS resources and the drain thread (off the JS

@@ -46,7 +46,7 @@ CaptureCore::CaptureCore(const CaptureOptions& options, EventSink* sink)
 CaptureCore::~CaptureCore() { Join(); }
 
 #ifdef AUDIOTAP_TEST_CLOCK
-// Unit tests (test/native/capture_core_test.cc) build the core against a clock they advance
+// Unit tests (test/native/core/capture_core_test.cc) build the core against a clock they advance
 // by hand, so the hold time and the silence fill are tested without sleeping. The addon never
 // defines this: production reads steady_clock directly.
 int64_t TestClockNs();

@@ -50,7 +50,9 @@ class EventSink {
   // first frame. Returns false when the host has no room: the chunk is dropped and counted,
   // and the next chunk's position jumps past it.
   virtual bool OnChunk(std::vector<uint8_t>&& pcm, uint64_t position) = 0;
-  virtual void OnWarning(const std::string& message) = 0;
+  // `code` is "" or an EngineError code that says what kind of trouble it is (EPERMISSION:
+  // the capture is silent for lack of a permission; EBUSY: a stream is held by another capture).
+  virtual void OnWarning(const std::string& code, const std::string& message) = 0;
   // The last event of a capture.
   virtual void OnEnd(EndReason reason, const std::string& code, const std::string& message,
                      const CaptureStats& stats) = 0;
@@ -101,7 +103,7 @@ class CaptureCore {
   EventSink* sink() const { return sink_; }
 
  private:
-  friend struct CaptureCoreTestPeer;  // test/native/capture_core_test.cc drives Pump directly
+  friend struct CaptureCoreTestPeer;  // test/native/core/capture_core_test.cc drives Pump directly
 
   enum SlotState : int { kFree = 0, kActive = 1, kReleased = 2 };
   struct Slot {

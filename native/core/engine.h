@@ -52,16 +52,16 @@ enum class MuteMode : uint8_t {
 };
 
 enum class TargetKind : uint8_t {
-  kApps,         // the output of the processes in `apps`, mixed into one stream
-  kSystem,       // the whole system mix, minus the processes in `exclude`
-  kExistingTap,  // macOS: an existing visible process tap, by its UID, not owned
+  kApp,     // "app": the output of the processes in `apps`, mixed into one stream
+  kSystem,  // "system": the whole system mix, minus the processes in `exclude`
+  kTap,     // "tap" (macOS): an existing visible process tap, by its UID, not owned
 };
 
 struct Target {
-  TargetKind kind = TargetKind::kApps;
-  std::vector<AppSelector> apps;     // kApps: one or more
+  TargetKind kind = TargetKind::kApp;
+  std::vector<AppSelector> apps;     // kApp: one or more
   std::vector<AppSelector> exclude;  // kSystem: zero or more
-  std::string tap_uid;               // kExistingTap
+  std::string tap_uid;               // kTap
 };
 
 struct CaptureOptions {
@@ -129,7 +129,7 @@ struct TapInfo {
 //   EFORMAT      the asked format is not supported
 //   EUNSUPPORTED the OS (version) or backend cannot do this
 //   EPERMISSION  the OS denied capture (message says what to grant and where)
-//   ENOTAP       no visible tap has the given UID (kExistingTap)
+//   ENOTAP       no visible tap has the given UID (kTap)
 //   ENODEVICE    no output device has the given ID
 //   EOS          any other OS call failed (message names the call and its status)
 struct EngineError : std::runtime_error {

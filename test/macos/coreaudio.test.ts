@@ -121,7 +121,7 @@ describe('Core Audio backend (macOS)', function () {
 
   it('rejects an app that is not running with ENOAPP', async function () {
     const capture = new binding.Capture(
-      { target: { kind: 'apps', apps: ['no-such-app-7f3c9e'] } },
+      { target: { kind: 'app', apps: ['no-such-app-7f3c9e'] } },
       () => undefined,
     );
     const error = await rejection(capture.start());
@@ -136,7 +136,7 @@ describe('Core Audio backend (macOS)', function () {
       const states: string[] = [];
       let ended: Record<string, unknown> | undefined;
       const capture = new binding.Capture(
-        { target: { kind: 'apps', apps: [sleeper.pid] } },
+        { target: { kind: 'app', apps: [sleeper.pid] } },
         (type, ...args) => {
           if (type === 'state') states.push(String(args[0]));
           if (type === 'end') ended = args[0] as Record<string, unknown>;
@@ -289,7 +289,7 @@ describe('Core Audio backend (macOS)', function () {
       let ended: Record<string, unknown> | undefined;
       const capture = new binding.Capture(
         {
-          target: { kind: 'apps', apps: [player.pid] },
+          target: { kind: 'app', apps: [player.pid] },
           sampleRate: 48000,
           channels: 2,
           encoding: 'f32le',

@@ -117,13 +117,13 @@ async function waitFor(condition, ms) {
     results[results.length - 1].apps = apps.length;
   }
   await expectOutcome('setAppVolume', addon.setAppVolume(process.pid, 0.5));
-  await capture('capture app by PID', { target: { kind: 'apps', apps: [process.pid] } });
+  await capture('capture app by PID', { target: { kind: 'app', apps: [process.pid] } });
   // Fails before or at name resolution (EUNSUPPORTED: no process loopback on this build).
-  await capture('capture app by name', { target: { kind: 'apps', apps: ['no-such-app.exe'] } },
+  await capture('capture app by name', { target: { kind: 'app', apps: ['no-such-app.exe'] } },
     { failsOnlyWith: ['ENOAPP', 'EUNSUPPORTED', 'ENOSERVER'] });
   await capture('capture system minus one', { target: { kind: 'system', exclude: [process.pid] } });
   await capture('capture system mix', { target: { kind: 'system' }, encoding: 'f32le' });
-  await capture('capture with mute', { target: { kind: 'apps', apps: [process.pid] }, mute: true },
+  await capture('capture with mute', { target: { kind: 'app', apps: [process.pid] }, mute: true },
     { mustFailWith: 'EUNSUPPORTED' });
   await capture('capture existing tap', { target: { kind: 'tap', tapUid: 'x' } },
     { mustFailWith: 'EUNSUPPORTED' });

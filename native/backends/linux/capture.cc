@@ -92,11 +92,11 @@ class PulseCapture : public CaptureSession {
     Connection& c = *connection_;
     const Target& target = options_.target;
     RecoverStraySinks(c);
-    if (mute_ && target.kind != TargetKind::kApps) {
+    if (mute_ && target.kind != TargetKind::kApp) {
       throw EngineError("EUNSUPPORTED",
                         "mute applies to app captures (one app or several), not to the system mix");
     }
-    if (target.kind == TargetKind::kExistingTap) {
+    if (target.kind == TargetKind::kTap) {
       throw EngineError("EUNSUPPORTED",
                         "attaching to an existing tap is a macOS feature; on Linux capture an "
                         "app or the system mix");
@@ -110,7 +110,7 @@ class PulseCapture : public CaptureSession {
     }
 
     const std::vector<SinkInput> inputs = c.SinkInputs();
-    if (target.kind == TargetKind::kApps) {
+    if (target.kind == TargetKind::kApp) {
       ResolveApps(inputs);
       if (mute_) {
         mute_sink_ = std::make_unique<MuteSink>(c, core_, stopped_, token_);
@@ -139,7 +139,7 @@ class PulseCapture : public CaptureSession {
     for (const SinkInput& input : inputs) {
       if (Wanted(input)) OpenMonitorOfSinkInput(input);
     }
-    if (target.kind == TargetKind::kApps) StartExitTimer();
+    if (target.kind == TargetKind::kApp) StartExitTimer();
   }
 
   // Turns the app selectors into PIDs now playing, or names being waited for.
@@ -240,7 +240,7 @@ class PulseCapture : public CaptureSession {
     auto monitor = std::make_unique<Monitor>(Monitor{this, sink_input});
     monitor->source = core_->AcquireSource();
     if (monitor->source < 0) {
-      core_->sink()->OnWarning("too many streams to mix (more than " +
+      core_->sink()->OnWarning("", "too many streams to mix (more than " +
                                std::to_string(CaptureCore::kMaxSources) + "); sink-input " +
                                std::to_string(sink_input) + " is left out");
       return;
@@ -248,7 +248,7 @@ class PulseCapture : public CaptureSession {
     monitor->stream = pa_.pa_stream_new(connection_->context(), "audio-tap monitor", &spec, &map);
     if (!monitor->stream) {
       core_->ReleaseSource(monitor->source);
-      core_->sink()->OnWarning("could not create a monitor stream: " + connection_->LastError());
+      core_->sink()->OnWarning("", "could not create a monitor stream: " + connection_->LastError());
       return;
     }
     if (sink_input != PA_INVALID_INDEX) {
@@ -269,7 +269,7 @@ class PulseCapture : public CaptureSession {
     if (pa_.pa_stream_connect_record(monitor->stream, device.c_str(), &attr, flags) < 0) {
       const std::string why = connection_->LastError();
       CloseMonitor(*monitor);
-      core_->sink()->OnWarning("could not monitor sink-input " + std::to_string(sink_input) +
+      core_->sink()->OnWarning("", "could not monitor sink-input " + std::to_string(sink_input) +
                                ": " + why);
       return;
     }
@@ -381,7 +381,7 @@ class PulseCapture : public CaptureSession {
     }
   }
 
-  // kApps: every 250 ms, end the capture once every target process has exited (and its
+  // kApp: every 250 ms, end the capture once every target process has exited (and its
   // streams are gone, or it has been gone for a second).
   void StartExitTimer() {
     timer_ = pa_.pa_context_rttime_new(connection_->context(), pa_.pa_rtclock_now() + 250000,
@@ -418,8 +418,8 @@ class PulseCapture : public CaptureSession {
   std::mutex stop_mutex_;
   bool stopped_ = false;
   std::map<uint32_t, std::unique_ptr<Monitor>> monitors_;  // by sink-input index
-  std::set<int32_t> pids_;                 // kApps: processes captured
-  std::vector<std::string> waiting_names_; // kApps: lower-case names not playing yet
+  std::set<int32_t> pids_;                 // kApp: processes captured
+  std::vector<std::string> waiting_names_; // kApp: lower-case names not playing yet
   std::set<int32_t> exclude_pids_;         // kSystem
   std::vector<std::string> exclude_names_; // kSystem, lower-case
   pa_time_event* timer_ = nullptr;

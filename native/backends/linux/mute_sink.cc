@@ -84,7 +84,8 @@ void MuteSink::Move(const SinkInput& input) {
     if (pa.pa_proplist_gets(info.proplist, kOwnerProperty)) {
       // Another muted capture holds this stream: taking it would silence that one.
       moved_.erase(it);
-      core_->sink()->OnWarning("a stream of the app is muted by another capture; it is left there");
+      core_->sink()->OnWarning("EBUSY",
+                               "a stream of the app is muted by another capture; it is left there");
       return;
     }
     it->second.sink_name = info.name;
@@ -93,7 +94,7 @@ void MuteSink::Move(const SinkInput& input) {
         [](pa_context*, int success, void* user) {
           if (!success) {
             static_cast<CaptureCore*>(user)->sink()->OnWarning(
-                "could not move a stream of the app into the muted capture's private sink");
+                "", "could not move a stream of the app into the muted capture's private sink");
           }
         },
         core_);

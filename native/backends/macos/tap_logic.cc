@@ -221,7 +221,7 @@ std::vector<uint32_t> ResolveProcessObjects(const std::vector<AppSelector>& sele
 TapPlan PlanTap(const CaptureOptions& options, const std::vector<uint32_t>& process_objects) {
   TapPlan plan;
   switch (options.target.kind) {
-    case TargetKind::kApps:
+    case TargetKind::kApp:
       if (process_objects.empty()) {
         throw EngineError("ENOAPP", "an app capture needs at least one app");
       }
@@ -230,7 +230,7 @@ TapPlan PlanTap(const CaptureOptions& options, const std::vector<uint32_t>& proc
     case TargetKind::kSystem:
       plan.exclusive = true;
       break;
-    case TargetKind::kExistingTap:
+    case TargetKind::kTap:
       throw EngineError("EUNSUPPORTED", "an existing tap is attached by its UID, not planned");
   }
   plan.processes = process_objects;

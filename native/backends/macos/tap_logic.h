@@ -4,7 +4,7 @@
 // system-audio-recording permission produces, naming the app that needs that permission, and,
 // for playback, choosing the output device and adding up its latency.
 // Kept free of Apple headers so that it compiles and is unit-tested on every OS
-// (test/native/tap_logic_test.cc, `npm run test:native`); the .mm files turn these
+// (test/native/backends/macos/tap_logic_test.cc, `npm run test:native`); the .mm files turn these
 // plans into Core Audio calls.
 #pragma once
 
@@ -91,13 +91,13 @@ struct TapPlan {
   bool private_tap = true;          // only visible to this process
 };
 
-// Plans the tap for a kApps or kSystem target whose selectors resolved to `process_objects`.
-//   kApps:   a stereo (format.channels 2) or mono (1) mixdown of the processes.
+// Plans the tap for a kApp or kSystem target whose selectors resolved to `process_objects`.
+//   kApp:   a stereo (format.channels 2) or mono (1) mixdown of the processes.
 //   kSystem: the global mix excluding the processes.
 //   options.device set: only audio going to that device; with options.device_stream >= 0 only
 //   that stream, unmixed (the tap then has the stream's format, converted afterwards).
-// Throws EngineError: ENOAPP when a kApps target has no process; EUNSUPPORTED for
-// kExistingTap (it is attached, not planned) or a device stream without a device.
+// Throws EngineError: ENOAPP when a kApp target has no process; EUNSUPPORTED for
+// kTap (it is attached, not planned) or a device stream without a device.
 TapPlan PlanTap(const CaptureOptions& options, const std::vector<uint32_t>& process_objects);
 
 // ---- Format negotiation -------------------------------------------------------------------

@@ -55,8 +55,8 @@ class TapSession final : public CaptureSession {
   void Stop() override;
 
  private:
-  // Resolves the target now. Returns the process objects to tap (kApps: those that exist;
-  // kSystem: those to exclude) and fills waiting_ with the kApps selectors still to come.
+  // Resolves the target now. Returns the process objects to tap (kApp: those that exist;
+  // kSystem: those to exclude) and fills waiting_ with the kApp selectors still to come.
   std::vector<uint32_t> ResolveTarget(const std::vector<ProcessEntry>& processes);
   void CheckDevice() const;
   API_AVAILABLE(macos(14.2)) void OpenTap(AudioObjectID existing_tap, const TapPlan* plan);
@@ -101,10 +101,10 @@ class TapSession final : public CaptureSession {
   AudioConverterRef converter_ = nullptr;
 
   // Control thread (and Open() before it starts).
-  std::vector<AppSelector> waiting_;   // kApps selectors whose app runs but has no audio yet
-  std::vector<uint32_t> tapped_;       // kApps: process objects in the tap
-  std::vector<uint32_t> unjoinable_;   // kApps: process objects the tap refused to add
-  std::vector<ProcessEntry> targets_;  // kApps: the tapped processes
+  std::vector<AppSelector> waiting_;   // kApp selectors whose app runs but has no audio yet
+  std::vector<uint32_t> tapped_;       // kApp: process objects in the tap
+  std::vector<uint32_t> unjoinable_;   // kApp: process objects the tap refused to add
+  std::vector<ProcessEntry> targets_;  // kApp: the tapped processes
   std::vector<uint32_t> excluded_;     // kSystem: the excluded process objects
   std::string target_text_;            // for messages: "Music (pid 412)"
   bool ended_ = false;                 // CaptureCore::End has been called

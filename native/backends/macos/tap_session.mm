@@ -157,7 +157,7 @@ void TapSession::Open() {
   // Fail on a bad asked format before anything is created.
   NegotiateFormat(LayoutOf(options_.format), options_.format);
 
-  if (options_.target.kind == TargetKind::kExistingTap) {
+  if (options_.target.kind == TargetKind::kTap) {
     if (options_.target.tap_uid.empty()) {
       throw EngineError("ENOTAP", "an existing-tap capture needs the tap's UID; list taps");
     }
@@ -175,7 +175,7 @@ void TapSession::Open() {
     CheckDevice();
     const std::vector<ProcessEntry> processes = ListProcessEntries();
     const std::vector<uint32_t> objects = ResolveTarget(processes);
-    if (options_.target.kind == TargetKind::kApps) {
+    if (options_.target.kind == TargetKind::kApp) {
       NoteTargets(processes, objects);
       for (const AppSelector& selector : waiting_) {
         if (!target_text_.empty()) target_text_ += ", ";

@@ -134,7 +134,7 @@ void TapSession::ConvertStaged() {
 }
 
 bool TapSession::TargetPlaying() {
-  if (options_.target.kind == TargetKind::kApps) {
+  if (options_.target.kind == TargetKind::kApp) {
     for (uint32_t object : tapped_) {
       if (IsRunningOutput(object)) return true;
     }
@@ -165,7 +165,7 @@ bool TapSession::WaitingAlive() const {
   return false;
 }
 
-// kApps: opens the tap once a waited-for app has a process object, and adds processes that
+// kApp: opens the tap once a waited-for app has a process object, and adds processes that
 // appear later under a selected name (a browser's new audio helper) to the running tap.
 void TapSession::FollowApps() {
   const std::vector<ProcessEntry> processes = ListProcessEntries();
@@ -226,7 +226,7 @@ void TapSession::FollowApps() {
   } catch (const EngineError& error) {
     // The capture goes on with the processes it has; these are not tried again.
     unjoinable_.insert(unjoinable_.end(), added.begin(), added.end());
-    core_->sink()->OnWarning(std::string("a process that started playing later could not join "
+    core_->sink()->OnWarning("", std::string("a process that started playing later could not join "
                                          "the running tap: ") + error.what());
     return;
   }
@@ -273,7 +273,7 @@ void TapSession::ControlLoop() {
   uint64_t seen_frames = 0;
   uint64_t reported_drops = 0;
   int ticks = 0;
-  const bool following = options_.target.kind == TargetKind::kApps;
+  const bool following = options_.target.kind == TargetKind::kApp;
   auto next_check = std::chrono::steady_clock::now();
   std::unique_lock<std::mutex> lock(control_mutex_);
   while (!control_stop_) {
@@ -305,14 +305,14 @@ void TapSession::ControlLoop() {
             const bool playing = !nonzero && TargetPlaying();
             if (probe->Update(frames - seen_frames, nonzero, playing)) {
               core_->sink()->OnWarning(
-                  "EPERMISSION: " + PermissionMessage(FindPermissionHost(ExecutableChain()),
+                  "EPERMISSION", PermissionMessage(FindPermissionHost(ExecutableChain()),
                                                       target_text_));
             }
           }
           seen_frames = frames;
           const uint64_t drops = staging_dropped_frames_.load(std::memory_order_relaxed);
           if (drops > reported_drops) {
-            core_->sink()->OnWarning(std::to_string(drops - reported_drops) +
+            core_->sink()->OnWarning("", std::to_string(drops - reported_drops) +
                                      " frames of the tap were dropped before format conversion "
                                      "(the converter fell behind)");
             reported_drops = drops;

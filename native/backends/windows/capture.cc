@@ -143,7 +143,7 @@ class WasapiCaptureSession final : public CaptureSession {
       try {
         AddClient({ClientSpec::Kind::kProcessInclude, pid, "", Label(pid, processes)});
       } catch (const EngineError& error) {
-        core_->sink()->OnWarning("not capturing " + Label(pid, processes) + ": " + error.what());
+        core_->sink()->OnWarning("", "not capturing " + Label(pid, processes) + ": " + error.what());
       }
     }
   }
@@ -202,7 +202,7 @@ class WasapiCaptureSession final : public CaptureSession {
         if (discontinuities > reported_discontinuities &&
             now - last_warning_ms >= kWarningIntervalMs) {
           core_->sink()->OnWarning(
-              std::to_string(discontinuities - reported_discontinuities) +
+              "", std::to_string(discontinuities - reported_discontinuities) +
               " data discontinuity(ies) in the captured audio: the audio engine dropped frames "
               "before they were read (system overloaded)");
           reported_discontinuities = discontinuities;
@@ -214,7 +214,7 @@ class WasapiCaptureSession final : public CaptureSession {
           try {
             PollSessions();
           } catch (const EngineError& error) {
-            core_->sink()->OnWarning(std::string("could not look for new audio sessions: ") +
+            core_->sink()->OnWarning("", std::string("could not look for new audio sessions: ") +
                                      error.what());
           }
         }
@@ -247,7 +247,7 @@ void RequireProcessLoopback(CaptureCore* core) {
     // Windows 10 2004..22H2 have process loopback, but only with recent cumulative updates;
     // an older one activates without error and delivers silence.
     core->sink()->OnWarning(
-        "process loopback on Windows 10 build " + std::to_string(build) +
+        "", "process loopback on Windows 10 build " + std::to_string(build) +
         " works only with recent cumulative updates (Microsoft documents build " +
         std::to_string(kDocumentedProcessLoopbackBuild) +
         "); if the recording stays silent, install the latest Windows updates");
@@ -259,7 +259,7 @@ void RequireProcessLoopback(CaptureCore* core) {
 std::unique_ptr<CaptureSession> StartCapture(const CaptureOptions& options, CaptureCore* core) {
   ValidateFormat(options.format);
   const Target& target = options.target;
-  if (target.kind == TargetKind::kExistingTap) {
+  if (target.kind == TargetKind::kTap) {
     throw EngineError("EUNSUPPORTED", "existing process taps are a macOS feature; on Windows "
                                       "capture apps by PID or name");
   }
@@ -293,7 +293,7 @@ std::unique_ptr<CaptureSession> StartCapture(const CaptureOptions& options, Capt
   const std::vector<SessionInfo> sessions = EnumerateSessions();
   const ProcessTable processes = ProcessTable::Snapshot();
 
-  if (target.kind == TargetKind::kApps) {
+  if (target.kind == TargetKind::kApp) {
     if (target.apps.empty()) throw EngineError("ENOAPP", "no app to capture was given");
     std::vector<DWORD> roots;
     for (const AppSelector& selector : target.apps) {

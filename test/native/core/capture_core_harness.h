@@ -84,7 +84,7 @@ class FakeSink : public EventSink {
     queued_.push_back({std::move(pcm), position});
     return true;
   }
-  void OnWarning(const std::string&) override {}
+  void OnWarning(const std::string&, const std::string&) override {}
   void OnEnd(EndReason reason, const std::string& code, const std::string& message,
              const CaptureStats& stats) override {
     std::lock_guard<std::mutex> lock(mutex_);

@@ -188,7 +188,7 @@ void TestResolveProcessObjects() {
 
 void TestPlanApps() {
   CaptureOptions options;
-  options.target.kind = TargetKind::kApps;
+  options.target.kind = TargetKind::kApp;
   options.format.channels = 2;
   TapPlan plan = PlanTap(options, {101, 102});
   EXPECT(!plan.exclusive && plan.mixdown && !plan.mono);
@@ -232,7 +232,7 @@ void TestPlanSystemAndDevice() {
   options.device.clear();
   EXPECT_ERROR(PlanTap(options, {}), "EUNSUPPORTED", "needs a device UID");
 
-  options.target.kind = TargetKind::kExistingTap;
+  options.target.kind = TargetKind::kTap;
   EXPECT_ERROR(PlanTap(options, {}), "EUNSUPPORTED", "attached by its UID");
 }
 
