@@ -8,7 +8,7 @@ import os from 'os';
 import path from 'path';
 import type { NodeAPI, NodeDef, Node } from 'node-red';
 import { AudioChunk, Capture, CaptureEnd } from '../src/engine';
-import { Player, playTone, PulseServer, sourceOutputs, startPulse, waitFor, waitForStream } from './helpers/pulse';
+import { pactl, Player, playTone, PulseServer, sinkOfPlayer, sourceOutputs, startPulse, waitFor, waitForStream } from './helpers/pulse';
 import { readWav } from './helpers/wav';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -32,6 +32,13 @@ function stallNode(RED: NodeAPI) {
     });
   }
   RED.nodes.registerType('stall', StallNode as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
+}
+
+/** Registers GET /audio-tap-test/ping on the admin API: what answers when the JavaScript thread is free. */
+function pingRoute(RED: NodeAPI) {
+  RED.httpAdmin.get('/audio-tap-test/ping', (_req, res) => {
+    res.send('pong');
+  });
 }
 
 type Lifecycle = Record<string, unknown>;
@@ -180,4 +187,85 @@ describe('faults', function () {
       assert.deepStrictEqual(sourceOutputs(), [], 'a capture stream was left open on the server');
     });
   });
+});
+
+describe('faults: a wedged audio server (SIGSTOP) during stop', function () {
+  this.timeout(60000);
+  let pulse: PulseServer;
+  let player: Player;
+  let dir: string;
+
+  beforeEach(async function () {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'audio-tap-wedged-'));
+    pulse = await startPulse({ own: true });
+    player = playTone('tone-wedged', 440);
+    await waitForStream(player);
+    await new Promise<void>((resolve) => helper.startServer(resolve));
+  });
+
+  afterEach(async function () {
+    pulse.thaw();
+    await helper.unload();
+    await new Promise<void>((resolve) => helper.stopServer(resolve));
+    await player.stop();
+    await pulse.stop();
+  });
+
+  for (const mute of [false, true]) {
+    it(`${mute ? 'a muted' : 'an'} app capture: Node-RED keeps answering while stop waits on the server; the file is finalized once it answers`, async function () {
+      await helper.load(
+        [tapSource, wavSink, pingRoute],
+        [
+          { id: 'tap', type: 'tap-source', targetType: 'app', app: 'tone-wedged', mute, wires: [['sink'], ['events']] },
+          { id: 'sink', type: 'wav-sink', directory: dir, filename: 'wedged-{recordingId}.wav', wires: [['closed']] },
+          { id: 'events', type: 'helper' },
+          { id: 'closed', type: 'helper' },
+        ],
+      );
+      const lifecycle: Lifecycle[] = [];
+      helper.getNode('events').on('input', (msg: { payload: Lifecycle }) => lifecycle.push(msg.payload));
+      const closed = new Promise<{ payload: Record<string, number | string>; filename: string }>((resolve) => helper.getNode('closed').on('input', resolve));
+      helper.getNode('tap').receive({ payload: 'start' });
+      await waitFor(() => lifecycle.some((p) => p.event === 'started'), 10000, 'the recording to start');
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+
+      // The JavaScript thread's longest stall while the server is frozen, from a 10 ms timer.
+      let last = Date.now();
+      let worst = 0;
+      const ticker = setInterval(() => {
+        const now = Date.now();
+        worst = Math.max(worst, now - last);
+        last = now;
+      }, 10);
+      try {
+        pulse.freeze();
+        helper.getNode('tap').receive({ payload: 'stop' });
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        const asked = Date.now();
+        const res = await helper.request().get('/audio-tap-test/ping');
+        const answered = Date.now() - asked;
+        assert.strictEqual(res.status, 200);
+        assert.ok(answered < 1000, `the HTTP admin API answered ${answered} ms after it was asked, with the server frozen`);
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+      } finally {
+        clearInterval(ticker);
+        pulse.thaw();
+      }
+      assert.ok(worst < 500, `the JavaScript thread stalled for ${worst} ms while the server was frozen`);
+
+      const file = await closed;
+      const stopped = lifecycle.find((p) => p.event === 'stopped')!;
+      assert.ok(stopped, 'a stopped event');
+      const wav = await readWav(file.filename);
+      assert.strictEqual(fs.statSync(file.filename).size, wav.dataOffset + wav.data.length, 'header sizes finalized');
+      assert.strictEqual(file.payload.frames, wav.data.length / 4);
+      assert.ok(wav.data.length / 4 / 48000 > 0.9, `the file holds ${wav.data.length / 4 / 48000} s; about 1 s was captured`);
+      await waitFor(() => sourceOutputs().length === 0, 5000, 'the capture stream to close');
+      if (mute) {
+        // The app plays on its own sink again, and the private sink is gone.
+        await waitFor(() => sinkOfPlayer(player) === pulse.sink, 5000, `tone-wedged back on ${pulse.sink} (it is on ${sinkOfPlayer(player)})`);
+        assert.deepStrictEqual(pactl('list', 'short', 'sinks').split('\n').filter((line) => line.trim() && !line.includes(pulse.sink)), []);
+      }
+    });
+  }
 });

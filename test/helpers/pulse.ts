@@ -17,6 +17,10 @@ export interface PulseServer {
   stop(): Promise<void>;
   /** Kills the server at once (SIGKILL), as a crash would; resolves once it has exited. */
   kill(): Promise<void>;
+  /** Freezes the server (SIGSTOP): it keeps its sockets and answers nothing, as a wedged one. */
+  freeze(): void;
+  /** Lets a frozen server run again (SIGCONT). */
+  thaw(): void;
 }
 
 const SINK = 'audio_tap_test';
@@ -50,7 +54,10 @@ export async function startPulse(options: { own?: boolean } = {}): Promise<Pulse
     const refuse = async () => {
       throw new Error('this server is not the test\'s own: start one with startPulse({ own: true })');
     };
-    return { server: given, sink: pactl('get-default-sink').trim(), owned: false, stop: async () => undefined, kill: refuse };
+    const refuseNow = () => {
+      throw new Error('this server is not the test\'s own: start one with startPulse({ own: true })');
+    };
+    return { server: given, sink: pactl('get-default-sink').trim(), owned: false, stop: async () => undefined, kill: refuse, freeze: refuseNow, thaw: refuseNow };
   }
   const runtime = fs.mkdtempSync(path.join(os.tmpdir(), 'audio-tap-pulse-'));
   const socket = path.join(runtime, 'pulse', 'native');
@@ -89,8 +96,17 @@ export async function startPulse(options: { own?: boolean } = {}): Promise<Pulse
     server,
     sink: SINK,
     owned: true,
-    stop: () => end('SIGTERM'),
+    stop: () => {
+      if (!exited) child.kill('SIGCONT'); // a frozen server must run to take SIGTERM
+      return end('SIGTERM');
+    },
     kill: () => end('SIGKILL'),
+    freeze: () => {
+      if (!exited) child.kill('SIGSTOP');
+    },
+    thaw: () => {
+      if (!exited) child.kill('SIGCONT');
+    },
   };
 
   function end(signal: NodeJS.Signals): Promise<void> {
