@@ -98,7 +98,12 @@ export interface EngineError extends Error {
   code: string;
 }
 
-function checkAppRef(value: unknown, field: string): AppRef {
+/**
+ * An app reference from a form or a message: a positive integer (or a string of digits) is a
+ * PID, any other non-empty string an app name (trimmed).
+ * @throws TypeError naming `field` for anything else.
+ */
+export function checkAppRef(value: unknown, field: string): AppRef {
   if (typeof value === 'number' && Number.isInteger(value) && value > 0) return value;
   if (typeof value === 'string' && value.trim() !== '') {
     const text = value.trim();

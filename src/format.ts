@@ -124,3 +124,8 @@ export function formatOfMessage(msg: Record<string, unknown>): AudioFormat {
   }
   throw new TypeError('msg.audio: missing; a PCM message needs msg.audio {sampleRate, channels, encoding} (as tap-source sends)');
 }
+
+/** Same sample rate, channels and encoding. */
+export function sameFormat(a: AudioFormat, b: AudioFormat): boolean {
+  return a.sampleRate === b.sampleRate && a.channels === b.channels && a.encoding === b.encoding;
+}

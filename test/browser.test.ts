@@ -14,8 +14,6 @@ import { readWav } from './helpers/wav';
 
 const CHROMIUM = process.env.AUDIO_TAP_CHROMIUM || '/usr/bin/chromium';
 const ARTIFACTS = path.join(PROJECT_ROOT, 'test-artifacts');
-/** The eq node comes with this package; where it is not built (yet), its dialog test is pending. */
-const HAS_EQ = fs.existsSync(path.join(PROJECT_ROOT, 'dist', 'nodes', 'eq', 'eq.js'));
 
 declare const RED: {
   nodes: {
@@ -163,7 +161,6 @@ describe('the editor in headless Chromium', function () {
   });
 
   it('the eq dialog draws its response curve', async function () {
-    if (!HAS_EQ) this.skip(); // reported as pending: the eq node is not in this tree
     // As a user adds it: dragged from the palette (so it has its defaults), then opened.
     const palette = page.locator(".red-ui-palette-node[data-palette-type='eq']");
     await palette.scrollIntoViewIfNeeded();

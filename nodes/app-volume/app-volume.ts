@@ -6,7 +6,7 @@
  * app. Output: the message, with msg.payload {app, volume, mute} as set.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { AppRef, setAppVolume } from '../../src/engine';
+import { AppRef, checkAppRef, setAppVolume } from '../../src/engine';
 import { asNumberOrInfinity } from '../../src/numbers';
 
 interface AppVolumeDef extends NodeDef {
@@ -34,10 +34,10 @@ export function toLinear(value: unknown, unit: 'linear' | 'dB'): number {
 }
 
 function appRef(value: unknown): AppRef {
-  if (typeof value === 'number') return value;
-  const text = String(value ?? '').trim();
-  if (text === '') throw new TypeError('app: no app given; configure one or send msg.app (a name or PID)');
-  return /^\d+$/.test(text) ? Number(text) : text;
+  if (value === undefined || value === null || (typeof value === 'string' && value.trim() === '')) {
+    throw new TypeError('app: no app given; configure one or send msg.app (a name or PID)');
+  }
+  return checkAppRef(value, 'app');
 }
 
 module.exports = function (RED: NodeAPI) {
@@ -64,21 +64,21 @@ module.exports = function (RED: NodeAPI) {
           throw new TypeError('nothing to set: configure a volume or mute, or send msg.payload / msg.volume / msg.mute');
         }
       } catch (error) {
-        node.status({ fill: 'red', shape: 'ring', text: 'bad input' });
+        node.status({ fill: 'red', shape: 'ring', text: RED._('app-volume.status.config') });
         return done(error as Error);
       }
       setAppVolume(app, { volume, mute }).then(
         () => {
           const parts = [];
           if (volume !== undefined) parts.push(`${Math.round(volume * 100)}%`);
-          if (mute !== undefined) parts.push(mute ? 'muted' : 'unmuted');
-          node.status({ fill: 'green', shape: 'dot', text: `${app}: ${parts.join(' ')}`.slice(0, 20) });
+          if (mute !== undefined) parts.push(RED._(mute ? 'app-volume.status.muted' : 'app-volume.status.unmuted'));
+          node.status({ fill: 'green', shape: 'dot', text: RED._('app-volume.status.set', { app, what: parts.join(' ') }).slice(0, 20) });
           msg.payload = { app, ...(volume !== undefined ? { volume } : {}), ...(mute !== undefined ? { mute } : {}) };
           send(msg);
           done();
         },
         (error: Error & { code?: string }) => {
-          node.status({ fill: 'red', shape: 'ring', text: error.code === 'ENOAPP' ? 'no such app' : 'error' });
+          node.status({ fill: 'red', shape: 'ring', text: RED._(error.code === 'ENOAPP' ? 'app-volume.status.noApp' : 'app-volume.status.error') });
           done(error);
         },
       );

@@ -9,16 +9,13 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { Playback } from '../../src/engine';
-import { AudioFormat, bytesPerFrame, formatOfMessage } from '../../src/format';
+import { AudioFormat, sameFormat } from '../../src/format';
+import { PcmChunk, PcmMessageError, readPcmMessage } from '../../src/node-red/pcm-message';
 import { settingNumber } from '../../src/numbers';
 
 interface AudioOutDef extends NodeDef {
   device: string;
   bufferMs: string | number;
-}
-
-function sameFormat(a: AudioFormat, b: AudioFormat): boolean {
-  return a.sampleRate === b.sampleRate && a.channels === b.channels && a.encoding === b.encoding;
 }
 
 module.exports = function (RED: NodeAPI) {
@@ -44,7 +41,7 @@ module.exports = function (RED: NodeAPI) {
       node.status({
         fill: xruns ? 'yellow' : 'green',
         shape: 'dot',
-        text: `▶ u${stats.underruns} o${Math.ceil(stats.overrunFrames / (playback.format.sampleRate / 100))}`,
+        text: RED._('audio-out.status.playing', { underruns: stats.underruns, overruns: Math.ceil(stats.overrunFrames / (playback.format.sampleRate / 100)) }),
       });
     }
 
@@ -65,7 +62,7 @@ module.exports = function (RED: NodeAPI) {
         (error: Error) => {
           if (playback === next) close();
           failed = { at: Date.now(), error };
-          node.status({ fill: 'red', shape: 'ring', text: 'output failed' });
+          node.status({ fill: 'red', shape: 'ring', text: RED._('audio-out.status.outputFailed') });
           node.error(`cannot play${device ? ` to "${device}"` : ''}: ${error.message}`, {});
         },
       );
@@ -75,24 +72,17 @@ module.exports = function (RED: NodeAPI) {
 
     node.on('input', (msg: NodeMessage & Record<string, unknown>, _send, done) => {
       if (configError) {
-        node.status({ fill: 'red', shape: 'ring', text: 'bad setting' });
+        node.status({ fill: 'red', shape: 'ring', text: RED._('audio-out.status.config') });
         return done(configError);
       }
-      if (!Buffer.isBuffer(msg.payload)) {
-        node.status({ fill: 'red', shape: 'ring', text: 'not PCM' });
-        return done(new TypeError(`msg.payload: expected a Buffer of PCM (as tap-source sends), got ${typeof msg.payload}`));
-      }
-      let format: AudioFormat;
+      let pcm: PcmChunk;
       try {
-        format = formatOfMessage(msg);
+        pcm = readPcmMessage(msg);
       } catch (error) {
-        node.status({ fill: 'red', shape: 'ring', text: 'no format' });
+        node.status({ fill: 'red', shape: 'ring', text: RED._(`audio-out.status.${(error as PcmMessageError).refusal}`) });
         return done(error as Error);
       }
-      if (msg.payload.length % bytesPerFrame(format) !== 0) {
-        node.status({ fill: 'red', shape: 'ring', text: 'partial frame' });
-        return done(new RangeError(`msg.payload: ${msg.payload.length} bytes is not a whole number of ${bytesPerFrame(format)}-byte frames`));
-      }
+      const { payload, format } = pcm;
       // After a failure, try again at most every 5 s rather than on every chunk.
       if (!playback && failed && Date.now() - failed.at < 5000) return done();
       if (playback && !sameFormat(playback.format, format)) {
@@ -104,10 +94,10 @@ module.exports = function (RED: NodeAPI) {
       try {
         playback = playback ?? open(format);
       } catch (error) {
-        node.status({ fill: 'red', shape: 'ring', text: 'bad setting' });
+        node.status({ fill: 'red', shape: 'ring', text: RED._('audio-out.status.config') });
         return done(error as Error);
       }
-      if (msg.payload.length > 0) playback.write(msg.payload);
+      if (payload.length > 0) playback.write(payload);
       if ((msg.audio as { final?: boolean } | undefined)?.final) playback.drain();
       done();
     });

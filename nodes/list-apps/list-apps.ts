@@ -13,13 +13,13 @@ module.exports = function (RED: NodeAPI) {
     node.on('input', (msg, send, done) => {
       listApps().then(
         (apps) => {
-          node.status({ fill: 'green', shape: 'dot', text: `${apps.length} apps` });
+          node.status({ fill: 'green', shape: 'dot', text: RED._('list-apps.status.listed', { count: apps.length }) });
           msg.payload = apps;
           send(msg);
           done();
         },
         (error: Error) => {
-          node.status({ fill: 'red', shape: 'ring', text: 'error' });
+          node.status({ fill: 'red', shape: 'ring', text: RED._('list-apps.status.error') });
           done(error);
         },
       );

@@ -13,9 +13,10 @@
  *         level events (peak and RMS per channel, dBFS) four times a second of audio.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { AppRef, Capture, CaptureEnd, CaptureTarget } from '../../src/engine';
+import { Capture, CaptureEnd, CaptureTarget } from '../../src/engine';
 import { AudioFormat, normalizeFormat, pcmFields } from '../../src/format';
 import { asNumber, settingNumber } from '../../src/numbers';
+import { describeTarget, parseAppList, parseTarget } from '../../src/node-red/targets';
 import { LevelMeter, recordingStatus } from './levels';
 
 interface TapSourceDef extends NodeDef {
@@ -40,56 +41,6 @@ const LEVELS_PER_SECOND = 4;
 
 /** Message properties that belong to a start/stop command, not to the recording. */
 const COMMAND_KEYS = new Set(['_msgid', 'payload', 'target', 'duration', 'mute', 'audio', 'format', 'rate', 'bits', 'channels', 'encoding', 'topic']);
-
-/** Splits "firefox, 1234, vlc" into app references. */
-export function parseAppList(text: unknown): AppRef[] {
-  if (Array.isArray(text)) return text as AppRef[];
-  if (typeof text === 'number') return [text];
-  if (typeof text !== 'string') return [];
-  return text
-    .split(',')
-    .map((item) => item.trim())
-    .filter((item) => item !== '')
-    .map((item) => (/^\d+$/.test(item) ? Number(item) : item));
-}
-
-/**
- * Reads msg.target: an app name or PID, "system", an array of apps, or a CaptureTarget-like
- * object ({kind: 'app', apps} | {kind: 'system', exclude}).
- * @throws TypeError saying what is wrong.
- */
-export function parseTarget(value: unknown): CaptureTarget {
-  if (typeof value === 'number' || (typeof value === 'string' && value.trim() !== '')) {
-    const text = String(value).trim();
-    if (text.toLowerCase() === 'system') return { kind: 'system', exclude: [] };
-    return { kind: 'app', apps: parseAppList(text) };
-  }
-  if (Array.isArray(value)) return { kind: 'app', apps: parseAppList(value) };
-  if (value && typeof value === 'object') {
-    const object = value as { kind?: string; apps?: unknown; app?: unknown; exclude?: unknown };
-    if (object.kind === 'system') return { kind: 'system', exclude: parseAppList(object.exclude) };
-    if (object.kind === 'tap' && typeof (object as { tapUid?: unknown }).tapUid === 'string') {
-      return { kind: 'tap', tapUid: (object as { tapUid: string }).tapUid };
-    }
-    if (object.kind === 'app' || object.kind === undefined) {
-      const apps = parseAppList(object.apps ?? object.app);
-      if (apps.length > 0) return { kind: 'app', apps };
-    }
-  }
-  throw new TypeError(
-    `msg.target: expected an app name or PID, "system", or {kind: "app", apps: [...]} / {kind: "system", exclude: [...]} / {kind: "tap", tapUid} (macOS), got ${JSON.stringify(value)}`,
-  );
-}
-
-function describeTarget(target: CaptureTarget): string {
-  if (target.kind === 'app') return target.apps.join(', ');
-  if (target.kind === 'system') {
-    return target.exclude && target.exclude.length > 0 ? `system − ${target.exclude.join(', ')}` : 'system';
-  }
-  return `tap ${target.tapUid}`;
-}
-
-
 
 interface Recording {
   id: string;
@@ -160,7 +111,7 @@ module.exports = function (RED: NodeAPI) {
       // A permission warning (macOS: the capture is silent) stays on the status.
       const show = () =>
         rec.noPermission
-          ? node.status({ fill: 'red', shape: 'ring', text: 'no permission' })
+          ? node.status({ fill: 'red', shape: 'ring', text: RED._('tap-source.status.noPermission') })
           : node.status({ fill: 'green', shape: 'dot', text: recordingStatus(rec.timeline / rec.format.sampleRate, rec.peakDb) });
       show();
       statusTimer = setInterval(show, 1000);
@@ -179,7 +130,7 @@ module.exports = function (RED: NodeAPI) {
 
     function start(msg: NodeMessage & Record<string, unknown>, done: (err?: Error) => void) {
       if (configError || !format) {
-        node.status({ fill: 'red', shape: 'ring', text: 'bad format' });
+        node.status({ fill: 'red', shape: 'ring', text: RED._('tap-source.status.config') });
         return done(new Error(`tap-source configuration: ${configError}`));
       }
       if (recording) {
@@ -194,7 +145,7 @@ module.exports = function (RED: NodeAPI) {
         if (msg.target !== undefined) {
           target = parseTarget(msg.target);
         } else if (defaults.targetType === 'system') {
-          target = { kind: 'system', exclude: parseAppList(defaults.exclude) };
+          target = { kind: 'system', exclude: parseAppList(defaults.exclude, 'exclude') };
         } else if (defaults.targetType === 'msg') {
           const property = defaults.app || 'target';
           const value = RED.util.getMessageProperty(msg, property);
@@ -216,7 +167,7 @@ module.exports = function (RED: NodeAPI) {
           duration = seconds;
         }
       } catch (error) {
-        node.status({ fill: 'red', shape: 'ring', text: 'bad input' });
+        node.status({ fill: 'red', shape: 'ring', text: RED._('tap-source.status.input') });
         return done(error as Error);
       }
 
@@ -230,7 +181,7 @@ module.exports = function (RED: NodeAPI) {
           mute: typeof msg.mute === 'boolean' ? msg.mute : defaults.mute,
         });
       } catch (error) {
-        node.status({ fill: 'red', shape: 'ring', text: 'error' });
+        node.status({ fill: 'red', shape: 'ring', text: RED._('tap-source.status.error') });
         return done(error as Error);
       }
       const extras: Record<string, unknown> = {};
@@ -252,10 +203,10 @@ module.exports = function (RED: NodeAPI) {
         stopping: false,
       };
       recording = rec;
-      node.status({ fill: 'yellow', shape: 'ring', text: 'starting' });
+      node.status({ fill: 'yellow', shape: 'ring', text: RED._('tap-source.status.starting') });
 
       capture.on('waiting', () => {
-        node.status({ fill: 'yellow', shape: 'ring', text: `waiting for ${rec.targetText}` });
+        node.status({ fill: 'yellow', shape: 'ring', text: RED._('tap-source.status.waiting', { target: rec.targetText }) });
         lifecycle(rec, 'waiting', {});
       });
       capture.on('recording', () => {
@@ -266,7 +217,7 @@ module.exports = function (RED: NodeAPI) {
         node.warn(text);
         if (code === 'EPERMISSION') {
           rec.noPermission = true;
-          node.status({ fill: 'red', shape: 'ring', text: 'no permission' });
+          node.status({ fill: 'red', shape: 'ring', text: RED._('tap-source.status.noPermission') });
         }
         lifecycle(rec, 'warning', { message: text, ...(code ? { code } : {}) });
       });
@@ -308,7 +259,7 @@ module.exports = function (RED: NodeAPI) {
         () => done(),
         (error: Error & { code?: string }) => {
           if (recording === rec) recording = undefined;
-          node.status({ fill: 'red', shape: 'ring', text: error.code === 'EAMBIGUOUS' ? 'ambiguous app' : 'error' });
+          node.status({ fill: 'red', shape: 'ring', text: RED._(error.code === 'EAMBIGUOUS' ? 'tap-source.status.ambiguous' : 'tap-source.status.error') });
           lifecycle(rec, 'stopped', { reason: 'error', code: error.code, error: error.message, frames: 0, seconds: 0, droppedChunks: 0, droppedFrames: 0 });
           done(error);
           flushEnded();
@@ -347,10 +298,10 @@ module.exports = function (RED: NodeAPI) {
         overrunFrames: end.overrunFrames,
       });
       if (end.reason === 'error') {
-        node.status({ fill: 'red', shape: 'ring', text: end.message ?? 'error' });
+        node.status({ fill: 'red', shape: 'ring', text: end.message ?? RED._('tap-source.status.error') });
         node.error(`recording of ${rec.targetText} failed: ${end.message}`, { payload: end });
       } else if (!closing) {
-        node.status({ fill: 'grey', shape: 'ring', text: reason === 'target-exited' ? 'app exited' : 'idle' });
+        node.status({ fill: 'grey', shape: 'ring', text: RED._(reason === 'target-exited' ? 'tap-source.status.exited' : 'tap-source.status.idle') });
       }
       flushEnded();
     }
@@ -367,7 +318,7 @@ module.exports = function (RED: NodeAPI) {
         if (recording) recording.capture.stop();
         done();
       } else {
-        node.status({ fill: 'red', shape: 'ring', text: 'bad command' });
+        node.status({ fill: 'red', shape: 'ring', text: RED._('tap-source.status.command') });
         done(new Error(`msg.payload: expected "start", "stop", true or false, got ${JSON.stringify(command)}`));
       }
     });
@@ -403,7 +354,7 @@ module.exports = function (RED: NodeAPI) {
         });
       });
     } else {
-      node.status({ fill: 'grey', shape: 'ring', text: 'idle' });
+      node.status({ fill: 'grey', shape: 'ring', text: RED._('tap-source.status.idle') });
     }
   }
 

@@ -16,7 +16,8 @@
  */
 import path from 'path';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { AudioFormat, AudioInfo, bitDepth, bytesPerFrame, formatOfMessage } from '../../src/format';
+import { AudioFormat, AudioInfo, bitDepth, bytesPerFrame, sameFormat } from '../../src/format';
+import { PcmChunk, PcmMessageError, readPcmMessage } from '../../src/node-red/pcm-message';
 import { expandFilename, FileNamer, resolveInside } from '../../src/wav/names';
 import { Timeline } from '../../src/wav/timeline';
 import { WavPart, WavWriter, WavWriterResult } from '../../src/wav/writer';
@@ -233,30 +234,22 @@ module.exports = function (RED: NodeAPI) {
         done(error);
       };
       if (configError) return fail('config', configError);
-      if (!Buffer.isBuffer(msg.payload)) {
-        const kind = msg.payload === null ? 'null' : typeof msg.payload;
-        return fail('payload', new TypeError(`msg.payload: expected a Buffer of PCM (as tap-source sends), got ${kind}`));
-      }
-      let format: AudioFormat;
+      let pcm: PcmChunk;
       try {
-        format = formatOfMessage(msg);
+        pcm = readPcmMessage(msg);
       } catch (error) {
-        return fail('format', error as Error);
+        return fail((error as PcmMessageError).refusal, error as Error);
       }
+      const { payload, format, frames } = pcm;
       const audio = (msg.audio ?? {}) as Partial<AudioInfo>;
       const id = typeof audio.recordingId === 'string' && audio.recordingId ? audio.recordingId : `topic:${String(msg.topic ?? '')}`;
-      const frameBytes = bytesPerFrame(format);
-      if (msg.payload.length % frameBytes !== 0) {
-        return fail('frames', new RangeError(`msg.payload: ${msg.payload.length} bytes is not a whole number of ${frameBytes}-byte frames`));
-      }
       if (closing) return done(); // the flow is stopping: no new files, open ones are finalizing
       let rec = recordings.get(id);
-      if (rec && (rec.format.sampleRate !== format.sampleRate || rec.format.channels !== format.channels || rec.format.encoding !== format.encoding)) {
+      if (rec && !sameFormat(rec.format, format)) {
         const want = `${rec.format.sampleRate} Hz ${rec.format.channels} ch ${rec.format.encoding}`;
         const got = `${format.sampleRate} Hz ${format.channels} ch ${format.encoding}`;
         return fail('changed', new Error(`chunk format ${got} differs from the open file's ${want} (${rec.namer.requestedPath}); the chunk was not written`));
       }
-      const frames = msg.payload.length / frameBytes;
       if (!rec) {
         // Nothing to write (an empty chunk, or the final message of a recording this node has
         // no file of, as after a partial redeploy): no file.
@@ -280,7 +273,7 @@ module.exports = function (RED: NodeAPI) {
           warnOnce(rec, 'gap', { seconds: (place.skipped / rate).toFixed(3), limit: maxGapSeconds, position: audio.position });
         }
         if (place.back > 0) warnOnce(rec, 'back', { frames: place.back, position: audio.position });
-        if (frames > 0 && rec.writer.write(msg.payload) === 'dropped') warnOnce(rec, 'dropped', {});
+        if (frames > 0 && rec.writer.write(payload) === 'dropped') warnOnce(rec, 'dropped', {});
       }
       if (audio.final) {
         finish(rec, String(audio.reason ?? 'stopped'), send).then(() => done(), done);

@@ -19,7 +19,3 @@ export function checkPayload(payload: unknown, format: AudioFormat): asserts pay
     );
   }
 }
-
-export function sameFormat(a: AudioFormat, b: AudioFormat): boolean {
-  return a.sampleRate === b.sampleRate && a.channels === b.channels && a.encoding === b.encoding;
-}

@@ -2,8 +2,7 @@
  * Per-stream state for the DSP nodes: one processor per recording, the least recently used
  * dropped beyond a bound so that memory stays bounded however many recordings pass.
  */
-import { AudioFormat, formatOfMessage } from '../format';
-import { checkPayload, sameFormat } from './pcm';
+import { AudioFormat, sameFormat } from '../format';
 
 /** What a DSP node keeps per stream: a processor of interleaved PCM in one format. */
 export interface StreamProcessor {
@@ -66,14 +65,11 @@ export class StreamTable<T> {
   }
 }
 
-/** Which part of a PCM message a DSP node refused: its format, its payload, or the settings a new stream needs. */
-export type StreamFailure = 'format' | 'payload' | 'setting';
+/** An error from processMessage: the processor for a new stream could not be made (a setting). */
+export type StreamError = Error & { failure: 'setting' };
 
-/** An error from processMessage, saying which part of the message was refused. */
-export type StreamError = Error & { failure: StreamFailure };
-
-function failed(failure: StreamFailure, error: unknown): StreamError {
-  return Object.assign(error instanceof Error ? error : new Error(String(error)), { failure });
+function failed(error: unknown): StreamError {
+  return Object.assign(error instanceof Error ? error : new Error(String(error)), { failure: 'setting' as const });
 }
 
 /**
@@ -82,27 +78,17 @@ function failed(failure: StreamFailure, error: unknown): StreamError {
  * changed format; a recording that starts again (msg.audio.position 0 after frames went
  * through) resets it; it is forgotten after the recording's final message (msg.audio.final).
  * In place: Node-RED clones a message sent to several wires, so the payload is this node's.
+ * `payload` and `format` are msg's, as src/node-red/pcm-message.ts read and checked them.
  * Returns the processor that ran.
- * @throws StreamError: the TypeError / RangeError naming the field, with `failure` 'format'
- *   (no valid msg.audio), 'payload' (not a Buffer of whole frames) or 'setting' (`make`
- *   refused the settings for this format, e.g. a band above Nyquist).
+ * @throws StreamError when `make` throws (the TypeError / RangeError naming the setting).
  */
 export function processMessage<T extends StreamProcessor>(
   streams: StreamTable<T>,
   msg: Record<string, unknown>,
+  pcm: { payload: Buffer; format: AudioFormat },
   make: (format: AudioFormat) => T,
 ): T {
-  let format: AudioFormat;
-  try {
-    format = formatOfMessage(msg);
-  } catch (error) {
-    throw failed('format', error);
-  }
-  try {
-    checkPayload(msg.payload, format);
-  } catch (error) {
-    throw failed('payload', error);
-  }
+  const { payload, format } = pcm;
   const key = streamKey(msg);
   const audio = msg.audio as { position?: unknown; final?: unknown } | undefined;
   let stream = streams.get(key);
@@ -110,13 +96,12 @@ export function processMessage<T extends StreamProcessor>(
     try {
       stream = make(format);
     } catch (error) {
-      throw failed('setting', error);
+      throw failed(error);
     }
     streams.set(key, stream);
   } else if (audio?.position === 0 && stream.frames > 0) {
     stream.reset();
   }
-  const payload = msg.payload as Buffer;
   stream.process(payload, payload);
   if (audio?.final) streams.delete(key);
   return stream;

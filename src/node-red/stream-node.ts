@@ -6,6 +6,7 @@
 import type { Node, NodeAPI, NodeMessage, NodeStatus } from 'node-red';
 import { AudioFormat } from '../format';
 import { processMessage, StreamError, StreamProcessor, StreamTable } from '../dsp/streams';
+import { PcmChunk, PcmMessageError, readPcmMessage } from './pcm-message';
 
 type Msg = NodeMessage & Record<string, unknown>;
 
@@ -89,12 +90,18 @@ export function runStreamNode<Settings, Stream extends StreamProcessor>(
       if (!Buffer.isBuffer(msg.payload)) return done();
     }
 
+    let pcm: PcmChunk;
+    try {
+      pcm = readPcmMessage(msg);
+    } catch (error) {
+      return fail((error as PcmMessageError).refusal, error as Error);
+    }
     let stream: Stream;
     const current = settings;
     try {
-      stream = processMessage(streams, msg, (format) => spec.make(format, current, rampMs));
+      stream = processMessage(streams, msg, pcm, (format) => spec.make(format, current, rampMs));
     } catch (error) {
-      return fail((error as StreamError).failure ?? 'format', error as Error);
+      return fail((error as StreamError).failure, error as Error);
     }
     if (stream.lastNonFinite > 0 && !warned.has(stream)) {
       warned.add(stream);

@@ -1,0 +1,58 @@
+/**
+ * What to capture, as tap-source reads it from its form and from msg.target: app lists
+ * ("firefox, 1234, vlc"), "system", or a CaptureTarget-like object; and the short text that
+ * names a target in statuses and file names.
+ */
+import { AppRef, CaptureTarget, checkAppRef } from '../engine';
+
+/**
+ * App references from a comma-separated list ("firefox, 1234, vlc"), an array, or one PID:
+ * digits are PIDs, anything else a name; empty items are skipped; anything else is none.
+ * @throws TypeError naming `field` for an item that is neither a PID nor a name.
+ */
+export function parseAppList(value: unknown, field = 'app'): AppRef[] {
+  if (Array.isArray(value)) return value.map((item, i) => checkAppRef(item, `${field}[${i}]`));
+  if (typeof value === 'number') return [checkAppRef(value, field)];
+  if (typeof value !== 'string') return [];
+  return value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '')
+    .map((item) => checkAppRef(item, field));
+}
+
+/**
+ * Reads msg.target: an app name or PID (or several, comma-separated), "system", an array of
+ * apps, or a CaptureTarget-like object ({kind: 'app', apps} | {kind: 'system', exclude} |
+ * {kind: 'tap', tapUid}).
+ * @throws TypeError saying what is wrong.
+ */
+export function parseTarget(value: unknown): CaptureTarget {
+  if (typeof value === 'number' || (typeof value === 'string' && value.trim() !== '')) {
+    const text = String(value).trim();
+    if (text.toLowerCase() === 'system') return { kind: 'system', exclude: [] };
+    return { kind: 'app', apps: parseAppList(text, 'msg.target') };
+  }
+  if (Array.isArray(value) && value.length > 0) return { kind: 'app', apps: parseAppList(value, 'msg.target') };
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
+    const object = value as { kind?: string; apps?: unknown; app?: unknown; exclude?: unknown; tapUid?: unknown };
+    if (object.kind === 'system') return { kind: 'system', exclude: parseAppList(object.exclude, 'msg.target.exclude') };
+    if (object.kind === 'tap' && typeof object.tapUid === 'string' && object.tapUid !== '') return { kind: 'tap', tapUid: object.tapUid };
+    if (object.kind === 'app' || object.kind === undefined) {
+      const apps = parseAppList(object.apps ?? object.app, 'msg.target.apps');
+      if (apps.length > 0) return { kind: 'app', apps };
+    }
+  }
+  throw new TypeError(
+    `msg.target: expected an app name or PID, "system", or {kind: "app", apps: [...]} / {kind: "system", exclude: [...]} / {kind: "tap", tapUid} (macOS), got ${JSON.stringify(value)}`,
+  );
+}
+
+/** "firefox, 1234", "system", "system − vlc", "tap <uid>": a target in a few words. */
+export function describeTarget(target: CaptureTarget): string {
+  if (target.kind === 'app') return target.apps.join(', ');
+  if (target.kind === 'system') {
+    return target.exclude && target.exclude.length > 0 ? `system − ${target.exclude.join(', ')}` : 'system';
+  }
+  return `tap ${target.tapUid}`;
+}
