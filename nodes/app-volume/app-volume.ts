@@ -6,7 +6,7 @@
  * app. Output: the message, with msg.payload {app, volume, mute} as set.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { AppRef, checkAppRef, setAppVolume } from '../../src/engine';
+import { AppRef, checkAppRef, setAppVolume } from '../../src/apps';
 import { asNumberOrInfinity } from '../../src/numbers';
 
 interface AppVolumeDef extends NodeDef {

@@ -8,7 +8,7 @@
  * is buffered.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { Playback } from '../../src/engine';
+import { Playback } from '../../src/playback';
 import { AudioFormat, sameFormat } from '../../src/format';
 import { PcmChunk, PcmMessageError, readPcmMessage } from '../../src/node-red/pcm-message';
 import { settingNumber } from '../../src/numbers';

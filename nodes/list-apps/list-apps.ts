@@ -4,7 +4,7 @@
  * the editor at GET /audio-tap/apps for tap-source's app picker.
  */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { listApps } from '../../src/engine';
+import { listApps } from '../../src/apps';
 
 module.exports = function (RED: NodeAPI) {
   function ListAppsNode(this: Node, config: NodeDef) {

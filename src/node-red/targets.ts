@@ -3,7 +3,8 @@
  * ("firefox, 1234, vlc"), "system", or a CaptureTarget-like object; and the short text that
  * names a target in statuses and file names.
  */
-import { AppRef, CaptureTarget, checkAppRef } from '../engine';
+import { AppRef, checkAppRef } from '../apps';
+import { CaptureTarget } from '../capture';
 
 /**
  * App references from a comma-separated list ("firefox, 1234, vlc"), an array, or one PID:
