@@ -13,11 +13,11 @@
  *         level events (peak and RMS per channel, dBFS) four times a second of audio.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { Capture, CaptureEnd, CaptureTarget } from '../../src/engine';
-import { AudioFormat, normalizeFormat, pcmFields } from '../../src/format';
+import { Capture, CaptureTarget } from '../../src/capture';
+import { AudioFormat, normalizeFormat } from '../../src/format';
 import { asNumber, settingNumber } from '../../src/numbers';
 import { describeTarget, parseAppList, parseTarget } from '../../src/node-red/targets';
-import { LevelMeter, recordingStatus } from './levels';
+import { RecordingHost, TapRecording } from './recording';
 
 interface TapSourceDef extends NodeDef {
   /** 'app' (names or PIDs), 'pid', 'system' (the mix minus `exclude`), 'msg' (`app` names the property). */
@@ -36,34 +36,8 @@ interface TapSourceDef extends NodeDef {
   topic: string;
 }
 
-/** Level windows per second of audio (status and level events). */
-const LEVELS_PER_SECOND = 4;
-
 /** Message properties that belong to a start/stop command, not to the recording. */
 const COMMAND_KEYS = new Set(['_msgid', 'payload', 'target', 'duration', 'mute', 'audio', 'format', 'rate', 'bits', 'channels', 'encoding', 'topic']);
-
-interface Recording {
-  id: string;
-  capture: Capture;
-  target: CaptureTarget;
-  targetText: string;
-  format: AudioFormat;
-  extras: Record<string, unknown>;
-  topic: string;
-  /**
-   * The end of the timeline sent so far on output 1 (frames): the position after the last
-   * chunk's last frame. Dropped chunks count (they show as a jump in msg.audio.position).
-   */
-  timeline: number;
-  meter: LevelMeter;
-  /** The loudest channel's peak of the last level window, dBFS. */
-  peakDb?: number;
-  /** Stop once the timeline reaches this many frames (duration), or Infinity. */
-  limit: number;
-  stopping: boolean;
-  /** macOS: the OS said the host lacks the audio-recording permission (the capture is silent). */
-  noPermission?: boolean;
-}
 
 module.exports = function (RED: NodeAPI) {
   function TapSourceNode(this: Node, config: TapSourceDef) {
@@ -96,36 +70,21 @@ module.exports = function (RED: NodeAPI) {
       configError = (error as Error).message;
     }
 
-    let recording: Recording | undefined;
-    let statusTimer: NodeJS.Timeout | undefined;
+    let recording: TapRecording | undefined;
     let closing = false;
-    const ended: Array<() => void> = [];
+    const host: RecordingHost = {
+      sendPcm: (msg) => node.send([msg, null]),
+      sendEvent: (msg) => node.send([null, msg]),
+      status: (status) => node.status(status),
+      warn: (text) => node.warn(text),
+      error: (text, msg) => node.error(text, msg),
+      t: (key, values) => RED._(key, values),
+      closing: () => closing,
+    };
 
-    function clearStatusTimer() {
-      if (statusTimer) clearInterval(statusTimer);
-      statusTimer = undefined;
-    }
-
-    function showRecording(rec: Recording) {
-      clearStatusTimer();
-      // A permission warning (macOS: the capture is silent) stays on the status.
-      const show = () =>
-        rec.noPermission
-          ? node.status({ fill: 'red', shape: 'ring', text: RED._('tap-source.status.noPermission') })
-          : node.status({ fill: 'green', shape: 'dot', text: recordingStatus(rec.timeline / rec.format.sampleRate, rec.peakDb) });
-      show();
-      statusTimer = setInterval(show, 1000);
-    }
-
-    function lifecycle(rec: Recording, event: string, details: Record<string, unknown>) {
-      node.send([
-        null,
-        {
-          ...rec.extras,
-          topic: rec.topic,
-          payload: { event, recordingId: rec.id, target: rec.target, ...details },
-        } as NodeMessage,
-      ]);
+    /** The recording under way, if any: one that has ended no longer counts. */
+    function current(): TapRecording | undefined {
+      return recording && recording.state !== 'ended' ? recording : undefined;
     }
 
     function start(msg: NodeMessage & Record<string, unknown>, done: (err?: Error) => void) {
@@ -133,9 +92,10 @@ module.exports = function (RED: NodeAPI) {
         node.status({ fill: 'red', shape: 'ring', text: RED._('tap-source.status.config') });
         return done(new Error(`tap-source configuration: ${configError}`));
       }
-      if (recording) {
+      const busyWith = current();
+      if (busyWith) {
         // An error, not a warning: a flow that started this (an HTTP request) learns of it.
-        const busy = new Error(`already recording ${recording.targetText}; send "stop" first`) as Error & { code: string };
+        const busy = new Error(`already recording ${busyWith.targetText}; send "stop" first`) as Error & { code: string };
         busy.code = 'EBUSY';
         return done(busy);
       }
@@ -188,126 +148,24 @@ module.exports = function (RED: NodeAPI) {
       for (const [key, value] of Object.entries(msg)) {
         if (!COMMAND_KEYS.has(key)) extras[key] = value;
       }
-      const rec: Recording = {
-        id: RED.util.generateId(),
+      const rec = new TapRecording(
         capture,
-        target,
-        targetText: describeTarget(target),
-        format,
-        extras,
-        topic: typeof msg.topic === 'string' && msg.topic ? msg.topic : defaults.topic || describeTarget(target),
-        timeline: 0,
-        meter: new LevelMeter(format.channels, format.encoding, Math.round(format.sampleRate / LEVELS_PER_SECOND)),
-        // At least one frame: a tiny positive duration still ends.
-        limit: duration > 0 ? Math.max(1, Math.round(duration * format.sampleRate)) : Infinity,
-        stopping: false,
-      };
-      recording = rec;
-      node.status({ fill: 'yellow', shape: 'ring', text: RED._('tap-source.status.starting') });
-
-      capture.on('waiting', () => {
-        node.status({ fill: 'yellow', shape: 'ring', text: RED._('tap-source.status.waiting', { target: rec.targetText }) });
-        lifecycle(rec, 'waiting', {});
-      });
-      capture.on('recording', () => {
-        showRecording(rec);
-        lifecycle(rec, 'started', { format: rec.format });
-      });
-      capture.on('warning', (text: string, code?: string) => {
-        node.warn(text);
-        if (code === 'EPERMISSION') {
-          rec.noPermission = true;
-          node.status({ fill: 'red', shape: 'ring', text: RED._('tap-source.status.noPermission') });
-        }
-        lifecycle(rec, 'warning', { message: text, ...(code ? { code } : {}) });
-      });
-      capture.on('chunk', (chunk) => {
-        // The engine's position: chunks dropped before they reached JavaScript leave a jump,
-        // which downstream nodes (wav-sink) keep as silence, so the timeline stays wall time.
-        if (chunk.position >= rec.limit) return;
-        let data = chunk.data;
-        let frames = chunk.frames;
-        if (chunk.position + frames > rec.limit) {
-          frames = rec.limit - chunk.position;
-          data = data.subarray(0, frames * (data.length / chunk.frames));
-        }
-        node.send([
-          {
-            ...rec.extras,
-            topic: rec.topic,
-            payload: data,
-            ...pcmFields(rec.format, rec.id, chunk.position, rec.targetText),
-          } as NodeMessage,
-          null,
-        ]);
-        rec.timeline = chunk.position + frames;
-        if (rec.meter.add(data)) {
-          const levels = rec.meter.take();
-          rec.peakDb = Math.max(...levels.peak);
-          if (defaults.emitLevels) {
-            lifecycle(rec, 'level', { peak: levels.peak, rms: levels.rms, position: rec.timeline, seconds: rec.timeline / rec.format.sampleRate });
-          }
-        }
-        if (rec.timeline >= rec.limit && !rec.stopping) {
-          rec.stopping = true;
-          capture.stop();
-        }
-      });
-      capture.on('end', (end: CaptureEnd) => finish(rec, end));
-
-      capture.start().then(
-        () => done(),
-        (error: Error & { code?: string }) => {
-          if (recording === rec) recording = undefined;
-          node.status({ fill: 'red', shape: 'ring', text: RED._(error.code === 'EAMBIGUOUS' ? 'tap-source.status.ambiguous' : 'tap-source.status.error') });
-          lifecycle(rec, 'stopped', { reason: 'error', code: error.code, error: error.message, frames: 0, seconds: 0, droppedChunks: 0, droppedFrames: 0 });
-          done(error);
-          flushEnded();
-        },
-      );
-    }
-
-    function finish(rec: Recording, end: CaptureEnd) {
-      clearStatusTimer();
-      if (recording === rec) recording = undefined;
-      // The whole timeline, up to the duration: chunks dropped at the very end count too.
-      const frames = Math.min(Math.max(end.frames, rec.timeline), rec.limit);
-      const reason = frames >= rec.limit ? 'stopped' : end.reason;
-      const seconds = frames / rec.format.sampleRate;
-      // The last message of the recording on output 1, at the end of the timeline:
-      // downstream nodes (wav-sink) finalize.
-      const fields = pcmFields(rec.format, rec.id, frames, rec.targetText);
-      node.send([
         {
-          ...rec.extras,
-          topic: rec.topic,
-          payload: Buffer.alloc(0),
-          ...fields,
-          audio: { ...fields.audio, final: true, reason },
-        } as NodeMessage,
-        null,
-      ]);
-      lifecycle(rec, 'stopped', {
-        reason,
-        ...(end.code ? { code: end.code } : {}),
-        ...(end.message ? { message: end.message } : {}),
-        frames,
-        seconds,
-        droppedChunks: end.droppedChunks,
-        droppedFrames: end.droppedFrames,
-        overrunFrames: end.overrunFrames,
-      });
-      if (end.reason === 'error') {
-        node.status({ fill: 'red', shape: 'ring', text: end.message ?? RED._('tap-source.status.error') });
-        node.error(`recording of ${rec.targetText} failed: ${end.message}`, { payload: end });
-      } else if (!closing) {
-        node.status({ fill: 'grey', shape: 'ring', text: RED._(reason === 'target-exited' ? 'tap-source.status.exited' : 'tap-source.status.idle') });
-      }
-      flushEnded();
-    }
-
-    function flushEnded() {
-      while (ended.length > 0) ended.shift()!();
+          id: RED.util.generateId(),
+          target,
+          format,
+          extras,
+          topic: typeof msg.topic === 'string' && msg.topic ? msg.topic : defaults.topic || describeTarget(target),
+          duration,
+          emitLevels: defaults.emitLevels,
+        },
+        host,
+      );
+      recording = rec;
+      rec.start().then(
+        () => done(),
+        (error: Error) => done(error),
+      );
     }
 
     node.on('input', (msg: NodeMessage & Record<string, unknown>, send, done) => {
@@ -315,7 +173,7 @@ module.exports = function (RED: NodeAPI) {
       if (command === 'start' || command === true) {
         start(msg, done);
       } else if (command === 'stop' || command === false) {
-        if (recording) recording.capture.stop();
+        current()?.stop();
         done();
       } else {
         node.status({ fill: 'red', shape: 'ring', text: RED._('tap-source.status.command') });
@@ -325,24 +183,23 @@ module.exports = function (RED: NodeAPI) {
 
     node.on('close', (_removed: boolean, done: () => void) => {
       closing = true;
-      clearStatusTimer();
-      if (!recording) {
+      const rec = current();
+      if (!rec) {
         node.status({});
         return done();
       }
-      // Stop and wait for the end event, so the last chunk and the final message go out
-      // before the flow is torn down (wav-sink finalizes its file on them).
-      const rec = recording;
+      // Stop and wait for the end, so the last chunk and the final message go out before the
+      // flow is torn down (wav-sink finalizes its file on them).
       const timeout = setTimeout(() => {
         node.warn(`recording of ${rec.targetText} did not end within 5 s of close`);
         done();
       }, 5000);
-      ended.push(() => {
+      void rec.ended.then(() => {
         clearTimeout(timeout);
         node.status({});
         done();
       });
-      rec.capture.stop();
+      rec.stop();
     });
 
     if (config.startOnDeploy) {

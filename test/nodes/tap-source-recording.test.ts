@@ -1,0 +1,117 @@
+/**
+ * nodes/tap-source/recording.ts on a fake capture (the node logic only; capture itself is
+ * tested against real servers): states, the duration cut at the exact frame, positions passed
+ * through, the final message, a failed start.
+ */
+import assert from 'assert';
+import { EventEmitter } from 'events';
+import type { NodeMessage, NodeStatus } from 'node-red';
+import type { Capture, CaptureEnd } from '../../src/capture';
+import { TapRecording } from '../../nodes/tap-source/recording';
+
+class FakeCapture extends EventEmitter {
+  stops = 0;
+  failWith: (Error & { code?: string }) | undefined;
+  async start(): Promise<void> {
+    if (this.failWith) throw this.failWith;
+  }
+  stop(): void {
+    this.stops++;
+  }
+}
+
+interface Sent {
+  pcm: Array<Record<string, any>>;
+  events: Array<Record<string, any>>;
+  statuses: NodeStatus[];
+}
+
+function make(duration: number, fake = new FakeCapture()) {
+  const sent: Sent = { pcm: [], events: [], statuses: [] };
+  const rec = new TapRecording(
+    fake as unknown as Capture,
+    {
+      id: 'r1',
+      target: { kind: 'app', apps: ['player'] },
+      format: { sampleRate: 8000, channels: 1, encoding: 's16le' },
+      extras: { req: 'kept' },
+      topic: 'player',
+      duration,
+      emitLevels: false,
+    },
+    {
+      sendPcm: (msg: NodeMessage) => sent.pcm.push(msg as Record<string, any>),
+      sendEvent: (msg: NodeMessage) => sent.events.push((msg as Record<string, any>).payload),
+      status: (status) => sent.statuses.push(status),
+      warn: () => undefined,
+      error: () => undefined,
+      t: (key) => key,
+      closing: () => false,
+    },
+  );
+  return { rec, fake, sent };
+}
+
+const end = (frames: number, reason: CaptureEnd['reason'] = 'stopped'): CaptureEnd =>
+  ({ reason, frames, seconds: frames / 8000, droppedChunks: 0, droppedFrames: 0, overrunFrames: 0 }) as CaptureEnd;
+
+describe('tap-source recording', function () {
+  it('starting → waiting → recording → stopping → ended, once', async function () {
+    const { rec, fake, sent } = make(0);
+    assert.strictEqual(rec.state, 'starting');
+    await rec.start();
+    fake.emit('waiting');
+    assert.strictEqual(rec.state, 'waiting');
+    fake.emit('recording');
+    assert.strictEqual(rec.state, 'recording');
+    rec.stop();
+    assert.strictEqual(rec.state, 'stopping');
+    assert.strictEqual(fake.stops, 1);
+    fake.emit('end', end(0));
+    assert.strictEqual(rec.state, 'ended');
+    await rec.ended;
+    fake.emit('end', end(0)); // a second end changes nothing
+    rec.stop();
+    assert.strictEqual(fake.stops, 1);
+    assert.deepStrictEqual(sent.events.map((e) => e.event), ['waiting', 'started', 'stopped']);
+    assert.strictEqual(sent.pcm.length, 1, 'one final message');
+  });
+
+  it('a duration stops at the exact frame: the chunk that crosses it is cut, later ones are not sent', async function () {
+    const { rec, fake, sent } = make(0.01); // 80 frames at 8 kHz
+    await rec.start();
+    fake.emit('recording');
+    for (const position of [0, 32, 64, 96]) fake.emit('chunk', { data: Buffer.alloc(64, 1), position, frames: 32 });
+    assert.strictEqual(fake.stops, 1, 'stopped once, when the timeline reached the duration');
+    assert.deepStrictEqual(sent.pcm.map((m) => [m.audio.position, m.payload.length]), [[0, 64], [32, 64], [64, 32]]);
+    fake.emit('end', end(128));
+    const last = sent.pcm[sent.pcm.length - 1];
+    assert.deepStrictEqual([last.payload.length, last.audio.position, last.audio.final, last.audio.reason], [0, 80, true, 'stopped']);
+    const stopped = sent.events[sent.events.length - 1];
+    assert.deepStrictEqual([stopped.event, stopped.frames, stopped.seconds], ['stopped', 80, 0.01]);
+  });
+
+  it("positions are the engine's: a jump (dropped chunks) passes through, and the end counts the whole timeline", async function () {
+    const { rec, fake, sent } = make(0);
+    await rec.start();
+    fake.emit('chunk', { data: Buffer.alloc(64), position: 0, frames: 32 });
+    fake.emit('chunk', { data: Buffer.alloc(64), position: 320, frames: 32 });
+    fake.emit('end', end(400, 'target-exited'));
+    assert.deepStrictEqual(sent.pcm.map((m) => m.audio.position), [0, 320, 400]);
+    assert.strictEqual(sent.pcm[2].audio.reason, 'target-exited');
+    assert.strictEqual(sent.pcm[0].req, 'kept', "the start message's properties ride along");
+    assert.strictEqual(sent.pcm[0].topic, 'player');
+  });
+
+  it('a start that fails ends the recording with a stopped event of reason error, and rejects', async function () {
+    const fake = new FakeCapture();
+    fake.failWith = Object.assign(new Error('no running app is named "player"'), { code: 'ENOAPP' });
+    const { rec, sent } = make(0, fake);
+    await assert.rejects(rec.start(), /no running app/);
+    assert.strictEqual(rec.state, 'ended');
+    await rec.ended;
+    assert.deepStrictEqual([sent.events[0].event, sent.events[0].reason, sent.events[0].code], ['stopped', 'error', 'ENOAPP']);
+    assert.strictEqual(sent.statuses[sent.statuses.length - 1].fill, 'red');
+    assert.strictEqual(sent.pcm.length, 0, 'nothing was recorded, so no final message');
+  });
+});
