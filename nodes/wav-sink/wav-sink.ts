@@ -18,6 +18,7 @@ import path from 'path';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { AudioFormat, AudioInfo, bitDepth, bytesPerFrame, sameFormat } from '../../src/format';
 import { PcmChunk, PcmMessageError, readPcmMessage } from '../../src/node-red/pcm-message';
+import { asNumber } from '../../src/numbers';
 import { expandFilename, FileNamer, resolveInside } from '../../src/wav/names';
 import { Timeline } from '../../src/wav/timeline';
 import { WavPart, WavWriter, WavWriterResult } from '../../src/wav/writer';
@@ -44,17 +45,15 @@ const PCM_KEYS = new Set(['_msgid', 'payload', 'audio', 'format', 'rate', 'bits'
 type Msg = NodeMessage & Record<string, unknown>;
 
 /**
- * Reads a numeric node option: a number, or a string of decimal digits with an optional
- * fraction ("15", "0.5"); '' or undefined gives `fallback`.
+ * Reads a numeric node option as every node of this package does (src/numbers.ts: a number,
+ * or a decimal string as forms give it); '' or undefined gives `fallback`.
  * @throws RangeError naming the option when the value is anything else or outside min..max.
  */
 export function numericOption(name: string, value: unknown, fallback: number, min: number, max: number): number {
   if (value === undefined || value === null || value === '') return fallback;
-  let n = NaN;
-  if (typeof value === 'number') n = value;
-  else if (typeof value === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(value)) n = Number(value);
-  if (!Number.isFinite(n) || n < min || n > max) {
-    throw new RangeError(`${name}: expected a number from ${min} to ${max} (digits with an optional fraction, as 15 or 0.5), got ${JSON.stringify(value)}`);
+  const n = asNumber(value);
+  if (n === undefined || n < min || n > max) {
+    throw new RangeError(`${name}: expected a number from ${min} to ${max} (as 15 or 0.5), got ${JSON.stringify(value)}`);
   }
   return n;
 }

@@ -291,7 +291,9 @@ describe('wav-sink node', function () {
     for (const [name, value] of [
       ['rotateMinutes', 'ten'],
       ['rotateMiB', '-5'],
-      ['maxGap', '1e3'],
+      ['maxGap', '0xBB80'],
+      ['maxGap', [5]],
+      ['maxGap', '4e3'],
       ['maxGap', 'NaN'],
       ['rotateMiB', 0.001],
       ['maxGap', true],
@@ -316,7 +318,7 @@ describe('wav-sink node', function () {
     }
 
     it('numbers and numeric strings are taken', async function () {
-      const { sink, w } = await load({ rotateMinutes: '0', rotateMiB: '', maxGap: ' 2.5 ' });
+      const { sink, w } = await load({ rotateMinutes: '0', rotateMiB: '', maxGap: ' 25e-1 ' });
       sendCounter(sink, MONO8K, 'n', 0, 160, 160);
       sendCounter(sink, MONO8K, 'n', 160 + 16000, 160, 160); // 2 s ≤ 2.5 s: filled
       sink.receive(final(MONO8K, 'n', 16320));
