@@ -43,6 +43,27 @@ function pingRoute(RED: NodeAPI) {
 
 type Lifecycle = Record<string, unknown>;
 
+/**
+ * Loads tap-source (`tap`: its settings) → wav-sink writing into `dir`, starts a recording and
+ * waits until it has recorded a second. Returns its lifecycle events (growing) and the
+ * closed-file message.
+ */
+async function recordASecond(dir: string, tap: Record<string, unknown>, nodes: unknown[] = [tapSource, wavSink]) {
+  await helper.load(nodes, [
+    { id: 'tap', type: 'tap-source', targetType: 'app', ...tap, wires: [['sink'], ['events']] },
+    { id: 'sink', type: 'wav-sink', directory: dir, filename: 'fault-{recordingId}.wav', wires: [['closed']] },
+    { id: 'events', type: 'helper' },
+    { id: 'closed', type: 'helper' },
+  ]);
+  const lifecycle: Lifecycle[] = [];
+  helper.getNode('events').on('input', (msg: { payload: Lifecycle }) => lifecycle.push(msg.payload));
+  const closed = new Promise<{ payload: Record<string, number | string>; filename: string }>((resolve) => helper.getNode('closed').on('input', resolve));
+  helper.getNode('tap').receive({ payload: 'start' });
+  await waitFor(() => lifecycle.some((p) => p.event === 'started'), 10000, 'the recording to start');
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  return { lifecycle, closed };
+}
+
 describe('faults', function () {
   this.timeout(60000);
   let dir: string;
@@ -95,21 +116,7 @@ describe('faults', function () {
     it('tap-source → wav-sink: the recording ends with ENOSERVER and the file holds what was captured, finalized', async function () {
       await new Promise<void>((resolve) => helper.startServer(resolve));
       try {
-        await helper.load(
-          [tapSource, wavSink],
-          [
-            { id: 'tap', type: 'tap-source', targetType: 'app', app: 'tone-loss', wires: [['sink'], ['events']] },
-            { id: 'sink', type: 'wav-sink', directory: dir, filename: 'loss-{recordingId}.wav', wires: [['closed']] },
-            { id: 'events', type: 'helper' },
-            { id: 'closed', type: 'helper' },
-          ],
-        );
-        const lifecycle: Lifecycle[] = [];
-        helper.getNode('events').on('input', (msg: { payload: Lifecycle }) => lifecycle.push(msg.payload));
-        const closed = new Promise<{ payload: Record<string, number | string>; filename: string }>((resolve) => helper.getNode('closed').on('input', resolve));
-        helper.getNode('tap').receive({ payload: 'start' });
-        await waitFor(() => lifecycle.some((p) => p.event === 'started'), 10000, 'the recording to start');
-        await new Promise((resolve) => setTimeout(resolve, 1000));
+        const { lifecycle, closed } = await recordASecond(dir, { app: 'tone-loss' });
         const killed = Date.now();
         await pulse.kill();
         const file = await closed;
@@ -213,21 +220,7 @@ describe('faults: a wedged audio server (SIGSTOP) during stop', function () {
 
   for (const mute of [false, true]) {
     it(`${mute ? 'a muted' : 'an'} app capture: Node-RED keeps answering while stop waits on the server; the file is finalized once it answers`, async function () {
-      await helper.load(
-        [tapSource, wavSink, pingRoute],
-        [
-          { id: 'tap', type: 'tap-source', targetType: 'app', app: 'tone-wedged', mute, wires: [['sink'], ['events']] },
-          { id: 'sink', type: 'wav-sink', directory: dir, filename: 'wedged-{recordingId}.wav', wires: [['closed']] },
-          { id: 'events', type: 'helper' },
-          { id: 'closed', type: 'helper' },
-        ],
-      );
-      const lifecycle: Lifecycle[] = [];
-      helper.getNode('events').on('input', (msg: { payload: Lifecycle }) => lifecycle.push(msg.payload));
-      const closed = new Promise<{ payload: Record<string, number | string>; filename: string }>((resolve) => helper.getNode('closed').on('input', resolve));
-      helper.getNode('tap').receive({ payload: 'start' });
-      await waitFor(() => lifecycle.some((p) => p.event === 'started'), 10000, 'the recording to start');
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const { lifecycle, closed } = await recordASecond(dir, { app: 'tone-wedged', mute }, [tapSource, wavSink, pingRoute]);
 
       // The JavaScript thread's longest stall while the server is frozen, from a 10 ms timer.
       let last = Date.now();
