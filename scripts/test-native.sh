@@ -91,7 +91,8 @@ rm -f "$out_dir"/asan/*_test "$out_dir"/tsan/*_test
 # Two compiles at a time (the machines this runs on have 2 cores).
 # engine.cc provides BytesPerSample to tap_logic.cc; tap_logic_test uses no test clock.
 compile asan tap_logic_test "${asan[@]}" \
-  native/backends/macos/tap_logic.cc native/core/engine.cc test/native/backends/macos/tap_logic_test.cc
+  native/backends/macos/tap_logic.cc native/core/app_list.cc native/core/engine.cc \
+  test/native/backends/macos/tap_logic_test.cc
 compile asan spsc_ring_test "${asan[@]}" test/native/core/spsc_ring_test.cc
 wait_all
 compile asan app_list_test "${asan[@]}" native/core/app_list.cc test/native/core/app_list_test.cc

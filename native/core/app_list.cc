@@ -22,6 +22,18 @@ std::string NameFromExecutable(const std::string& executable) {
 
 }  // namespace
 
+bool AppNameMatches(const std::string& wanted, const std::string& candidate) {
+  if (wanted.empty() || candidate.empty()) return false;
+  const std::string want = AsciiLower(wanted);
+  std::string name = AsciiLower(candidate);
+  if (name == want) return true;
+  const size_t slash = name.find_last_of("/\\");
+  if (slash != std::string::npos) name = name.substr(slash + 1);
+  if (name == want) return true;
+  const size_t n = name.size();
+  return n > 4 && name.compare(n - 4, 4, ".exe") == 0 && name.compare(0, n - 4, want) == 0;
+}
+
 std::vector<AppInfo> AppsFromStreams(const std::vector<AppStream>& streams) {
   std::map<int32_t, AppInfo> apps;
   std::map<int32_t, double> volume_sum;

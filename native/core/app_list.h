@@ -30,4 +30,10 @@ std::vector<AppInfo> AppsFromStreams(const std::vector<AppStream>& streams);
 // ASCII case folding: app names and executables are compared this way on every OS.
 std::string AsciiLower(std::string text);
 
+// Does `candidate` (an app name, an executable, or a path to one) go by `wanted`? Equal
+// ignoring ASCII case, as is or by its base name (after the last '/' or '\\'), with or without
+// a trailing ".exe": "firefox" matches "Firefox", "/usr/lib/firefox/firefox" and "firefox.exe".
+// An empty `wanted` or `candidate` matches nothing. Every backend matches app names this way.
+bool AppNameMatches(const std::string& wanted, const std::string& candidate);
+
 }  // namespace audiotap

@@ -18,14 +18,14 @@ interface Expected {
   minChecks: number;
 }
 
-// Minimums a little under today's counts (tap_logic 19/145, ring 7/43, app list 7/29, capture core 22/222
+// Minimums a little under today's counts (tap_logic 19/145, ring 7/43, app list 8/43, capture core 22/222
 // and its 4 Threaded* tests, 27 checks, run 5 times under TSan): adding tests never breaks
 // this; losing some does.
 const expected: Expected[] = [
   { build: 'asan', binary: 'tap_logic_test', minTests: 19, minChecks: 140 },
   { build: 'asan', binary: 'spsc_ring_test', minTests: 7, minChecks: 40 },
   { build: 'asan', binary: 'capture_core_test', minTests: 22, minChecks: 200 },
-  { build: 'asan', binary: 'app_list_test', minTests: 7, minChecks: 25 },
+  { build: 'asan', binary: 'app_list_test', minTests: 8, minChecks: 40 },
   { build: 'tsan', binary: 'spsc_ring_test', minTests: 7, minChecks: 40 },
   { build: 'tsan', binary: 'capture_core_test', minTests: 20, minChecks: 130 },
 ];

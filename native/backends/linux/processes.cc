@@ -12,11 +12,6 @@
 namespace audiotap {
 namespace pulse {
 
-std::string BaseName(const std::string& path) {
-  const size_t slash = path.find_last_of('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
 bool ProcessAlive(int32_t pid) {
   if (pid <= 0) return false;
   if (kill(pid, 0) != 0 && errno != EPERM) return false;
@@ -35,12 +30,10 @@ bool ProcessNamed(int32_t pid, const std::string& lower_name) {
   if (!comm.empty() && AsciiLower(comm) == lower_name.substr(0, 15)) return true;
   char exe[4096];
   const ssize_t n = readlink((dir + "/exe").c_str(), exe, sizeof(exe) - 1);
-  if (n > 0 && AsciiLower(BaseName(std::string(exe, static_cast<size_t>(n)))) == lower_name) {
-    return true;
-  }
+  if (n > 0 && AppNameMatches(lower_name, std::string(exe, static_cast<size_t>(n)))) return true;
   std::string argv0;
   std::getline(std::ifstream(dir + "/cmdline"), argv0, '\0');
-  return !argv0.empty() && AsciiLower(BaseName(argv0)) == lower_name;
+  return AppNameMatches(lower_name, argv0);
 }
 
 std::vector<int32_t> ProcessesNamed(const std::string& name) {

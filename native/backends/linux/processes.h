@@ -5,19 +5,16 @@
 #include <string>
 #include <vector>
 
-#include "core/app_list.h"  // AsciiLower
+#include "core/app_list.h"  // AsciiLower, AppNameMatches
 
 namespace audiotap {
 namespace pulse {
 
-// The part of a path after its last '/'.
-std::string BaseName(const std::string& path);
-
 // True while the process exists and is not a zombie.
 bool ProcessAlive(int32_t pid);
 
-// Does process `pid` go by `lower_name` (comm, executable or argv[0] base name, compared
-// case-insensitively; `lower_name` is lower-case)?
+// Does process `pid` go by `lower_name` (its comm, or its executable or argv[0] as
+// AppNameMatches compares them; `lower_name` is lower-case)?
 bool ProcessNamed(int32_t pid, const std::string& lower_name);
 
 // The live processes named `name` (any case).

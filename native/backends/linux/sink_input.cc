@@ -32,8 +32,7 @@ SinkInput ToSinkInput(const pa_sink_input_info* info) {
 }
 
 bool SinkInputNamed(const SinkInput& input, const std::string& lower_name) {
-  return AsciiLower(input.name) == lower_name || AsciiLower(input.executable) == lower_name ||
-         AsciiLower(BaseName(input.executable)) == lower_name;
+  return AppNameMatches(lower_name, input.name) || AppNameMatches(lower_name, input.executable);
 }
 
 std::string DescribeApps(const std::vector<SinkInput>& inputs) {

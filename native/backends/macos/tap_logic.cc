@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/app_list.h"
+
 namespace audiotap {
 
 namespace {
@@ -149,7 +151,7 @@ AppNames AppNamesFromPath(const std::string& executable_path) {
 
 bool NameMatches(const std::string& selector_name, const std::string& name,
                  const std::string& executable, const std::string& bundle_id) {
-  return EqualsIgnoreCase(selector_name, name) || EqualsIgnoreCase(selector_name, executable) ||
+  return AppNameMatches(selector_name, name) || AppNameMatches(selector_name, executable) ||
          EqualsIgnoreCase(selector_name, bundle_id);
 }
 

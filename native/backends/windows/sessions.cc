@@ -62,19 +62,6 @@ std::vector<SessionInfo> EnumerateSessions() {
   return sessions;
 }
 
-namespace {
-
-bool NameMatches(const std::string& wanted_lower, const std::string& candidate) {
-  if (candidate.empty()) return false;
-  const std::string lower = AsciiLower(candidate);
-  if (lower == wanted_lower) return true;
-  // "firefox" matches "firefox.exe".
-  return lower.size() > 4 && lower.compare(lower.size() - 4, 4, ".exe") == 0 &&
-         lower.compare(0, lower.size() - 4, wanted_lower) == 0;
-}
-
-}  // namespace
-
 // whole tree (a browser's audio comes from a child of its main process).
 DWORD ResolveApp(const AppSelector& selector, const std::vector<SessionInfo>& sessions,
                  const ProcessTable& processes) {
@@ -88,12 +75,12 @@ DWORD ResolveApp(const AppSelector& selector, const std::vector<SessionInfo>& se
   const std::string wanted = AsciiLower(selector.name);
   std::set<DWORD> matches;
   for (const SessionInfo& session : sessions) {
-    if (NameMatches(wanted, session.display_name) && processes.Contains(session.pid)) {
+    if (AppNameMatches(wanted, session.display_name) && processes.Contains(session.pid)) {
       matches.insert(session.pid);
     }
   }
   for (const auto& [pid, entry] : processes.entries()) {
-    if (NameMatches(wanted, entry.executable)) matches.insert(pid);
+    if (AppNameMatches(wanted, entry.executable)) matches.insert(pid);
   }
   if (matches.empty()) {
     throw EngineError("ENOAPP", "no running app is named \"" + selector.name +

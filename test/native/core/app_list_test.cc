@@ -101,6 +101,24 @@ void TestAsciiLower() {
   EXPECT_EQ(audiotap::AsciiLower("\xC3\x89T\xC3\x89"), std::string("\xC3\x89t\xC3\x89"));
 }
 
+void TestAppNameMatches() {
+  using audiotap::AppNameMatches;
+  EXPECT(AppNameMatches("firefox", "Firefox"));
+  EXPECT(AppNameMatches("FIREFOX", "firefox"));
+  EXPECT(AppNameMatches("firefox", "/usr/lib/firefox/firefox"));
+  EXPECT(AppNameMatches("firefox", "firefox.exe"));
+  EXPECT(AppNameMatches("firefox", "C:\\Program Files\\Mozilla Firefox\\firefox.EXE"));
+  EXPECT(AppNameMatches("firefox.exe", "firefox.exe"));
+  EXPECT(AppNameMatches("Google Chrome", "google chrome"));
+  EXPECT(!AppNameMatches("fire", "firefox"));
+  EXPECT(!AppNameMatches("firefox", "firefox-bin"));
+  EXPECT(!AppNameMatches("firefox", "firefox.exe.bak"));
+  EXPECT(!AppNameMatches("lib", "/usr/lib/firefox"));  // a directory on the way is no name
+  EXPECT(!AppNameMatches("", "firefox"));
+  EXPECT(!AppNameMatches("firefox", ""));
+  EXPECT(!AppNameMatches("", ""));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -112,6 +130,7 @@ int main(int argc, char** argv) {
       {"SortedByNameIgnoringCaseThenPid", TestSortedByNameIgnoringCaseThenPid},
       {"BundleIdKept", TestBundleIdKept},
       {"AsciiLower", TestAsciiLower},
+      {"AppNameMatches", TestAppNameMatches},
   };
   return check::RunTests(tests, argc, argv);
 }
