@@ -78,13 +78,38 @@ describe('the editor in headless Chromium', function () {
   });
 
   it('the nodes are in the palette category "audio" with their own icons', async function () {
-    const categories = await page.evaluate(() => ['tap-source', 'wav-sink', 'list-apps'].map((t) => RED.nodes.getType(t)?.category));
-    assert.deepStrictEqual(categories, ['audio', 'audio', 'audio']);
+    const types = ['tap-source', 'wav-sink', 'list-apps', 'eq', 'soft-clip', 'audio-out', 'app-volume'];
+    const categories = await page.evaluate((names) => names.map((t) => RED.nodes.getType(t)?.category), types);
+    assert.deepStrictEqual(categories, types.map(() => 'audio'));
     const icon = await page.getAttribute('#tapnode .red-ui-flow-node-icon', 'href');
     assert.match(icon ?? '', /tap-source\.svg$/);
     const res = await fetch(new URL(icon!, red.url));
     assert.strictEqual(res.status, 200, `${icon} is served`);
     assert.match(await res.text(), /<svg/);
+  });
+
+  it('the dialogs read numbers as the runtime does (resources/editor.js)', async function () {
+    const verdicts = await page.evaluate(() => {
+      const check = (type: string, prop: string, value: unknown, node: object = {}): boolean => {
+        const def = RED.nodes.getType(type) as unknown as { defaults: Record<string, { validate?: (v: unknown) => boolean }> };
+        return def.defaults[prop].validate!.call(node, value);
+      };
+      return [
+        check('wav-sink', 'rotateMinutes', '1e3'), // Node-RED's number syntax, as src/numbers.ts
+        check('wav-sink', 'rotateMinutes', '0'), // off
+        check('wav-sink', 'rotateMinutes', '0.001'), // below the smallest rotation
+        check('wav-sink', 'maxGap', ''), // the default
+        check('wav-sink', 'maxGap', 'ten'),
+        check('tap-source', 'chunkMs', ''), // required
+        check('tap-source', 'chunkMs', '1001'),
+        check('tap-source', 'app', '12, 34', { targetType: 'pid' }),
+        check('tap-source', 'app', '12, firefox', { targetType: 'pid' }),
+        check('audio-out', 'bufferMs', '5e1'),
+        check('eq', 'preamp', '-49'),
+        check('soft-clip', 'ramp', '1000'),
+      ];
+    });
+    assert.deepStrictEqual(verdicts, [true, true, false, true, false, false, false, true, false, true, false, true]);
   });
 
   it('the tap-source dialog lists the playing apps; picking one, deploying, the status shows time and level', async function () {
