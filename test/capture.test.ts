@@ -4,7 +4,7 @@
 import assert from 'assert';
 import { AudioChunk, Capture, CaptureEnd, CaptureOptions, EngineError, listApps, listDevices, listTaps } from '../src/engine';
 import { channelSamples, db, medianToneAmplitude } from './helpers/signal';
-import { Player, playTone, sourceOutputs, useAudio, waitFor, waitForStream } from './helpers/pulse';
+import { Player, playTone, sourceOutputs, useAudio, waitFor, waitForRendering, waitForStream } from './helpers/pulse';
 
 interface Recorded {
   pcm: Buffer;
@@ -83,6 +83,31 @@ describe('capture on PulseAudio', function () {
     const { a: la, b: lb } = levels(pcm, 'f32le', 1, 44100);
     assert.ok(Math.abs(db(lb, 0.5)) < 1, `1 kHz at ${db(lb).toFixed(1)} dBFS`);
     assert.ok(db(la, lb) < -40, `440 Hz only ${db(la, lb).toFixed(1)} dB below 1 kHz`);
+  });
+
+  it('mono is the mean of left and right on every server: a tone in both channels keeps its level, one in the left only is 6 dB down, nothing clips; muted too', async function () {
+    // Played at 0.6 peak: (L + R) / 2 gives 0.6 and 0.3, a mix that peaks below 0.9. A server's
+    // own downmix could not be trusted: PipeWire sums at 0.707, +3 dB, and that mix clips.
+    const both = playTone('tone-both', 2000, { amplitude: 0.6 });
+    const left = playTone('tone-left', 3000, { amplitude: 0.6, leftOnly: true });
+    try {
+      await Promise.all([waitForRendering(both), waitForRendering(left)]);
+      for (const mute of [false, true]) {
+        for (const encoding of ['s16le', 'f32le'] as const) {
+          const what = `${mute ? 'muted ' : ''}${encoding} mono`;
+          const { pcm } = await record({ target: { kind: 'app', apps: ['tone-both', 'tone-left'] }, format: { channels: 1, encoding }, mute }, 1);
+          const x = channelSamples(pcm, encoding, 1).subarray(4800);
+          const l2k = medianToneAmplitude(x, 2000, 48000);
+          const l3k = medianToneAmplitude(x, 3000, 48000);
+          const peak = x.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+          assert.ok(Math.abs(db(l2k, 0.6)) < 0.5, `${what}: the tone in both channels at ${db(l2k).toFixed(2)} dBFS, expected ${db(0.6).toFixed(2)}`);
+          assert.ok(Math.abs(db(l3k, 0.3)) < 0.5, `${what}: the left-only tone at ${db(l3k).toFixed(2)} dBFS, expected ${db(0.3).toFixed(2)} (−6 dB)`);
+          assert.ok(peak < 0.95, `${what}: peak ${peak.toFixed(3)}, expected below 0.9 and no clipping`);
+        }
+      }
+    } finally {
+      await Promise.all([both.stop(), left.stop()]);
+    }
   });
 
   it('captures the system mix: both tones', async function () {

@@ -30,6 +30,7 @@ describe('the main job (npm start)', function () {
     const runtime = fs.mkdtempSync(path.join(os.tmpdir(), 'audio-tap-xdg-'));
     const env: NodeJS.ProcessEnv = { ...process.env, AUDIO_TAP_USER_DIR: userDir, PORT: String(port), XDG_RUNTIME_DIR: runtime };
     delete env.PULSE_SERVER; // as on a headless box: no audio server
+    delete env.AUDIO_TAP_TEST_PULSE_SERVER; // the main job must start its own, not reuse the suite's
     child = spawn(process.execPath, [path.join(__dirname, '..', 'scripts', 'start.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.on('data', (data) => (log += String(data)));
     child.stderr!.on('data', (data) => (log += String(data)));

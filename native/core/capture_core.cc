@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cstring>
 
+#include "core/channel_mix.h"
+
 namespace audiotap {
 
 const char* EndReasonName(EndReason reason) {
@@ -17,8 +19,8 @@ const char* EndReasonName(EndReason reason) {
 }
 
 namespace {
-// Each source's ring holds 4 s: far more than one chunk of drain latency, so an overrun
-// means the drain thread stalled, not ordinary jitter.
+// Each source's ring holds 4 s (of kMaxSourceChannels channels: more for fewer): far more than
+// one chunk of drain latency, so an overrun means the drain thread stalled, not ordinary jitter.
 constexpr double kRingSeconds = 4.0;
 }  // namespace
 
@@ -32,10 +34,13 @@ CaptureCore::CaptureCore(const CaptureOptions& options, EventSink* sink)
       // exceed the gaps between a live source's bursts (PulseAudio renders ahead in blocks).
       hold_ns_(std::max<int64_t>(5 * chunk_ns_, 500000000LL)),
       ring_bytes_(static_cast<size_t>(kRingSeconds * options.format.sample_rate) *
-                  options.format.BytesPerFrame()),
+                  std::max(options.format.channels, kMaxSourceChannels) *
+                  BytesPerSample(options.format.encoding)),
       sink_(sink) {
   const size_t chunk_samples = static_cast<size_t>(chunk_frames_) * format_.channels;
   scratch_.resize(static_cast<size_t>(chunk_frames_) * bytes_per_frame_);
+  convert_.resize(static_cast<size_t>(chunk_frames_) * kMaxSourceChannels *
+                  BytesPerSample(format_.encoding));
   if (format_.encoding == SampleEncoding::kF32LE) {
     mix_f32_.resize(chunk_samples);
   } else {
@@ -62,7 +67,13 @@ int64_t CaptureCore::NowNs() {
 #endif
 }
 
-int CaptureCore::AcquireSource() {
+int CaptureCore::AcquireSource(uint32_t channels) {
+  if (channels == 0) channels = format_.channels;
+  if (!CanConvertChannels(channels, format_.channels)) {
+    throw EngineError("EFORMAT", "a capture source of " + std::to_string(channels) +
+                                     " channels cannot be converted to " +
+                                     std::to_string(format_.channels));
+  }
   std::lock_guard<std::mutex> lock(acquire_mutex_);
   for (int id = 0; id < kMaxSources; ++id) {
     Slot& slot = slots_[id];
@@ -72,6 +83,9 @@ int CaptureCore::AcquireSource() {
     slot.ring.Reset();
     slot.last_write_ns.store(NowNs(), std::memory_order_relaxed);
     slot.paused.store(false, std::memory_order_relaxed);
+    slot.channels.store(channels, std::memory_order_relaxed);
+    slot.bytes_per_frame.store(channels * BytesPerSample(format_.encoding),
+                               std::memory_order_relaxed);
     slot.state.store(kActive, std::memory_order_release);
     sources_.fetch_add(1, std::memory_order_relaxed);
     return id;
@@ -94,20 +108,22 @@ void CaptureCore::SetSourcePaused(int id, bool paused) {
 
 void CaptureCore::Write(int id, const void* frames, size_t frame_count) {
   Slot& slot = slots_[id];
-  const size_t bytes = frame_count * bytes_per_frame_;
+  const size_t frame_bytes = slot.bytes_per_frame.load(std::memory_order_relaxed);
+  const size_t bytes = frame_count * frame_bytes;
   const size_t written = slot.ring.Write(frames, bytes);
   if (written < bytes) {
-    overrun_frames_.fetch_add((bytes - written) / bytes_per_frame_, std::memory_order_relaxed);
+    overrun_frames_.fetch_add((bytes - written) / frame_bytes, std::memory_order_relaxed);
   }
   slot.last_write_ns.store(NowNs(), std::memory_order_relaxed);
 }
 
 void CaptureCore::WriteSilence(int id, size_t frame_count) {
   Slot& slot = slots_[id];
-  const size_t bytes = frame_count * bytes_per_frame_;
+  const size_t frame_bytes = slot.bytes_per_frame.load(std::memory_order_relaxed);
+  const size_t bytes = frame_count * frame_bytes;
   const size_t written = slot.ring.WriteZeros(bytes);
   if (written < bytes) {
-    overrun_frames_.fetch_add((bytes - written) / bytes_per_frame_, std::memory_order_relaxed);
+    overrun_frames_.fetch_add((bytes - written) / frame_bytes, std::memory_order_relaxed);
   }
   slot.last_write_ns.store(NowNs(), std::memory_order_relaxed);
 }
@@ -186,7 +202,8 @@ void CaptureCore::Pump(bool flush) {
     for (Slot& slot : slots_) {
       const int state = slot.state.load(std::memory_order_acquire);
       if (state == kFree) continue;
-      const size_t avail = slot.ring.Readable() / bytes_per_frame_;
+      const size_t avail =
+          slot.ring.Readable() / slot.bytes_per_frame.load(std::memory_order_relaxed);
       if (state == kReleased && avail == 0) {
         slot.state.store(kFree, std::memory_order_release);
         continue;
@@ -262,7 +279,17 @@ void CaptureCore::EmitMix(size_t frames) {
     if (slot.state.load(std::memory_order_acquire) == kFree) continue;
     // The first source reads straight into the chunk (the usual case: one stream).
     uint8_t* into = contributors == 0 ? out.data() : scratch_.data();
-    const size_t got = slot.ring.Read(into, bytes);
+    const uint32_t channels = slot.channels.load(std::memory_order_relaxed);
+    size_t got;
+    if (channels == format_.channels) {
+      got = slot.ring.Read(into, bytes);
+    } else {
+      const size_t frame_bytes = slot.bytes_per_frame.load(std::memory_order_relaxed);
+      const size_t got_frames = slot.ring.Read(convert_.data(), frames * frame_bytes) / frame_bytes;
+      ConvertChannels(format_.encoding, convert_.data(), channels, into, format_.channels,
+                      got_frames);
+      got = got_frames * bytes_per_frame_;
+    }
     if (got == 0) continue;
     if (++contributors == 1) continue;
     // A second source: switch to a wide accumulator seeded with what `out` holds so far.

@@ -2,6 +2,9 @@
 // and a drain thread that mixes the sources into fixed-length chunks and hands them to the
 // host. Backends only write into sources; everything after that is the same on every OS.
 //
+// Channels: a source may deliver another channel count than the capture's (a backend records
+// the device's stereo for a mono capture); the core converts by one law (core/channel_mix.h).
+//
 // Timeline: chunks form one continuous stream of frames from the moment the first source
 // delivers. While sources are open, the drain is clocked by their data, however late or bursty
 // the OS delivers it; while no source is open, or every open one is paused (an app between
@@ -71,17 +74,20 @@ class CaptureCore {
   uint32_t chunk_frames() const { return chunk_frames_; }  // frames per chunk (the last: fewer)
 
   // Backend control thread (not real-time). Returns a source ID, or -1 when kMaxSources are
-  // open. The first use of a slot allocates its ring; later uses reuse it.
-  int AcquireSource();
+  // open. The source delivers interleaved frames of `channels` channels (0: the capture's own;
+  // else 1 to kMaxSourceChannels, converted by the law of core/channel_mix.h; others throw
+  // EngineError EFORMAT). The first use of a slot allocates its ring; later uses reuse it.
+  int AcquireSource(uint32_t channels = 0);
   // The source's producer writes no more. Frames it already wrote are still mixed.
   void ReleaseSource(int id);
   // Any thread: the OS says this source's stream is paused (a corked sink-input, a paused
   // session): it neither holds the mix back nor keeps the timeline from filling silence.
   void SetSourcePaused(int id, bool paused);
 
-  // Audio callback thread: lock-free, allocation-free. `frame_count` whole frames in format()
-  // (frame_count * format().BytesPerFrame() bytes). What does not fit the source's ring (4 s)
-  // is dropped and counted in overrun_frames.
+  // Audio callback thread: lock-free, allocation-free. `frame_count` whole frames in format()'s
+  // encoding with the source's channel count (frame_count * channels * bytes per sample
+  // bytes). What does not fit the source's ring (4 s or more) is dropped and counted in
+  // overrun_frames.
   void Write(int id, const void* frames, size_t frame_count);
   void WriteSilence(int id, size_t frame_count);
 
@@ -111,6 +117,8 @@ class CaptureCore {
     std::atomic<int> state{kFree};
     std::atomic<int64_t> last_write_ns{0};
     std::atomic<bool> paused{false};
+    std::atomic<uint32_t> channels{0};         // of the frames in the ring
+    std::atomic<uint32_t> bytes_per_frame{0};  // of the frames in the ring
   };
 
   void DrainLoop();
@@ -132,6 +140,7 @@ class CaptureCore {
   // Drain thread state. Each buffer holds exactly one chunk (chunk_frames_ frames), allocated
   // once so that mixing allocates nothing but the chunk handed to the host.
   std::vector<uint8_t> scratch_;   // a second or later source's frames, as read
+  std::vector<uint8_t> convert_;   // a source's frames in its own channel count
   std::vector<float> mix_f32_;     // f32le sum, in samples
   std::vector<int32_t> mix_s32_;   // s16le sum, wide so that it clamps once, at the end
   bool recording_ = false;

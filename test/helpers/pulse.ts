@@ -1,11 +1,13 @@
 /**
- * A private PulseAudio server for tests (and the demo): a null sink, a private
- * XDG_RUNTIME_DIR, anonymous auth. Players are separate `pacat` processes playing sine tones.
+ * A private audio server for tests (and the demo): PulseAudio, or PipeWire with pipewire-pulse
+ * when AUDIO_TAP_TEST_SERVER=pipewire (./pipewire.ts); either way a null sink as the default
+ * sink and a private XDG_RUNTIME_DIR, reached through libpulse. Players are separate `pacat` processes playing sine tones.
  */
 import { ChildProcess, execFileSync, spawn } from 'child_process';
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
+import { PipeWireStack, signalPulseServer, startPipeWireStack, stopPipeWireStack } from './pipewire';
 
 export interface PulseServer {
   /** PULSE_SERVER value clients use. */
@@ -59,6 +61,7 @@ export async function startPulse(options: { own?: boolean } = {}): Promise<Pulse
     };
     return { server: given, sink: pactl('get-default-sink').trim(), owned: false, stop: async () => undefined, kill: refuse, freeze: refuseNow, thaw: refuseNow };
   }
+  if (testServerKind() === 'pipewire') return startPipeWire();
   const runtime = fs.mkdtempSync(path.join(os.tmpdir(), 'audio-tap-pulse-'));
   const socket = path.join(runtime, 'pulse', 'native');
   const child: ChildProcess = spawn(
@@ -123,17 +126,61 @@ export async function startPulse(options: { own?: boolean } = {}): Promise<Pulse
 }
 
 /**
- * Interleaved s16le stereo sine: `seconds` long at 48 kHz, peak `amplitude` (0..1). With
- * `bursts`, only the first 100 ms of every 500 ms sound (onsets to time).
+ * The server the suite runs against: `pulseaudio` (the default) or `pipewire` (PipeWire with
+ * WirePlumber and pipewire-pulse), from AUDIO_TAP_TEST_SERVER.
  */
-export function sineS16(freq: number, seconds: number, amplitude = 0.5, rate = 48000, bursts = false): Buffer {
+export function testServerKind(): 'pulseaudio' | 'pipewire' {
+  const kind = process.env.AUDIO_TAP_TEST_SERVER || 'pulseaudio';
+  if (kind !== 'pulseaudio' && kind !== 'pipewire') {
+    throw new Error(`AUDIO_TAP_TEST_SERVER: expected "pulseaudio" or "pipewire", got ${JSON.stringify(kind)}`);
+  }
+  return kind;
+}
+
+/** startPulse's PipeWire stack, behind the same PulseServer face. */
+async function startPipeWire(): Promise<PulseServer> {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'audio-tap-pipewire-'));
+  let stack: PipeWireStack;
+  try {
+    stack = await startPipeWireStack(root, SINK, waitFor);
+  } catch (error) {
+    fs.rmSync(root, { recursive: true, force: true });
+    throw error;
+  }
+  const server = `unix:${stack.socket}`;
+  process.env.PULSE_SERVER = server;
+  // WirePlumber picks a default sink once it has seen the null sink; make it ours explicitly.
+  await waitFor(() => pactl('list', 'short', 'sinks').includes(SINK), 10000, 'the null sink');
+  pactl('set-default-sink', SINK);
+  await waitFor(() => pactl('get-default-sink').trim() === SINK, 10000, 'the null sink as the default sink');
+  const end = async (signal: NodeJS.Signals) => {
+    await stopPipeWireStack(stack, signal);
+    fs.rmSync(root, { recursive: true, force: true });
+  };
+  return {
+    server,
+    sink: SINK,
+    owned: true,
+    stop: () => end('SIGTERM'),
+    kill: () => end('SIGKILL'),
+    freeze: () => signalPulseServer(stack, 'SIGSTOP'),
+    thaw: () => signalPulseServer(stack, 'SIGCONT'),
+  };
+}
+
+/**
+ * Interleaved s16le stereo sine: `seconds` long at 48 kHz, peak `amplitude` (0..1). With
+ * `bursts`, only the first 100 ms of every 500 ms sound (onsets to time); with `leftOnly`, the
+ * right channel is silent.
+ */
+export function sineS16(freq: number, seconds: number, amplitude = 0.5, rate = 48000, bursts = false, leftOnly = false): Buffer {
   const frames = Math.round(seconds * rate);
   const buffer = Buffer.alloc(frames * 4);
   for (let i = 0; i < frames; i++) {
     if (bursts && i % (rate / 2) >= rate / 10) continue;
     const v = Math.round(Math.sin((2 * Math.PI * freq * i) / rate) * amplitude * 32767);
     buffer.writeInt16LE(v, i * 4);
-    buffer.writeInt16LE(v, i * 4 + 2);
+    buffer.writeInt16LE(leftOnly ? 0 : v, i * 4 + 2);
   }
   return buffer;
 }
@@ -153,11 +200,12 @@ export interface Player {
 export function playTone(
   name: string,
   freq: number,
-  options: { seconds?: number; amplitude?: number; delayMs?: number; bursts?: boolean } = {},
+  options: { seconds?: number; amplitude?: number; delayMs?: number; bursts?: boolean; leftOnly?: boolean } = {},
 ): Player {
   const seconds = options.seconds ?? 30;
-  const file = path.join(os.tmpdir(), `audio-tap-tone-${freq}-${seconds}-${options.amplitude ?? 0.5}${options.bursts ? '-bursts' : ''}.raw`);
-  if (!fs.existsSync(file)) fs.writeFileSync(file, sineS16(freq, seconds, options.amplitude ?? 0.5, 48000, options.bursts));
+  const variant = `${options.bursts ? '-bursts' : ''}${options.leftOnly ? '-left' : ''}`;
+  const file = path.join(os.tmpdir(), `audio-tap-tone-${freq}-${seconds}-${options.amplitude ?? 0.5}${variant}.raw`);
+  if (!fs.existsSync(file)) fs.writeFileSync(file, sineS16(freq, seconds, options.amplitude ?? 0.5, 48000, options.bursts, options.leftOnly));
   const pacat = [
     'pacat', '--playback', '--raw', '--format=s16le', '--rate=48000', '--channels=2',
     // 100 ms: low enough that a new monitor stream starts quickly, high enough that the

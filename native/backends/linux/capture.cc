@@ -20,6 +20,7 @@
 #include "backends/linux/pulse_api.h"
 #include "backends/linux/sink_input.h"
 #include "core/capture_core.h"
+#include "core/channel_mix.h"
 
 namespace audiotap {
 namespace pulse {
@@ -86,6 +87,7 @@ class PulseCapture : public CaptureSession {
     uint32_t sink_input;  // PA_INVALID_INDEX for a plain sink monitor
     pa_stream* stream = nullptr;
     int source = -1;
+    size_t frame_bytes = 0;  // of the recorded stream (its own channel count)
   };
 
   void StartLocked() {
@@ -103,9 +105,9 @@ class PulseCapture : public CaptureSession {
     }
     if (target.kind == TargetKind::kSystem && target.exclude.empty()) {
       // The whole mix of one sink: its monitor source.
-      const uint32_t monitor = c.MonitorOfSink(options_.device);
+      const SinkSummary sink = c.RequireSink(options_.device);
       core_->MarkRecording();
-      OpenMonitor(PA_INVALID_INDEX, monitor);
+      OpenMonitor(PA_INVALID_INDEX, sink.monitor, RecordChannels(sink.channels));
       return;
     }
 
@@ -217,7 +219,9 @@ class PulseCapture : public CaptureSession {
   // Loop thread (or worker with the lock held).
   void OpenMonitorOfSinkInput(const SinkInput& input) {
     if (mute_sink_) {
-      if (!monitors_.count(PA_INVALID_INDEX)) OpenMonitor(PA_INVALID_INDEX, mute_sink_->monitor());
+      if (!monitors_.count(PA_INVALID_INDEX)) {
+        OpenMonitor(PA_INVALID_INDEX, mute_sink_->monitor(), mute_sink_->channels());
+      }
       mute_sink_->Move(input);
       return;
     }
@@ -226,19 +230,23 @@ class PulseCapture : public CaptureSession {
     const bool corked = input.corked;
     connection_->QuerySink(input.sink, [this, sink_input, corked](pa_context*, const pa_sink_info& info) {
       if (stopped_) return;
-      OpenMonitor(sink_input, info.monitor_source);
+      OpenMonitor(sink_input, info.monitor_source, RecordChannels(info.channel_map.channels));
       auto it = monitors_.find(sink_input);
       if (it != monitors_.end()) core_->SetSourcePaused(it->second->source, corked);
     });
   }
 
-  void OpenMonitor(uint32_t sink_input, uint32_t monitor_source) {
+  // `channels`: what to record (RecordChannels); the core converts to the caller's count.
+  void OpenMonitor(uint32_t sink_input, uint32_t monitor_source, uint32_t channels) {
     if (sink_input != PA_INVALID_INDEX && monitors_.count(sink_input)) return;
-    const pa_sample_spec spec = SampleSpecOf(options_.format);
-    const pa_channel_map map = ChannelMapOf(options_.format);
+    Format recorded = options_.format;
+    recorded.channels = channels;
+    const pa_sample_spec spec = SampleSpecOf(recorded);
+    const pa_channel_map map = ChannelMapOf(recorded);
 
     auto monitor = std::make_unique<Monitor>(Monitor{this, sink_input});
-    monitor->source = core_->AcquireSource();
+    monitor->frame_bytes = recorded.BytesPerFrame();
+    monitor->source = core_->AcquireSource(channels);
     if (monitor->source < 0) {
       core_->sink()->OnWarning("", "too many streams to mix (more than " +
                                std::to_string(CaptureCore::kMaxSources) + "); sink-input " +
@@ -260,7 +268,7 @@ class PulseCapture : public CaptureSession {
     attr.maxlength = static_cast<uint32_t>(-1);
     attr.tlength = attr.prebuf = attr.minreq = static_cast<uint32_t>(-1);
     // Fragments of half a chunk keep the drain's latency near one chunk.
-    attr.fragsize = options_.chunk_frames * options_.format.BytesPerFrame() / 2;
+    attr.fragsize = options_.chunk_frames * recorded.BytesPerFrame() / 2;
     const std::string device = std::to_string(monitor_source);
     // Not PA_STREAM_DONT_INHIBIT_AUTO_SUSPEND: a suspended monitor source delivers nothing,
     // not even the sink-input's own monitor data.
@@ -295,7 +303,7 @@ class PulseCapture : public CaptureSession {
     auto* monitor = static_cast<Monitor*>(user);
     PulseCapture* self = monitor->owner;
     const PulseApi& pa = self->pa_;
-    const size_t frame = self->options_.format.BytesPerFrame();
+    const size_t frame = monitor->frame_bytes;
     const void* data = nullptr;
     size_t bytes = 0;
     while (pa.pa_stream_readable_size(stream) > 0) {

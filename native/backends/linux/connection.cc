@@ -215,7 +215,7 @@ SinkSummary Connection::Sink(uint32_t index) {
   return query.sink;
 }
 
-uint32_t Connection::MonitorOfSink(const std::string& sink_name) {
+SinkSummary Connection::RequireSink(const std::string& sink_name) {
   const SinkSummary sink = Sink(sink_name);
   if (sink.index == PA_INVALID_INDEX) {
     throw EngineError("ENOAPP", sink_name.empty()
@@ -223,7 +223,7 @@ uint32_t Connection::MonitorOfSink(const std::string& sink_name) {
                                     : "no output device (sink) named \"" + sink_name +
                                           "\"; list them with `pactl list short sinks`");
   }
-  return sink.monitor;
+  return sink;
 }
 
 void Connection::OnContextState(pa_context* context, void* user) {

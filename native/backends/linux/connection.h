@@ -92,9 +92,9 @@ class Connection {
   SinkSummary Sink(const std::string& sink_name);
   SinkSummary Sink(uint32_t index);
 
-  // With the lock held: the monitor source of a sink by name ("" = the default sink).
-  // Throws ENOAPP when there is no such sink.
-  uint32_t MonitorOfSink(const std::string& sink_name);
+  // With the lock held: a sink by name ("" = the default sink) that must exist.
+  // Throws ENOAPP, saying how to list sinks, when there is no such sink.
+  SinkSummary RequireSink(const std::string& sink_name);
 
   // Loop thread (or with the lock held): asks for a sink's info without waiting;
   // `then(context, info)` runs later on the loop thread with the answer, unless the sink is

@@ -5,6 +5,8 @@
 #include <optional>
 #include <utility>
 
+#include "core/channel_mix.h"
+
 namespace audiotap {
 namespace pulse {
 
@@ -36,17 +38,19 @@ void MuteSink::Create(const std::vector<SinkInput>& inputs, const std::set<int32
   Connection& c = connection_;
   name_ = "audio_tap_mute_" + token_;
   // Where the app plays now is where its streams go back to after a crash.
-  std::string restore;
+  SinkSummary played;
   for (const SinkInput& input : inputs) {
     if (pids.count(input.pid)) {
-      restore = c.Sink(input.sink).name;
+      played = c.Sink(input.sink);
       break;
     }
   }
-  if (restore.empty()) restore = c.Sink("").name;
+  if (played.name.empty()) played = c.Sink("");
+  const std::string restore = played.name;
+  channels_ = RecordChannels(played.channels);
   const std::string args =
       "sink_name=" + name_ + " rate=" + std::to_string(format.sample_rate) +
-      " channels=" + std::to_string(format.channels) + " sink_properties=\"" + kOwnerProperty +
+      " channels=" + std::to_string(channels_) + " sink_properties=\"" + kOwnerProperty +
       "=" + token_ + " " + kOwnerPidProperty + "=" + std::to_string(getpid()) + " " +
       kCaptureProperty + "=" + description + " " + kRestoreProperty + "=" + restore +
       " device.description=audio-tap-mute\"";

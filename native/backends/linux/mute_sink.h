@@ -29,14 +29,18 @@ class MuteSink {
   // first when a stream of `pids` plays into another capture's private sink.
   void RefuseIfMutedElsewhere(const std::vector<SinkInput>& inputs, const std::set<int32_t>& pids);
 
-  // With the lock held: loads the private sink in `format` (rate, channels), marked with the
-  // token, this process, `description` (what the capture records) and the sink the app plays
-  // on now (where its streams go back after a crash). Throws EngineError.
+  // With the lock held: loads the private sink at `format`'s rate, in the channel count of the
+  // sink the app plays on (channels()), marked with the token, this process, `description`
+  // (what the capture records) and the sink the app plays on now (where its streams go back
+  // after a crash). Throws EngineError.
   void Create(const std::vector<SinkInput>& inputs, const std::set<int32_t>& pids,
               const Format& format, const std::string& description);
 
   uint32_t index() const { return sink_; }
   uint32_t monitor() const { return monitor_; }
+  // The private sink's channel count: that of the sink the app played to (RecordChannels), so
+  // the server moves the app's streams there without a downmix.
+  uint32_t channels() const { return channels_; }
   // Is `sink_input` one this capture moved (or is moving) into its sink?
   bool Holds(uint32_t sink_input) const { return moved_.count(sink_input) != 0; }
   // No stream is in the sink.
@@ -73,6 +77,7 @@ class MuteSink {
   uint32_t module_ = PA_INVALID_INDEX;
   uint32_t sink_ = PA_INVALID_INDEX;
   uint32_t monitor_ = PA_INVALID_INDEX;
+  uint32_t channels_ = 2;
   std::map<uint32_t, MovedFrom> moved_;  // by sink-input index
 };
 

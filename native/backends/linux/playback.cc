@@ -23,6 +23,9 @@ class PulsePlayback : public PlaybackSession {
     Connection& c = *connection_;
     try {
       LoopLock lock(c);
+      // Asked first: pipewire-pulse accepts any device name and WirePlumber then plays to the
+      // default sink, where PulseAudio fails the stream. ENOAPP on both.
+      if (!options_.device.empty()) c.RequireSink(options_.device);
       const pa_sample_spec spec = SampleSpecOf(options_.format);
       const pa_channel_map map = ChannelMapOf(options_.format);
       stream_ = pa_.pa_stream_new(c.context(), "audio-tap output", &spec, &map);

@@ -92,5 +92,6 @@ pa_sample_spec SampleSpecOf(const Format& format);
 // The default layout for 1 or 2 channels (mono; front-left, front-right).
 pa_channel_map ChannelMapOf(const Format& format);
 
+
 }  // namespace pulse
 }  // namespace audiotap

@@ -9,6 +9,7 @@
 #include "backends/macos/processes.h"
 #include "backends/macos/properties.h"
 #include "backends/macos/tap.h"
+#include "core/channel_mix.h"
 
 namespace audiotap {
 namespace mac {
@@ -139,10 +140,14 @@ void TapSession::OpenTap(AudioObjectID existing_tap, const TapPlan* plan) {
   tap_uid_ = GetString(tap_, Address(kAudioTapPropertyUID), "kAudioTapPropertyUID");
   const auto tap_format = Get<AudioStreamBasicDescription>(
       tap_, Address(kAudioTapPropertyFormat), "kAudioTapPropertyFormat");
-  plan_ = NegotiateFormat(LayoutFromAsbd(tap_format), options_.format);
+  // The tap's stereo (or mono) at the caller's rate and encoding: the capture core makes mono
+  // by its one law (core/channel_mix.h), not the AudioConverter's.
+  Format recorded = options_.format;
+  recorded.channels = RecordChannels(tap_format.mChannelsPerFrame);
+  plan_ = NegotiateFormat(LayoutFromAsbd(tap_format), recorded);
   PrepareBuffers();
 
-  source_ = core_->AcquireSource();
+  source_ = core_->AcquireSource(recorded.channels);
   if (source_ < 0) throw EngineError("EOS", "the capture has no free source slot");
 
   CreateAggregateDevice();

@@ -16,6 +16,7 @@
 #include "backends/windows/processes.h"
 #include "backends/windows/sessions.h"
 #include "backends/windows/win32.h"
+#include "core/channel_mix.h"
 
 namespace audiotap {
 namespace win {
@@ -35,16 +36,24 @@ int64_t NowMs() {
 class WasapiCaptureSession final : public CaptureSession {
  public:
   WasapiCaptureSession(const CaptureOptions& options, CaptureCore* core)
-      : format_(options.format), core_(core),
+      : format_(RecordedFormat(options.format)), core_(core),
         stop_(CreateEventW(nullptr, TRUE, FALSE, nullptr)),
         wake_(CreateEventW(nullptr, FALSE, FALSE, nullptr)) {
     if (!stop_ || !wake_) win::ThrowHresult("CreateEvent", HRESULT_FROM_WIN32(GetLastError()));
   }
   ~WasapiCaptureSession() override { Stop(); }
 
+  // What the loopback clients ask the audio engine for: the caller's rate and encoding in
+  // stereo (a process-loopback stream has no channel count of its own). The capture core
+  // makes mono by its one law (core/channel_mix.h), not the engine's.
+  static Format RecordedFormat(Format format) {
+    format.channels = RecordChannels(0);
+    return format;
+  }
+
   // Adds a client and its source; throws EngineError (and releases the source) on failure.
   void AddClient(ClientSpec spec) {
-    const int source = core_->AcquireSource();
+    const int source = core_->AcquireSource(format_.channels);
     if (source < 0) {
       throw EngineError("EUNSUPPORTED", "a capture mixes at most " +
                                             std::to_string(CaptureCore::kMaxSources) +
@@ -224,7 +233,7 @@ class WasapiCaptureSession final : public CaptureSession {
     }
   }
 
-  const Format format_;
+  const Format format_;  // what the clients record (RecordedFormat)
   CaptureCore* const core_;
   Handle stop_;
   Handle wake_;

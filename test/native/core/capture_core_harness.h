@@ -246,6 +246,7 @@ std::vector<T> Timeline(const std::vector<FakeSink::Chunk>& chunks, uint32_t cha
 // Each topic file's tests, run by main() in capture_core_test.cc.
 std::vector<check::Test> MixTests();
 std::vector<check::Test> TimelineTests();
+std::vector<check::Test> ChannelTests();
 std::vector<check::Test> ThreadTests();
 
 }  // namespace cctest
