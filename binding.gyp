@@ -39,7 +39,8 @@
             "native/backends/linux/playback.cc",
             "native/backends/linux/processes.cc",
             "native/backends/linux/pulse_api.cc",
-            "native/backends/linux/sink_input.cc"
+            "native/backends/linux/sink_input.cc",
+            "native/backends/linux/stream_restore.cc"
           ],
           "libraries": ["-ldl", "-lpthread"]
         }],

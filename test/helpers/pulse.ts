@@ -16,6 +16,8 @@ export interface PulseServer {
   sink: string;
   /** True when this process started the server (and stop() ends it). */
   owned: boolean;
+  /** The server's HOME (PulseAudio keeps module-stream-restore's database in .config/pulse). */
+  home: string;
   stop(): Promise<void>;
   /** Kills the server at once (SIGKILL), as a crash would; resolves once it has exited. */
   kill(): Promise<void>;
@@ -47,9 +49,10 @@ export function pactl(...args: string[]): string {
 /**
  * Uses the server named by AUDIO_TAP_TEST_PULSE_SERVER, or starts a private one, and points
  * process.env.PULSE_SERVER at it (libpulse reads it at connect time). `own`: always start a
- * private one (a test that kills its server).
+ * private one (a test that kills its server). `kind`: this server whatever
+ * AUDIO_TAP_TEST_SERVER says (a test of one server's own behaviour).
  */
-export async function startPulse(options: { own?: boolean } = {}): Promise<PulseServer> {
+export async function startPulse(options: { own?: boolean; kind?: 'pulseaudio' | 'pipewire' } = {}): Promise<PulseServer> {
   const given = process.env.AUDIO_TAP_TEST_PULSE_SERVER;
   if (given && !options.own) {
     process.env.PULSE_SERVER = given;
@@ -59,9 +62,9 @@ export async function startPulse(options: { own?: boolean } = {}): Promise<Pulse
     const refuseNow = () => {
       throw new Error('this server is not the test\'s own: start one with startPulse({ own: true })');
     };
-    return { server: given, sink: pactl('get-default-sink').trim(), owned: false, stop: async () => undefined, kill: refuse, freeze: refuseNow, thaw: refuseNow };
+    return { server: given, sink: pactl('get-default-sink').trim(), owned: false, home: '', stop: async () => undefined, kill: refuse, freeze: refuseNow, thaw: refuseNow };
   }
-  if (testServerKind() === 'pipewire') return startPipeWire();
+  if ((options.kind ?? testServerKind()) === 'pipewire') return startPipeWire();
   const runtime = fs.mkdtempSync(path.join(os.tmpdir(), 'audio-tap-pulse-'));
   const socket = path.join(runtime, 'pulse', 'native');
   const child: ChildProcess = spawn(
@@ -99,6 +102,7 @@ export async function startPulse(options: { own?: boolean } = {}): Promise<Pulse
     server,
     sink: SINK,
     owned: true,
+    home: runtime,
     stop: () => {
       if (!exited) child.kill('SIGCONT'); // a frozen server must run to take SIGTERM
       return end('SIGTERM');
@@ -161,6 +165,7 @@ async function startPipeWire(): Promise<PulseServer> {
     server,
     sink: SINK,
     owned: true,
+    home: stack.env.HOME!,
     stop: () => end('SIGTERM'),
     kill: () => end('SIGKILL'),
     freeze: () => signalPulseServer(stack, 'SIGSTOP'),

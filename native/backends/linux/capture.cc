@@ -19,6 +19,7 @@
 #include "backends/linux/processes.h"
 #include "backends/linux/pulse_api.h"
 #include "backends/linux/sink_input.h"
+#include "backends/linux/stream_restore.h"
 #include "core/capture_core.h"
 #include "core/channel_mix.h"
 
@@ -75,6 +76,9 @@ class PulseCapture : public CaptureSession {
     for (auto& [index, monitor] : monitors_) CloseMonitor(*monitor);
     monitors_.clear();
     if (mute_sink_) mute_sink_->Restore();
+    // After the moves back (the server saves each as the app's preferred sink).
+    stored_routing_.Restore(*connection_, mute_sink_ ? mute_sink_->moved_keys() : std::set<std::string>{},
+                            OwnCaptureKey());
     connection_->Unlock();
     connection_.reset();
     // After the connection: no answer can reach the mute sink any more.
@@ -94,6 +98,8 @@ class PulseCapture : public CaptureSession {
     Connection& c = *connection_;
     const Target& target = options_.target;
     RecoverStraySinks(c);
+    // Before anything is opened or moved: what the server has stored, to leave it so.
+    stored_routing_.Snapshot(c);
     if (mute_ && target.kind != TargetKind::kApp) {
       throw EngineError("EUNSUPPORTED",
                         "mute applies to app captures (one app or several), not to the system mix");
@@ -434,6 +440,7 @@ class PulseCapture : public CaptureSession {
   int dead_ticks_ = 0;
   unsigned ticks_ = 0;
   std::unique_ptr<MuteSink> mute_sink_;   // mute: made at start
+  StreamRestore stored_routing_;         // the server's stored routing before the capture
   std::string token_;                    // mute: the private sink's owner token
 };
 

@@ -47,7 +47,7 @@ Connection::Connection(const std::string& instance) : pa_(Pulse()) {
   if (!loop_) throw EngineError("EOS", "pa_threaded_mainloop_new failed");
   pa_proplist* props = pa_.pa_proplist_new();
   pa_.pa_proplist_sets(props, PA_PROP_APPLICATION_NAME, "node-red-contrib-audio-tap");
-  pa_.pa_proplist_sets(props, PA_PROP_APPLICATION_ID, "org.nodered.audio-tap");
+  pa_.pa_proplist_sets(props, PA_PROP_APPLICATION_ID, kApplicationId);
   if (!instance.empty()) pa_.pa_proplist_sets(props, kInstanceProperty, instance.c_str());
   context_ = pa_.pa_context_new_with_proplist(pa_.pa_threaded_mainloop_get_api(loop_),
                                               "node-red-contrib-audio-tap", props);

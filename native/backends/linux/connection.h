@@ -25,6 +25,7 @@ constexpr const char* kOwnerPidProperty = "audio_tap.owner_pid";    // for peopl
 constexpr const char* kCaptureProperty = "audio_tap.capture";      // what the capture records
 constexpr const char* kRestoreProperty = "audio_tap.restore_sink";
 constexpr const char* kInstanceProperty = "audio_tap.instance";    // on the client
+constexpr const char* kApplicationId = "org.nodered.audio-tap";    // application.id
 
 // Every wait on the server has a deadline, so a wedged server (stopped, or deadlocked) costs the
 // caller this long at most instead of freezing it.

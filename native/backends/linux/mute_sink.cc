@@ -79,6 +79,7 @@ void MuteSink::Create(const std::vector<SinkInput>& inputs, const std::set<int32
 void MuteSink::Move(const SinkInput& input) {
   if (moved_.count(input.index) || input.sink == sink_) return;
   moved_[input.index] = MovedFrom{input.sink, ""};
+  if (!input.restore_key.empty()) moved_keys_.insert(input.restore_key);
   const uint32_t sink_input = input.index;
   connection_.QuerySink(input.sink, [this, sink_input](pa_context* context, const pa_sink_info& info) {
     if (stopped_) return;

@@ -45,6 +45,8 @@ class MuteSink {
   bool Holds(uint32_t sink_input) const { return moved_.count(sink_input) != 0; }
   // No stream is in the sink.
   bool empty() const { return moved_.empty(); }
+  // The stored-routing keys of every stream moved so far (StreamRestoreKey), to put back.
+  const std::set<std::string>& moved_keys() const { return moved_keys_; }
 
   // Loop thread: moves a sink-input into the private sink, once the name of the sink it plays
   // on is known (streams go back by name: an index may be reused). A stream that another
@@ -79,6 +81,7 @@ class MuteSink {
   uint32_t monitor_ = PA_INVALID_INDEX;
   uint32_t channels_ = 2;
   std::map<uint32_t, MovedFrom> moved_;  // by sink-input index
+  std::set<std::string> moved_keys_;     // kept after Restore: the server saves on move back
 };
 
 // With the lock held: removes private sinks that no connected client owns any more (their

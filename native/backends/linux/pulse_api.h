@@ -2,6 +2,7 @@
 // it and each call then says what is missing. The headers are used for types only.
 #pragma once
 
+#include <pulse/ext-stream-restore.h>
 #include <pulse/pulseaudio.h>
 
 #include "core/engine.h"
@@ -74,6 +75,9 @@ namespace pulse {
   X(pa_cvolume_set)                      \
   X(pa_sw_volume_from_linear)            \
   X(pa_sw_volume_to_linear)              \
+  X(pa_ext_stream_restore_read)          \
+  X(pa_ext_stream_restore_write)         \
+  X(pa_ext_stream_restore_delete)        \
   X(pa_strerror)
 
 struct PulseApi {

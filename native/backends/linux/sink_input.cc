@@ -5,6 +5,7 @@
 
 #include "backends/linux/processes.h"
 #include "backends/linux/pulse_api.h"
+#include "backends/linux/stream_restore.h"
 
 namespace audiotap {
 namespace pulse {
@@ -28,6 +29,7 @@ SinkInput ToSinkInput(const pa_sink_input_info* info) {
   input.muted = info->mute != 0;
   input.volume = pa.pa_sw_volume_to_linear(pa.pa_cvolume_avg(&info->volume));
   input.channels = info->volume.channels;
+  input.restore_key = StreamRestoreKey(info->proplist, "sink-input");
   return input;
 }
 

@@ -20,6 +20,7 @@ struct SinkInput {
   bool muted = false;
   double volume = 1.0;     // linear amplitude factor of the channel average
   uint8_t channels = 2;    // channels of the sink-input's volume
+  std::string restore_key; // its stored-routing key (StreamRestoreKey), "" when it has none
 };
 
 // What a sink-input info says of its app (from the application.* properties), its sink,
