@@ -11,12 +11,11 @@
  * docs/linux.md.
  */
 import assert from 'assert';
-import { execFileSync, spawn } from 'child_process';
+import { execFileSync } from 'child_process';
 import fs from 'fs';
-import os from 'os';
 import path from 'path';
 import { Capture, CaptureEnd, CaptureOptions } from '../src/engine';
-import { addNullSink, pactl, Player, playTone, PulseServer, sineS16, sinkOfPlayer, startPulse, waitFor, waitForStream } from './helpers/pulse';
+import { addNullSink, pactl, Player, playTone, PulseServer, sinkOfPlayer, startPulse, waitFor, waitForStream } from './helpers/pulse';
 
 /** What module-stream-restore stores for one stream group (its entry, version 'B'). */
 interface StoredEntry {
@@ -87,26 +86,9 @@ function storedRouting(pulse: PulseServer): Map<string, StoredEntry> {
   return entries;
 }
 
-/** `name` playing from its own pacat, on `device` when given (as an app the user sent there). */
+/** `name` playing a quiet tone, on `device` when given (as an app the user sent there). */
 function playOn(name: string, device?: string): Player {
-  const file = path.join(os.tmpdir(), 'audio-tap-tone-stored-routing.raw');
-  if (!fs.existsSync(file)) fs.writeFileSync(file, sineS16(660, 30, 0.3));
-  const args = ['--playback', '--raw', '--format=s16le', '--rate=48000', '--channels=2', `--property=application.name=${name}`];
-  if (device) args.push(`--device=${device}`);
-  const child = spawn('pacat', [...args, file], { stdio: 'ignore', env: process.env });
-  let exited = false;
-  child.on('exit', () => (exited = true));
-  return {
-    pid: child.pid!,
-    name,
-    process: child,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (exited) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
+  return playTone(name, 660, { amplitude: 0.3, device });
 }
 
 async function captureASecond(options: CaptureOptions): Promise<CaptureEnd> {

@@ -198,14 +198,15 @@ export interface Player {
 }
 
 /**
- * Plays a sine tone from a separate `pacat` process whose application.name is `name`.
+ * Plays a sine tone from a separate `pacat` process whose application.name is `name`, on
+ * `device` when given (as an app the user sent there), else the default sink.
  * `delayMs` > 0: the process starts at once but plays only after the delay (a shell that
  * sleeps, then execs pacat in the same PID).
  */
 export function playTone(
   name: string,
   freq: number,
-  options: { seconds?: number; amplitude?: number; delayMs?: number; bursts?: boolean; leftOnly?: boolean } = {},
+  options: { seconds?: number; amplitude?: number; delayMs?: number; bursts?: boolean; leftOnly?: boolean; device?: string } = {},
 ): Player {
   const seconds = options.seconds ?? 30;
   const variant = `${options.bursts ? '-bursts' : ''}${options.leftOnly ? '-left' : ''}`;
@@ -215,7 +216,9 @@ export function playTone(
     'pacat', '--playback', '--raw', '--format=s16le', '--rate=48000', '--channels=2',
     // 100 ms: low enough that a new monitor stream starts quickly, high enough that the
     // player does not underrun when the test machine is busy.
-    '--latency-msec=100', `--property=application.name=${name}`, file,
+    '--latency-msec=100', `--property=application.name=${name}`,
+    ...(options.device ? [`--device=${options.device}`] : []),
+    file,
   ];
   const child = options.delayMs
     ? spawn('sh', ['-c', `sleep ${options.delayMs / 1000}; exec "$@"`, 'sh', ...pacat], { stdio: 'ignore', env: process.env })
