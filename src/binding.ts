@@ -31,6 +31,8 @@ export interface NativeCaptureOptions {
   device?: string;
   deviceStream?: number;
   privateTap?: boolean;
+  processTree?: boolean;
+  follow?: boolean;
 }
 
 export interface NativeEnd {
@@ -58,6 +60,8 @@ export type NativeEvent =
   | ['chunk', Buffer, number]
   /** message, and the warning's code ('' when it has none: EPERMISSION, EBUSY, …). */
   | ['warning', string, string]
+  /** A followed target went ('gone') or came back ('back'), at this timeline length in frames. */
+  | ['target', 'gone' | 'back', number]
   | ['end', NativeEnd];
 
 export interface NativeCapture {

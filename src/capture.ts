@@ -45,6 +45,29 @@ export interface CaptureOptions {
   deviceStream?: number;
   /** macOS: the tap is visible to this process only (default true). */
   privateTap?: boolean;
+  /**
+   * Target 'app': the app's child processes (and theirs) are part of it and their streams are
+   * captured too (default true): a browser's audio process, a player's helper. Linux follows
+   * the parent chain; Windows' process loopback always captures the tree; macOS taps an app's
+   * helpers as its own. false: on Linux, only the processes named.
+   */
+  processTree?: boolean;
+  /**
+   * Target 'app', apps named by name (Linux): when every process of the app has exited, the
+   * capture goes on, silence keeping the timeline at the wall clock, and the app's next run
+   * joins it ('target-gone' / 'target-back' events). PIDs are never followed. Default true
+   * when a name is among the apps; false ends the capture with reason 'target-exited', as
+   * macOS and Windows do.
+   */
+  follow?: boolean;
+}
+
+/** When a followed app went away or came back, on the capture's timeline. */
+export interface TargetEvent {
+  /** The timeline's length then, in frames. */
+  position: number;
+  /** The same, in seconds. */
+  seconds: number;
 }
 
 export interface AudioChunk {
@@ -115,6 +138,12 @@ export function normalizeCaptureOptions(options: CaptureOptions) {
   if (options.muteMode !== undefined && !muteModes.includes(options.muteMode)) {
     throw new TypeError(`muteMode: expected "unmuted", "muted" or "muted-when-tapped", got ${JSON.stringify(options.muteMode)}`);
   }
+  if (options.processTree !== undefined && typeof options.processTree !== 'boolean') {
+    throw new TypeError(`processTree: expected true or false, got ${JSON.stringify(options.processTree)}`);
+  }
+  if (options.follow !== undefined && typeof options.follow !== 'boolean') {
+    throw new TypeError(`follow: expected true or false, got ${JSON.stringify(options.follow)}`);
+  }
   if (options.deviceStream !== undefined && !(Number.isInteger(options.deviceStream) && options.deviceStream >= -1)) {
     throw new TypeError(`deviceStream: expected a stream index (0, 1, …) or -1 for all, got ${String(options.deviceStream)}`);
   }
@@ -132,6 +161,8 @@ export function normalizeCaptureOptions(options: CaptureOptions) {
       device: options.device || undefined,
       deviceStream: options.deviceStream,
       privateTap: options.privateTap,
+      processTree: options.processTree ?? true,
+      follow: options.follow ?? (nativeTarget.kind === 'app' && nativeTarget.apps.some((app) => typeof app === 'string')),
     },
   };
 }
@@ -147,6 +178,8 @@ export type CaptureState = 'idle' | 'starting' | 'waiting' | 'recording' | 'ende
  *   be monitored, …); code 'EPERMISSION' (macOS): the capture is silent because the host app
  *   lacks the system-audio-recording permission (the message says which and where to grant it);
  *   'EBUSY' (Linux, muted capture): a stream of the app is held by another muted capture
+ * - `target-gone`, `target-back` (TargetEvent): a followed app's processes have all exited (the
+ *   capture goes on, recording silence), or one plays again (`follow`)
  * - `end` (CaptureEnd): always the last event, once, after every chunk
  */
 export class Capture extends EventEmitter {
@@ -182,6 +215,11 @@ export class Capture extends EventEmitter {
         case 'warning':
           this.emit('warning', a as string, (b as string) || undefined);
           break;
+        case 'target': {
+          const position = b as number;
+          this.emit(a === 'back' ? 'target-back' : 'target-gone', { position, seconds: position / this.format.sampleRate } satisfies TargetEvent);
+          break;
+        }
         case 'end': {
           const end = a as NativeEnd;
           this.state = 'ended';

@@ -12,6 +12,13 @@ describe('capture options', function () {
     assert.strictEqual(native.chunkFrames, 960);
     assert.strictEqual(native.queueChunks, 50);
     assert.strictEqual(native.mute, false);
+    assert.strictEqual(native.processTree, true);
+    assert.strictEqual(normalizeCaptureOptions({ ...app, processTree: false }).native.processTree, false);
+    // Named apps are followed across restarts unless asked not to; PIDs never are.
+    assert.strictEqual(native.follow, true);
+    assert.strictEqual(normalizeCaptureOptions({ ...app, follow: false }).native.follow, false);
+    assert.strictEqual(normalizeCaptureOptions({ target: { kind: 'app', apps: [1234] } }).native.follow, false);
+    assert.strictEqual(normalizeCaptureOptions({ target: { kind: 'system' } }).native.follow, false);
   });
 
   it('chunk length in frames at the asked rate, at least 16 frames', function () {
@@ -41,6 +48,8 @@ describe('capture options', function () {
       [{ ...app, device: 3 }, /^device: expected a string/],
       [{ ...app, muteMode: 'loud' }, /^muteMode: expected "unmuted", "muted" or "muted-when-tapped"/],
       [{ ...app, deviceStream: -2 }, /^deviceStream: expected a stream index/],
+      [{ ...app, processTree: 'no' }, /^processTree: expected true or false, got "no"/],
+      [{ ...app, follow: 1 }, /^follow: expected true or false, got 1/],
       [{ ...app, format: { channels: 6 } }, /^channels: expected 1 or 2/],
     ];
     for (const [options, message] of bad) {

@@ -4,7 +4,7 @@
 import assert from 'assert';
 import { AudioChunk, Capture, CaptureEnd, CaptureOptions, EngineError, listApps, listDevices, listTaps } from '../src/engine';
 import { channelSamples, db, medianToneAmplitude } from './helpers/signal';
-import { Player, playTone, sourceOutputs, useAudio, waitFor, waitForRendering, waitForStream } from './helpers/pulse';
+import { pactl, Player, playTone, sourceOutputs, useAudio, waitFor, waitForRendering, waitForStream } from './helpers/pulse';
 
 interface Recorded {
   pcm: Buffer;
@@ -41,9 +41,10 @@ function levels(pcm: Buffer, encoding: 's16le' | 'f32le' = 's16le', channels = 2
 
 describe('capture on PulseAudio', function () {
   this.timeout(30000);
+  // Two minutes: the suite runs longer than a 30 s tone (the restarts test alone takes 9 s).
   const audio = useAudio([
-    { name: 'tone-a', freq: 440 },
-    { name: 'tone-b', freq: 1000 },
+    { name: 'tone-a', freq: 440, seconds: 120 },
+    { name: 'tone-b', freq: 1000, seconds: 120 },
   ]);
   let a: Player;
   let b: Player;
@@ -142,10 +143,35 @@ describe('capture on PulseAudio', function () {
     }
   });
 
-  it('ends with reason target-exited when the app exits mid-recording', async function () {
+  it("captures an app's child processes with it: a tone a shell's child plays, through the shell's PID; with processTree false, not", async function () {
+    const parent = playTone('tone-child', 2000, { parentShell: true });
+    try {
+      await waitFor(() => pactl('list', 'sink-inputs').includes('application.name = "tone-child"'), 5000, "the child's stream");
+      const { pcm } = await record({ target: { kind: 'app', apps: [parent.pid] } }, 1);
+      const x = channelSamples(pcm, 's16le', 2).subarray(4800);
+      const level = medianToneAmplitude(x, 2000, 48000);
+      assert.ok(Math.abs(db(level, 0.5)) < 1, `the child's 2 kHz at ${db(level).toFixed(1)} dBFS, expected about −6 dBFS`);
+      assert.ok(db(medianToneAmplitude(x, 440, 48000), level) < -40, 'no other app');
+      // The shell itself plays nothing: only itself, the capture waits and records nothing.
+      const capture = new Capture({ target: { kind: 'app', apps: [parent.pid] }, processTree: false });
+      let chunks = 0;
+      capture.on('chunk', () => chunks++);
+      const ended = new Promise<CaptureEnd>((resolve) => capture.on('end', resolve));
+      await capture.start();
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      capture.stop();
+      const end = await ended;
+      assert.strictEqual(chunks, 0);
+      assert.strictEqual(end.frames, 0);
+    } finally {
+      await parent.stop();
+    }
+  });
+
+  it('ends with reason target-exited when the app exits mid-recording (follow: false)', async function () {
     const short = playTone('tone-short', 440);
     await waitForStream(short);
-    const capture = new Capture({ target: { kind: 'app', apps: ['tone-short'] } });
+    const capture = new Capture({ target: { kind: 'app', apps: ['tone-short'] }, follow: false });
     let frames = 0;
     capture.on('chunk', (chunk: AudioChunk) => {
       frames += chunk.frames;
@@ -157,6 +183,59 @@ describe('capture on PulseAudio', function () {
     const end = await ended;
     assert.strictEqual(end.reason, 'target-exited');
     assert.strictEqual(end.frames, frames, 'every frame counted was delivered before the end event');
+  });
+
+  it('follows an app by name across three restarts: one recording, each run in order with silence between, target-gone / target-back at the gaps', async function () {
+    this.timeout(60000);
+    const freq = 2500;
+    let player = playTone('tone-follow', freq);
+    await waitForRendering(player);
+    const capture = new Capture({ target: { kind: 'app', apps: ['tone-follow'] } });
+    const chunks: AudioChunk[] = [];
+    const events: Array<{ event: string; position: number }> = [];
+    capture.on('chunk', (chunk: AudioChunk) => chunks.push(chunk));
+    capture.on('target-gone', ({ position }) => events.push({ event: 'gone', position }));
+    capture.on('target-back', ({ position }) => events.push({ event: 'back', position }));
+    const ended = new Promise<CaptureEnd>((resolve) => capture.on('end', resolve));
+    let started = 0; // the timeline starts with the first frame
+    capture.on('recording', () => (started = Date.now()));
+    await capture.start();
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    try {
+      await sleep(1200);
+      for (let run = 1; run <= 3; run++) {
+        await player.stop();
+        await waitFor(() => events.length === 2 * run - 1, 5000, `target-gone after run ${run}`);
+        await sleep(1000);
+        player = playTone('tone-follow', freq);
+        await waitFor(() => events.length === 2 * run, 5000, `target-back for run ${run + 1}`);
+        await sleep(1200);
+      }
+    } finally {
+      await player.stop();
+    }
+    capture.stop();
+    const end = await ended;
+    const wall = (Date.now() - started) / 1000;
+    assert.strictEqual(end.reason, 'stopped', 'a followed app does not end the capture');
+    assert.deepStrictEqual(events.map((e) => e.event), ['gone', 'back', 'gone', 'back', 'gone', 'back']);
+    // One continuous timeline: no jump, no drop.
+    let at = 0;
+    for (const chunk of chunks) {
+      assert.strictEqual(chunk.position, at, 'contiguous positions');
+      at += chunk.frames;
+    }
+    assert.strictEqual(end.droppedFrames, 0);
+    assert.ok(Math.abs(at / 48000 - wall) < 1, `timeline ${(at / 48000).toFixed(2)} s for ${wall.toFixed(2)} s of wall time`);
+    const pcm = Buffer.concat(chunks.map((c) => c.data));
+    const x = channelSamples(pcm, 's16le', 2);
+    const level = (from: number, to: number) => medianToneAmplitude(x.subarray(Math.round(from * 48000), Math.round(to * 48000)), freq, 48000);
+    // Each run's tone after its target-back (the first from the start), silence before it.
+    const runStarts = [0, ...events.filter((e) => e.event === 'back').map((e) => e.position / 48000)];
+    for (const [k, t] of runStarts.entries()) {
+      assert.ok(Math.abs(db(level(t + 0.3, t + 0.9), 0.5)) < 1.5, `run ${k + 1} at ${t.toFixed(2)} s: ${db(level(t + 0.3, t + 0.9)).toFixed(1)} dBFS`);
+      if (k > 0) assert.ok(db(level(t - 0.4, t - 0.05), 0.5) < -40, `silence before run ${k + 1}: ${db(level(t - 0.4, t - 0.05)).toFixed(1)} dB`);
+    }
   });
 
   it('leaves no capture stream on the server after stop', async function () {

@@ -152,6 +152,38 @@ describe('nodes', function () {
     assert.strictEqual(lifecycle[lifecycle.length - 1].reason, 'target-exited');
   });
 
+  it('an app followed by name: target-gone and target-back on output 2, one file across the restart', async function () {
+    let player = playTone('tone-again', 440);
+    await waitForStream(player);
+    try {
+      await helper.load([tapSource, wavSink], flow(dir, { app: 'tone-again' }));
+      const lifecycle: Array<Record<string, unknown>> = [];
+      helper.getNode('events').on('input', (msg: { payload: Record<string, unknown> }) => lifecycle.push(msg.payload));
+      const done = new Promise<{ filename: string; payload: { reason: string; frames: number } }>((resolve) => helper.getNode('closed').on('input', resolve));
+      helper.getNode('tap').receive({ payload: 'start' });
+      await waitFor(() => lifecycle.some((p) => p.event === 'started'), 5000, 'the recording to start');
+      await player.stop();
+      await waitFor(() => lifecycle.some((p) => p.event === 'target-gone'), 5000, 'target-gone');
+      player = playTone('tone-again', 440);
+      await waitFor(() => lifecycle.some((p) => p.event === 'target-back'), 5000, 'target-back');
+      const gone = lifecycle.find((p) => p.event === 'target-gone')!;
+      const back = lifecycle.find((p) => p.event === 'target-back')!;
+      for (const event of [gone, back]) {
+        assert.strictEqual(event.recordingId, lifecycle[0].recordingId);
+        assert.strictEqual(event.seconds, (event.position as number) / 48000);
+      }
+      assert.ok((back.position as number) >= (gone.position as number));
+      helper.getNode('tap').receive({ payload: 'stop' });
+      const msg = await done;
+      assert.strictEqual(msg.payload.reason, 'stopped');
+      const wav = await readWav(msg.filename);
+      assert.strictEqual(wav.data.length / 4, msg.payload.frames);
+      assert.deepStrictEqual(fs.readdirSync(dir), [path.basename(msg.filename)], 'one file');
+    } finally {
+      await player.stop();
+    }
+  });
+
   it('finalizes the file and closes the capture stream on redeploy while recording', async function () {
     await helper.load([tapSource, wavSink], flow(dir, {}));
     const lifecycle: Array<Record<string, unknown>> = [];
@@ -199,6 +231,17 @@ describe('nodes', function () {
     it('an unknown app: a clear error on the node, no file', async function () {
       const text = await errorOf(flow(dir, { app: 'no-such-app' }), 'tap', { payload: 'start' });
       assert.match(text, /no running app is named "no-such-app"/);
+      assert.deepStrictEqual(fs.readdirSync(dir), []);
+    });
+
+    it('start on deploy that fails: the error is reported with a msg (a catch node gets it, with its code)', async function () {
+      await helper.load([tapSource, wavSink], flow(dir, { app: 'no-such-app', startOnDeploy: true }));
+      // Start on deploy runs on the next turn of the event loop: this listener is in time.
+      const call = await new Promise<{ args: unknown[] }>((resolve) => helper.getNode('tap').on('call:error', resolve));
+      const [error, msg] = call.args as [Error & { code?: string }, { payload?: unknown } | undefined];
+      assert.match(error.message, /no running app is named "no-such-app"/);
+      assert.strictEqual(error.code, 'ENOAPP', 'Node-RED copies it to msg.error.code');
+      assert.ok(msg && msg.payload === 'start', 'reported with the start msg, so that catch nodes see it');
       assert.deepStrictEqual(fs.readdirSync(dir), []);
     });
 

@@ -108,6 +108,10 @@ CaptureOptions ParseCaptureOptions(Napi::Env env, Napi::Object object) {
   }
   Napi::Value private_tap = object.Get("privateTap");
   if (private_tap.IsBoolean()) options.private_tap = private_tap.As<Napi::Boolean>().Value();
+  Napi::Value process_tree = object.Get("processTree");
+  if (process_tree.IsBoolean()) options.process_tree = process_tree.As<Napi::Boolean>().Value();
+  Napi::Value follow = object.Get("follow");
+  if (follow.IsBoolean()) options.follow = follow.As<Napi::Boolean>().Value();
   Napi::Value device = object.Get("device");
   if (device.IsString()) options.device = device.As<Napi::String>().Utf8Value();
   return options;

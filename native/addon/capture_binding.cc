@@ -17,7 +17,7 @@ namespace audiotap {
 namespace {
 
 struct Event {
-  enum class Type { kState, kChunk, kWarning, kEnd } type = Type::kState;
+  enum class Type { kState, kChunk, kWarning, kTarget, kEnd } type = Type::kState;
   CaptureState state = CaptureState::kWaiting;
   std::vector<uint8_t> pcm;
   uint64_t position = 0;
@@ -52,7 +52,7 @@ class Capture : public Napi::ObjectWrap<Capture>, public EventSink {
     napi_remove_env_cleanup_hook(env_, &Capture::Teardown, this);
   }
 
-  // EventSink: drain thread (OnWarning: any backend thread).
+  // EventSink: drain thread (OnWarning, OnTarget: any backend thread).
   void OnState(CaptureState state) override {
     Event event;
     event.type = Event::Type::kState;
@@ -71,6 +71,13 @@ class Capture : public Napi::ObjectWrap<Capture>, public EventSink {
     event.type = Event::Type::kWarning;
     event.code = code;
     event.text = message;
+    Push(std::move(event), false);
+  }
+  void OnTarget(bool back, uint64_t position) override {
+    Event event;
+    event.type = Event::Type::kTarget;
+    event.text = back ? "back" : "gone";
+    event.position = position;
     Push(std::move(event), false);
   }
   void OnEnd(EndReason reason, const std::string& code, const std::string& message,
@@ -209,6 +216,10 @@ class Capture : public Napi::ObjectWrap<Capture>, public EventSink {
         case Event::Type::kWarning:
           Call(env, {Napi::String::New(env, "warning"), Napi::String::New(env, event.text),
                      Napi::String::New(env, event.code)});
+          break;
+        case Event::Type::kTarget:
+          Call(env, {Napi::String::New(env, "target"), Napi::String::New(env, event.text),
+                     Napi::Number::New(env, static_cast<double>(event.position))});
           break;
         case Event::Type::kEnd: {
           // The engine is done: release the OS resources and the drain thread (off the JS

@@ -42,8 +42,8 @@ struct CaptureStats {
   uint32_t sources = 0;         // sources open now (e.g. sink-inputs being monitored)
 };
 
-// What the core tells its host. Called on the drain thread, except OnWarning, which a backend
-// may call from its own control thread. Never called from an audio callback.
+// What the core tells its host. Called on the drain thread, except OnWarning and OnTarget,
+// which a backend may call from its own control thread. Never called from an audio callback.
 class EventSink {
  public:
   virtual ~EventSink() = default;
@@ -56,6 +56,10 @@ class EventSink {
   // `code` is "" or an EngineError code that says what kind of trouble it is (EPERMISSION:
   // the capture is silent for lack of a permission; EBUSY: a stream is held by another capture).
   virtual void OnWarning(const std::string& code, const std::string& message) = 0;
+  // A followed target's processes are all gone (`back` false: the recording stays open and
+  // fills silence) or one plays again (`back` true). `position` is the timeline's length then,
+  // in frames.
+  virtual void OnTarget(bool /*back*/, uint64_t /*position*/) {}
   // The last event of a capture.
   virtual void OnEnd(EndReason reason, const std::string& code, const std::string& message,
                      const CaptureStats& stats) = 0;
@@ -107,6 +111,10 @@ class CaptureCore {
 
   // For the host: to warn from a backend thread.
   EventSink* sink() const { return sink_; }
+
+  // Backend control thread: a followed target went away or came back (EventSink::OnTarget),
+  // at the timeline's current length.
+  void NoteTarget(bool back) { sink_->OnTarget(back, frames_.load(std::memory_order_relaxed)); }
 
  private:
   friend struct CaptureCoreTestPeer;  // test/native/core/capture_core_test.cc drives Pump directly

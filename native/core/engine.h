@@ -78,6 +78,14 @@ struct CaptureOptions {
   int32_t device_stream = -1;
   // macOS: the tap is visible only to this process (false: other apps may attach to it).
   bool private_tap = true;
+  // kApp: an app's child processes (and theirs) belong to it: their streams are captured too.
+  // Linux follows the parent chain; Windows' process loopback always captures the tree;
+  // macOS taps the app's helpers as its own. false (Linux): only the processes named.
+  bool process_tree = true;
+  // kApp, apps named by name: when every process of the app has exited, the capture goes on
+  // (silence) and a process of the same name that plays joins it (EventSink::OnTarget says
+  // when). PIDs are never followed. false: the capture ends with kTargetExited. Linux.
+  bool follow = false;
 
   MuteMode EffectiveMuteMode() const {
     if (mute_mode) return *mute_mode;

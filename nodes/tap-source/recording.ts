@@ -8,7 +8,7 @@
  * `stopped` event, or after a start that failed.
  */
 import type { NodeMessage, NodeStatus } from 'node-red';
-import { Capture, CaptureEnd, CaptureTarget } from '../../src/capture';
+import { Capture, CaptureEnd, CaptureTarget, TargetEvent } from '../../src/capture';
 import { AudioFormat, pcmFields } from '../../src/format';
 import { describeTarget } from '../../src/node-red/targets';
 import { LevelMeter, recordingStatus } from './levels';
@@ -71,6 +71,8 @@ export class TapRecording {
   private peakDb: number | undefined;
   /** macOS: the OS said the host lacks the audio-recording permission (the capture is silent). */
   private noPermission = false;
+  /** A followed app has exited: the recording goes on (silence) until it plays again. */
+  private targetGone = false;
   private statusTimer: NodeJS.Timeout | undefined;
   private markEnded!: () => void;
 
@@ -93,6 +95,8 @@ export class TapRecording {
     capture.on('waiting', () => this.onWaiting());
     capture.on('recording', () => this.onRecording());
     capture.on('warning', (text: string, code?: string) => this.onWarning(text, code));
+    capture.on('target-gone', (at: TargetEvent) => this.onTarget(false, at));
+    capture.on('target-back', (at: TargetEvent) => this.onTarget(true, at));
     capture.on('chunk', (chunk) => this.onChunk(chunk.data, chunk.position, chunk.frames));
     capture.on('end', (end: CaptureEnd) => this.finish(end));
   }
@@ -156,6 +160,13 @@ export class TapRecording {
     this.event('warning', { message: text, ...(code ? { code } : {}) });
   }
 
+  /** A followed app went away or came back: an event on output 2, and the status says so. */
+  private onTarget(back: boolean, at: TargetEvent): void {
+    this.targetGone = !back;
+    this.event(back ? 'target-back' : 'target-gone', { position: at.position, seconds: at.seconds });
+    if (this.stateNow === 'recording') this.showRecording();
+  }
+
   /** A chunk at `position` on the engine's timeline: chunks dropped before they reached JavaScript leave a jump, which wav-sink keeps as silence. */
   private onChunk(chunk: Buffer, position: number, chunkFrames: number): void {
     if (position >= this.limit) return;
@@ -188,7 +199,9 @@ export class TapRecording {
     const show = () =>
       this.noPermission
         ? this.host.status({ fill: 'red', shape: 'ring', text: this.host.t('tap-source.status.noPermission') })
-        : this.host.status({ fill: 'green', shape: 'dot', text: recordingStatus(this.timeline / this.format.sampleRate, this.peakDb) });
+        : this.targetGone
+          ? this.host.status({ fill: 'yellow', shape: 'dot', text: this.host.t('tap-source.status.gone', { target: this.targetText }) })
+          : this.host.status({ fill: 'green', shape: 'dot', text: recordingStatus(this.timeline / this.format.sampleRate, this.peakDb) });
     show();
     this.statusTimer = setInterval(show, 1000);
   }

@@ -206,8 +206,11 @@ module.exports = function (RED: NodeAPI) {
       // Let the rest of the flow start first.
       setImmediate(() => {
         if (closing) return;
-        start({ _msgid: RED.util.generateId(), payload: 'start' } as NodeMessage & Record<string, unknown>, (error?: Error) => {
-          if (error) node.error(error.message);
+        const msg = { _msgid: RED.util.generateId(), payload: 'start' } as NodeMessage & Record<string, unknown>;
+        // With the msg, so that a catch node can act on a start that failed (no app, no server).
+        start(msg, (error?: Error) => {
+          // The Error itself: Node-RED copies its code to msg.error.code, as for done(err).
+          if (error) node.error(error, msg);
         });
       });
     } else {

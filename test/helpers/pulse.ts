@@ -199,14 +199,16 @@ export interface Player {
 
 /**
  * Plays a sine tone from a separate `pacat` process whose application.name is `name`, on
- * `device` when given (as an app the user sent there), else the default sink.
+ * `device` when given (as an app the user sent there), else the default sink. With
+ * `parentShell`, pacat runs as the child of a shell whose PID is the player's (an app whose
+ * audio comes from a helper process); stop() ends both.
  * `delayMs` > 0: the process starts at once but plays only after the delay (a shell that
  * sleeps, then execs pacat in the same PID).
  */
 export function playTone(
   name: string,
   freq: number,
-  options: { seconds?: number; amplitude?: number; delayMs?: number; bursts?: boolean; leftOnly?: boolean; device?: string } = {},
+  options: { seconds?: number; amplitude?: number; delayMs?: number; bursts?: boolean; leftOnly?: boolean; device?: string; parentShell?: boolean } = {},
 ): Player {
   const seconds = options.seconds ?? 30;
   const variant = `${options.bursts ? '-bursts' : ''}${options.leftOnly ? '-left' : ''}`;
@@ -220,9 +222,12 @@ export function playTone(
     ...(options.device ? [`--device=${options.device}`] : []),
     file,
   ];
-  const child = options.delayMs
-    ? spawn('sh', ['-c', `sleep ${options.delayMs / 1000}; exec "$@"`, 'sh', ...pacat], { stdio: 'ignore', env: process.env })
-    : spawn(pacat[0], pacat.slice(1), { stdio: 'ignore', env: process.env });
+  const child = options.parentShell
+    ? // Not exec: the shell stays the parent. Its own process group, so that stop() ends both.
+      spawn('sh', ['-c', '"$@"; exit $?', 'sh', ...pacat], { stdio: 'ignore', env: process.env, detached: true })
+    : options.delayMs
+      ? spawn('sh', ['-c', `sleep ${options.delayMs / 1000}; exec "$@"`, 'sh', ...pacat], { stdio: 'ignore', env: process.env })
+      : spawn(pacat[0], pacat.slice(1), { stdio: 'ignore', env: process.env });
   let exited = false;
   child.on('exit', () => (exited = true));
   return {
@@ -233,7 +238,8 @@ export function playTone(
       new Promise<void>((resolve) => {
         if (exited) return resolve();
         child.once('exit', () => resolve());
-        child.kill('SIGTERM');
+        if (options.parentShell) process.kill(-child.pid!, 'SIGTERM');
+        else child.kill('SIGTERM');
       }),
   };
 }
@@ -321,11 +327,11 @@ export interface AudioFixture {
  * plays), started before the suite's tests and stopped after them. The returned object is
  * filled in by the before hook.
  */
-export function useAudio(tones: Array<{ name: string; freq: number; bursts?: boolean }>): AudioFixture {
+export function useAudio(tones: Array<{ name: string; freq: number; bursts?: boolean; seconds?: number }>): AudioFixture {
   const fixture = { players: [] } as unknown as AudioFixture;
   before(async function () {
     fixture.pulse = await startPulse();
-    fixture.players = tones.map((tone) => playTone(tone.name, tone.freq, { bursts: tone.bursts }));
+    fixture.players = tones.map((tone) => playTone(tone.name, tone.freq, { bursts: tone.bursts, seconds: tone.seconds }));
     await Promise.all(fixture.players.map((player) => waitForStream(player)));
   });
   after(async function () {

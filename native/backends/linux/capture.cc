@@ -178,6 +178,7 @@ class PulseCapture : public CaptureSession {
       }
       if (matches.size() == 1) {
         pids_.insert(matches[0].pid);
+        if (options_.follow) followed_names_.push_back(lower);
         continue;
       }
       if (ProcessesNamed(selector.name).empty()) {
@@ -185,7 +186,11 @@ class PulseCapture : public CaptureSession {
                                         "\". Apps playing now: " + DescribeApps(inputs) +
                                         ". Start the app first, or check the name.");
       }
-      waiting_names_.push_back(lower);
+      if (options_.follow) {
+        followed_names_.push_back(lower);
+      } else {
+        waiting_names_.push_back(lower);
+      }
     }
   }
 
@@ -198,6 +203,19 @@ class PulseCapture : public CaptureSession {
       return true;
     }
     if (pids_.count(input.pid)) return true;
+    // A child of the app plays for it (a browser's audio process, a player's helper).
+    if (options_.process_tree && input.pid > 0 && DescendantOf(input.pid, pids_)) return true;
+    // A followed name: every process that plays under it joins, the app's next runs too.
+    for (const std::string& name : followed_names_) {
+      if (input.pid > 0 && SinkInputNamed(input, name)) {
+        pids_.insert(input.pid);
+        if (target_gone_) {
+          target_gone_ = false;
+          core_->NoteTarget(true);
+        }
+        return true;
+      }
+    }
     // A name being waited for is pinned to the first process that plays under it.
     for (auto it = waiting_names_.begin(); it != waiting_names_.end(); ++it) {
       if (input.pid > 0 && SinkInputNamed(input, *it)) {
@@ -407,6 +425,12 @@ class PulseCapture : public CaptureSession {
     if (self->stopped_) return;
     bool alive = false;
     for (int32_t pid : self->pids_) alive = alive || ProcessAlive(pid);
+    if (!self->followed_names_.empty()) {
+      self->FollowTick(alive);
+      self->pa_.pa_context_rttime_restart(self->connection_->context(), event,
+                                          self->pa_.pa_rtclock_now() + 250000);
+      return;
+    }
     // Names not playing yet: scanning /proc costs more, so once a second.
     if (!alive && !self->waiting_names_.empty()) {
       alive = ++self->ticks_ % 4 != 0;
@@ -424,6 +448,20 @@ class PulseCapture : public CaptureSession {
                                         self->pa_.pa_rtclock_now() + 250000);
   }
 
+  // Loop thread, every 250 ms while names are followed: the app is gone once none of its
+  // processes runs and its streams are gone (or it has been gone a second). The capture goes
+  // on; the PIDs of exited processes are forgotten, so that a reused PID is not taken for it.
+  void FollowTick(bool alive) {
+    dead_ticks_ = alive ? 0 : dead_ticks_ + 1;
+    const bool streams = mute_sink_ ? !mute_sink_->empty() : !monitors_.empty();
+    if (target_gone_ || dead_ticks_ == 0 || (streams && dead_ticks_ < 4)) return;
+    for (auto it = pids_.begin(); it != pids_.end();) {
+      it = ProcessAlive(*it) ? std::next(it) : pids_.erase(it);
+    }
+    target_gone_ = true;
+    core_->NoteTarget(false);
+  }
+
   const PulseApi& pa_;
   const CaptureOptions options_;
   CaptureCore* const core_;
@@ -434,6 +472,8 @@ class PulseCapture : public CaptureSession {
   std::map<uint32_t, std::unique_ptr<Monitor>> monitors_;  // by sink-input index
   std::set<int32_t> pids_;                 // kApp: processes captured
   std::vector<std::string> waiting_names_; // kApp: lower-case names not playing yet
+  std::vector<std::string> followed_names_;  // kApp with follow: lower-case names followed
+  bool target_gone_ = false;               // follow: every process of the app has exited
   std::set<int32_t> exclude_pids_;         // kSystem
   std::vector<std::string> exclude_names_; // kSystem, lower-case
   pa_time_event* timer_ = nullptr;

@@ -53,5 +53,26 @@ std::vector<int32_t> ProcessesNamed(const std::string& name) {
   return pids;
 }
 
+int32_t ParentOf(int32_t pid) {
+  if (pid <= 0) return 0;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return 0;
+  // "pid (comm) state ppid …": comm may hold spaces and parentheses, so from the last ')'.
+  const size_t close = line.rfind(')');
+  if (close == std::string::npos || close + 4 >= line.size()) return 0;
+  return static_cast<int32_t>(std::strtol(line.c_str() + close + 4, nullptr, 10));
+}
+
+bool DescendantOf(int32_t pid, const std::set<int32_t>& ancestors) {
+  if (ancestors.empty()) return false;
+  int32_t at = ParentOf(pid);
+  for (int step = 0; step < 64 && at > 1; ++step) {
+    if (ancestors.count(at)) return true;
+    at = ParentOf(at);
+  }
+  return false;
+}
+
 }  // namespace pulse
 }  // namespace audiotap

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,13 @@ bool ProcessNamed(int32_t pid, const std::string& lower_name);
 
 // The live processes named `name` (any case).
 std::vector<int32_t> ProcessesNamed(const std::string& name);
+
+// The parent of `pid` (/proc/<pid>/stat), or 0 when it is gone or unknown.
+int32_t ParentOf(int32_t pid);
+
+// Is `pid` a child, grandchild, … of one of `ancestors` (not one of them itself)? Follows the
+// parent chain up to init (at most 64 steps, against loops while processes are reparented).
+bool DescendantOf(int32_t pid, const std::set<int32_t>& ancestors);
 
 }  // namespace pulse
 }  // namespace audiotap
