@@ -71,8 +71,9 @@ describe('capture on PulseAudio', function () {
     assert.deepStrictEqual(await listTaps(), []);
   });
 
-  it('captures one app by name: its tone, and the other at least 40 dB down', async function () {
-    const { pcm, end } = await record({ target: { kind: 'app', apps: ['tone-a'] } }, 1.5);
+  it('captures one app by name: its tone, and the other at least 40 dB down; no waiting for an app that plays', async function () {
+    const { pcm, end, events } = await record({ target: { kind: 'app', apps: ['tone-a'] } }, 1.5);
+    assert.deepStrictEqual(events, ['recording'], 'the app plays already: the capture does not wait');
     const { a: la, b: lb } = levels(pcm);
     assert.strictEqual(end.reason, 'stopped');
     assert.ok(Math.abs(db(la, 0.5)) < 1, `440 Hz at ${db(la).toFixed(1)} dBFS, expected about −6 dBFS`);

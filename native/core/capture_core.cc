@@ -166,7 +166,10 @@ void CaptureCore::DrainLoop() {
   // a lock on the audio thread).
   const auto tick = std::chrono::nanoseconds(
       std::clamp<int64_t>(chunk_ns_ / 4, 1000000LL, 10000000LL));
-  sink_->OnState(CaptureState::kWaiting);
+  if (!target_playing_.load(std::memory_order_acquire) &&
+      !mark_recording_.load(std::memory_order_acquire)) {
+    sink_->OnState(CaptureState::kWaiting);
+  }
   for (;;) {
     bool ending;
     {

@@ -99,6 +99,11 @@ class CaptureCore {
   // until something plays), instead of waiting for the first source.
   void MarkRecording() { mark_recording_.store(true, std::memory_order_release); }
 
+  // Before Start(): the target plays already (its streams are being opened), so the capture
+  // is not waiting for it: no kWaiting state, only kRecording with the first frame. Without
+  // this (or MarkRecording) the drain thread first reports kWaiting.
+  void MarkTargetPlaying() { target_playing_.store(true, std::memory_order_release); }
+
   // Any thread. Starts the drain thread; sources may be written before this.
   void Start();
   // Any thread, idempotent: the first call's reason wins. The drain thread flushes everything
@@ -170,6 +175,7 @@ class CaptureCore {
   std::thread drain_;
   std::atomic<bool> started_{false};
   std::atomic<bool> mark_recording_{false};
+  std::atomic<bool> target_playing_{false};
 };
 
 }  // namespace audiotap

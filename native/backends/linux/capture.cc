@@ -144,9 +144,15 @@ class PulseCapture : public CaptureSession {
                                      },
                                      &c),
             "subscribing to sink-input events");
+    bool playing = false;
     for (const SinkInput& input : inputs) {
-      if (Wanted(input)) OpenMonitorOfSinkInput(input);
+      if (Wanted(input)) {
+        OpenMonitorOfSinkInput(input);
+        playing = true;
+      }
     }
+    // 'waiting' only when the capture waits: an app without a stream yet.
+    if (playing) core_->MarkTargetPlaying();
     if (target.kind == TargetKind::kApp) StartExitTimer();
   }
 

@@ -167,10 +167,31 @@ void TestThreadedSourcesComeAndGo() {
 
 }  // namespace
 
+// 'waiting' only when the capture waits: a target that plays already (MarkTargetPlaying) or
+// one that is always there (MarkRecording) goes straight to kRecording.
+void TestThreadedNoWaitingWhenPlaying() {
+  for (int mark = 0; mark < 2; ++mark) {
+    FakeSink sink;
+    {
+      CaptureCore core(Options(SampleEncoding::kS16LE), &sink);
+      if (mark == 0) core.MarkTargetPlaying(); else core.MarkRecording();
+      const int id = core.AcquireSource();
+      Signal<int16_t> sig = RampS16(0, 2 * kChunk, 2);
+      WriteSome(core, id, sig, SIZE_MAX);
+      core.Start();
+      core.End(EndReason::kStopped);
+      core.Join();
+    }
+    EXPECT(sink.States() == std::vector<CaptureState>{CaptureState::kRecording});
+    EXPECT_EQ(sink.end_stats().frames, 2u * kChunk);
+  }
+}
+
 std::vector<check::Test> ThreadTests() {
   return {
       {"ThreadedStopFlushesAll", TestThreadedStopFlushesAll},
       {"ThreadedEmptyCapture", TestThreadedEmptyCapture},
+      {"ThreadedNoWaitingWhenPlaying", TestThreadedNoWaitingWhenPlaying},
       {"ThreadedProducerWhileStopping", TestThreadedProducerWhileStopping},
       {"ThreadedSourcesComeAndGo", TestThreadedSourcesComeAndGo},
   };
