@@ -33,6 +33,7 @@ export interface NativeCaptureOptions {
   privateTap?: boolean;
   processTree?: boolean;
   follow?: boolean;
+  strict?: boolean;
 }
 
 export interface NativeEnd {

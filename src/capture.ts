@@ -60,6 +60,12 @@ export interface CaptureOptions {
    * macOS and Windows do.
    */
   follow?: boolean;
+  /**
+   * With `follow`: a name that no running process has is an error (ENOAPP) now, instead of
+   * being waited for (armed) until the app starts and plays. Default false. Without `follow`
+   * a name must always run already.
+   */
+  strict?: boolean;
 }
 
 /** When a followed app went away or came back, on the capture's timeline. */
@@ -141,6 +147,9 @@ export function normalizeCaptureOptions(options: CaptureOptions) {
   if (options.processTree !== undefined && typeof options.processTree !== 'boolean') {
     throw new TypeError(`processTree: expected true or false, got ${JSON.stringify(options.processTree)}`);
   }
+  if (options.strict !== undefined && typeof options.strict !== 'boolean') {
+    throw new TypeError(`strict: expected true or false, got ${JSON.stringify(options.strict)}`);
+  }
   if (options.follow !== undefined && typeof options.follow !== 'boolean') {
     throw new TypeError(`follow: expected true or false, got ${JSON.stringify(options.follow)}`);
   }
@@ -162,6 +171,7 @@ export function normalizeCaptureOptions(options: CaptureOptions) {
       deviceStream: options.deviceStream,
       privateTap: options.privateTap,
       processTree: options.processTree ?? true,
+      strict: options.strict === true,
       follow: options.follow ?? (nativeTarget.kind === 'app' && nativeTarget.apps.some((app) => typeof app === 'string')),
     },
   };

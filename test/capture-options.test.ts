@@ -50,6 +50,7 @@ describe('capture options', function () {
       [{ ...app, deviceStream: -2 }, /^deviceStream: expected a stream index/],
       [{ ...app, processTree: 'no' }, /^processTree: expected true or false, got "no"/],
       [{ ...app, follow: 1 }, /^follow: expected true or false, got 1/],
+      [{ ...app, strict: 'yes' }, /^strict: expected true or false, got "yes"/],
       [{ ...app, format: { channels: 6 } }, /^channels: expected 1 or 2/],
     ];
     for (const [options, message] of bad) {

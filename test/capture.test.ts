@@ -169,6 +169,34 @@ describe('capture on PulseAudio', function () {
     }
   });
 
+  it('arms a name before the app runs (its application.name, not its executable): waits, then records it; strict: ENOAPP', async function () {
+    await assert.rejects(new Capture({ target: { kind: 'app', apps: ['radio-player'] }, strict: true }).start(), { code: 'ENOAPP' });
+    const capture = new Capture({ target: { kind: 'app', apps: ['radio-player'] } });
+    const events: string[] = [];
+    const chunks: Buffer[] = [];
+    capture.on('waiting', () => events.push('waiting'));
+    capture.on('recording', () => events.push('recording'));
+    capture.on('chunk', (chunk: AudioChunk) => chunks.push(chunk.data));
+    const ended = new Promise<CaptureEnd>((resolve) => capture.on('end', resolve));
+    await capture.start();
+    await waitFor(() => capture.state === 'waiting', 2000, 'the capture to wait');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.strictEqual(chunks.length, 0, 'nothing before the app plays');
+    const player = playTone('radio-player', 3000); // the process is pacat
+    try {
+      await waitFor(() => chunks.length >= 60, 8000, 'a second and more of the app');
+    } finally {
+      await player.stop();
+    }
+    capture.stop();
+    const end = await ended;
+    assert.deepStrictEqual(events, ['waiting', 'recording']);
+    assert.strictEqual(end.reason, 'stopped');
+    const x = channelSamples(Buffer.concat(chunks), 's16le', 2).subarray(9600);
+    const level = medianToneAmplitude(x, 3000, 48000);
+    assert.ok(Math.abs(db(level, 0.5)) < 1.5, `the armed app at ${db(level).toFixed(1)} dBFS`);
+  });
+
   it('ends with reason target-exited when the app exits mid-recording (follow: false)', async function () {
     const short = playTone('tone-short', 440);
     await waitForStream(short);
@@ -274,8 +302,8 @@ describe('capture on PulseAudio', function () {
   });
 
   describe('bad input', function () {
-    it('an unknown app is ENOAPP naming the apps that play', async function () {
-      const capture = new Capture({ target: { kind: 'app', apps: ['no-such-app'] } });
+    it('an unknown app is ENOAPP naming the apps that play (strict)', async function () {
+      const capture = new Capture({ target: { kind: 'app', apps: ['no-such-app'] }, strict: true });
       await assert.rejects(capture.start(), (error: EngineError) => {
         assert.strictEqual(error.code, 'ENOAPP');
         assert.match(error.message, /no running app is named "no-such-app"/);

@@ -152,6 +152,20 @@ describe('nodes', function () {
     assert.strictEqual(lifecycle[lifecycle.length - 1].reason, 'target-exited');
   });
 
+  it('start on deploy arms a name that does not run yet: waiting, then it records the app once it plays', async function () {
+    await helper.load([tapSource, wavSink], flow(dir, { app: 'late-player', startOnDeploy: true }));
+    const lifecycle: Array<Record<string, unknown>> = [];
+    helper.getNode('events').on('input', (msg: { payload: Record<string, unknown> }) => lifecycle.push(msg.payload));
+    await waitFor(() => lifecycle.some((p) => p.event === 'waiting'), 5000, 'the capture to wait');
+    const player = playTone('late-player', 440);
+    try {
+      await waitFor(() => lifecycle.some((p) => p.event === 'started'), 8000, 'the recording to start');
+    } finally {
+      await player.stop();
+    }
+    assert.deepStrictEqual(lifecycle.map((p) => p.event).slice(0, 2), ['waiting', 'started']);
+  });
+
   it('an app followed by name: target-gone and target-back on output 2, one file across the restart', async function () {
     let player = playTone('tone-again', 440);
     await waitForStream(player);
@@ -235,11 +249,11 @@ describe('nodes', function () {
     });
 
     it('start on deploy that fails: the error is reported with a msg (a catch node gets it, with its code)', async function () {
-      await helper.load([tapSource, wavSink], flow(dir, { app: 'no-such-app', startOnDeploy: true }));
+      await helper.load([tapSource, wavSink], flow(dir, { targetType: 'pid', app: '999999', startOnDeploy: true }));
       // Start on deploy runs on the next turn of the event loop: this listener is in time.
       const call = await new Promise<{ args: unknown[] }>((resolve) => helper.getNode('tap').on('call:error', resolve));
       const [error, msg] = call.args as [Error & { code?: string }, { payload?: unknown } | undefined];
-      assert.match(error.message, /no running app is named "no-such-app"/);
+      assert.match(error.message, /no running process has PID 999999/);
       assert.strictEqual(error.code, 'ENOAPP', 'Node-RED copies it to msg.error.code');
       assert.ok(msg && msg.payload === 'start', 'reported with the start msg, so that catch nodes see it');
       assert.deepStrictEqual(fs.readdirSync(dir), []);

@@ -112,6 +112,8 @@ CaptureOptions ParseCaptureOptions(Napi::Env env, Napi::Object object) {
   if (process_tree.IsBoolean()) options.process_tree = process_tree.As<Napi::Boolean>().Value();
   Napi::Value follow = object.Get("follow");
   if (follow.IsBoolean()) options.follow = follow.As<Napi::Boolean>().Value();
+  Napi::Value strict = object.Get("strict");
+  if (strict.IsBoolean()) options.strict = strict.As<Napi::Boolean>().Value();
   Napi::Value device = object.Get("device");
   if (device.IsString()) options.device = device.As<Napi::String>().Utf8Value();
   return options;

@@ -86,6 +86,9 @@ struct CaptureOptions {
   // (silence) and a process of the same name that plays joins it (EventSink::OnTarget says
   // when). PIDs are never followed. false: the capture ends with kTargetExited. Linux.
   bool follow = false;
+  // kApp, followed names: a name that no process has yet is an error (ENOAPP) instead of
+  // being waited for.
+  bool strict = false;
 
   MuteMode EffectiveMuteMode() const {
     if (mute_mode) return *mute_mode;

@@ -87,7 +87,11 @@ module.exports = function (RED: NodeAPI) {
       return recording && recording.state !== 'ended' ? recording : undefined;
     }
 
-    function start(msg: NodeMessage & Record<string, unknown>, done: (err?: Error) => void) {
+    /**
+     * `arm` (start on deploy): an app named by name that does not run yet is waited for. A
+     * start message wants it now: ENOAPP if it does not run (an HTTP request gets its 404).
+     */
+    function start(msg: NodeMessage & Record<string, unknown>, done: (err?: Error) => void, arm = false) {
       if (configError || !format) {
         node.status({ fill: 'red', shape: 'ring', text: RED._('tap-source.status.config') });
         return done(new Error(`tap-source configuration: ${configError}`));
@@ -139,6 +143,7 @@ module.exports = function (RED: NodeAPI) {
           chunkMs: defaults.chunkMs,
           queueChunks: defaults.queueChunks,
           mute: typeof msg.mute === 'boolean' ? msg.mute : defaults.mute,
+          strict: !arm,
         });
       } catch (error) {
         node.status({ fill: 'red', shape: 'ring', text: RED._('tap-source.status.error') });
@@ -208,10 +213,14 @@ module.exports = function (RED: NodeAPI) {
         if (closing) return;
         const msg = { _msgid: RED.util.generateId(), payload: 'start' } as NodeMessage & Record<string, unknown>;
         // With the msg, so that a catch node can act on a start that failed (no app, no server).
-        start(msg, (error?: Error) => {
-          // The Error itself: Node-RED copies its code to msg.error.code, as for done(err).
-          if (error) node.error(error, msg);
-        });
+        start(
+          msg,
+          (error?: Error) => {
+            // The Error itself: Node-RED copies its code to msg.error.code, as for done(err).
+            if (error) node.error(error, msg);
+          },
+          true,
+        );
       });
     } else {
       node.status({ fill: 'grey', shape: 'ring', text: RED._('tap-source.status.idle') });

@@ -187,7 +187,9 @@ class PulseCapture : public CaptureSession {
         if (options_.follow) followed_names_.push_back(lower);
         continue;
       }
-      if (ProcessesNamed(selector.name).empty()) {
+      // A followed name may be armed before the app runs: the capture waits for its first
+      // stream. Strict, or not followed: the app must run now.
+      if ((options_.strict || !options_.follow) && ProcessesNamed(selector.name).empty()) {
         throw EngineError("ENOAPP", "no running app is named \"" + selector.name +
                                         "\". Apps playing now: " + DescribeApps(inputs) +
                                         ". Start the app first, or check the name.");
@@ -215,6 +217,7 @@ class PulseCapture : public CaptureSession {
     for (const std::string& name : followed_names_) {
       if (input.pid > 0 && SinkInputNamed(input, name)) {
         pids_.insert(input.pid);
+        seen_ = true;
         if (target_gone_) {
           target_gone_ = false;
           core_->NoteTarget(true);
@@ -458,7 +461,9 @@ class PulseCapture : public CaptureSession {
   // processes runs and its streams are gone (or it has been gone a second). The capture goes
   // on; the PIDs of exited processes are forgotten, so that a reused PID is not taken for it.
   void FollowTick(bool alive) {
+    if (!seen_ && !pids_.empty()) seen_ = true;
     dead_ticks_ = alive ? 0 : dead_ticks_ + 1;
+    if (!seen_) return;  // armed: nothing of the app has played yet, so nothing is gone
     const bool streams = mute_sink_ ? !mute_sink_->empty() : !monitors_.empty();
     if (target_gone_ || dead_ticks_ == 0 || (streams && dead_ticks_ < 4)) return;
     for (auto it = pids_.begin(); it != pids_.end();) {
@@ -480,6 +485,7 @@ class PulseCapture : public CaptureSession {
   std::vector<std::string> waiting_names_; // kApp: lower-case names not playing yet
   std::vector<std::string> followed_names_;  // kApp with follow: lower-case names followed
   bool target_gone_ = false;               // follow: every process of the app has exited
+  bool seen_ = false;                      // follow: a process of the app has played
   std::set<int32_t> exclude_pids_;         // kSystem
   std::vector<std::string> exclude_names_; // kSystem, lower-case
   pa_time_event* timer_ = nullptr;
