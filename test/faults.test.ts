@@ -185,6 +185,10 @@ describe('faults', function () {
       assert.ok((stopped.droppedChunks as number) > 20, `only ${String(stopped.droppedChunks)} chunks dropped`);
       const wav = await readWav(file.filename);
       const frames = wav.data.length / 4;
+      // Output 2 said so while it happened, at most once per second of audio.
+      const drops = lifecycle.filter((p) => p.event === 'drops');
+      assert.ok(drops.length >= 2 && drops.length <= Math.ceil(frames / 48000) + 1, `${drops.length} drops events in ${(frames / 48000).toFixed(1)} s`);
+      assert.ok((drops[drops.length - 1].totalDroppedFrames as number) <= (stopped.droppedFrames as number));
       assert.strictEqual(frames, stopped.frames, 'the file holds the whole timeline');
       assert.strictEqual(file.payload.gapFrames, stopped.droppedFrames, 'every dropped frame is silence in the file');
       // The timeline is wall time: the JavaScript thread is busy, so "started" and "stop" are

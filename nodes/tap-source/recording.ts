@@ -66,6 +66,12 @@ export class TapRecording {
    * chunk's last frame. Dropped chunks count (they show as a jump in msg.audio.position).
    */
   private timeline = 0;
+  /** Frames dropped (jumps in position) not yet reported by a `drops` event. */
+  private dropsPending = 0;
+  /** Every frame dropped so far. */
+  private dropsTotal = 0;
+  /** The timeline position of the last `drops` event, or -Infinity. */
+  private dropsReportedAt = -Infinity;
   private readonly meter: LevelMeter;
   /** The loudest channel's peak of the last level window, dBFS. */
   private peakDb: number | undefined;
@@ -160,6 +166,27 @@ export class TapRecording {
     this.event('warning', { message: text, ...(code ? { code } : {}) });
   }
 
+  /**
+   * The flow fell behind and the engine dropped chunks: the jump to `position` is counted, and
+   * reported on output 2 as a `drops` event at most once per second of the timeline (what
+   * accumulates in between goes in the next one; the `stopped` event has the totals).
+   */
+  private noteDrops(position: number): void {
+    const frames = position - this.timeline;
+    this.dropsPending += frames;
+    this.dropsTotal += frames;
+    if (position - this.dropsReportedAt < this.format.sampleRate) return;
+    this.dropsReportedAt = position;
+    this.event('drops', {
+      droppedFrames: this.dropsPending,
+      droppedSeconds: this.dropsPending / this.format.sampleRate,
+      totalDroppedFrames: this.dropsTotal,
+      position,
+      seconds: position / this.format.sampleRate,
+    });
+    this.dropsPending = 0;
+  }
+
   /** A followed app went away or came back: an event on output 2, and the status says so. */
   private onTarget(back: boolean, at: TargetEvent): void {
     this.targetGone = !back;
@@ -170,6 +197,7 @@ export class TapRecording {
   /** A chunk at `position` on the engine's timeline: chunks dropped before they reached JavaScript leave a jump, which wav-sink keeps as silence. */
   private onChunk(chunk: Buffer, position: number, chunkFrames: number): void {
     if (position >= this.limit) return;
+    if (position > this.timeline) this.noteDrops(position);
     let data = chunk;
     let frames = chunkFrames;
     if (position + frames > this.limit) {

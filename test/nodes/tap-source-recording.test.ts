@@ -103,6 +103,29 @@ describe('tap-source recording', function () {
     assert.strictEqual(sent.pcm[0].topic, 'player');
   });
 
+  it('dropped chunks: a drops event on output 2 at most once per second of the timeline, the rest in the next one', async function () {
+    const { rec, fake, sent } = make(0); // 8000 Hz
+    await rec.start();
+    const chunk = (position: number) => fake.emit('chunk', { data: Buffer.alloc(64), position, frames: 32 });
+    chunk(0);
+    chunk(320); // 288 frames dropped: reported at once
+    chunk(1000); // 648 more, 0.085 s later: held back
+    chunk(8000); // 6968 more, within the second: held back
+    chunk(9000); // 968 more, 1.08 s after the first report: reported with what was held
+    chunk(9032); // contiguous: nothing
+    fake.emit('end', end(9064));
+    const drops = sent.events.filter((e) => e.event === 'drops');
+    assert.deepStrictEqual(
+      drops.map((e) => [e.droppedFrames, e.totalDroppedFrames, e.position, e.seconds]),
+      [
+        [288, 288, 320, 0.04],
+        [648 + 6968 + 968, 288 + 648 + 6968 + 968, 9000, 1.125],
+      ],
+    );
+    assert.strictEqual(drops[0].recordingId, 'r1');
+    assert.strictEqual(drops[0].droppedSeconds, 0.036);
+  });
+
   it('a start that fails ends the recording with a stopped event of reason error, and rejects', async function () {
     const fake = new FakeCapture();
     fake.failWith = Object.assign(new Error('no running app is named "player"'), { code: 'ENOAPP' });
