@@ -217,7 +217,6 @@ class PulseCapture : public CaptureSession {
     for (const std::string& name : followed_names_) {
       if (input.pid > 0 && SinkInputNamed(input, name)) {
         pids_.insert(input.pid);
-        seen_ = true;
         if (target_gone_) {
           target_gone_ = false;
           core_->NoteTarget(true);

@@ -102,7 +102,8 @@ void StreamRestore::Restore(Connection& c, const std::set<std::string>& moved,
         info.name = entry.name.c_str();
         info.channel_map = entry.channel_map;
         info.volume = entry.volume;
-        info.device = before == before_.end() || before->second.device.empty()
+        // Points into before_, which outlives the write (`device` is a copy).
+        info.device = device.empty()
                           ? nullptr
                           : before->second.device.c_str();
         info.mute = entry.mute;
