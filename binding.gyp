@@ -36,11 +36,16 @@
             "native/backends/linux/capture.cc",
             "native/backends/linux/connection.cc",
             "native/backends/linux/mute_sink.cc",
+            "native/backends/linux/pipewire_api.cc",
             "native/backends/linux/playback.cc",
             "native/backends/linux/processes.cc",
             "native/backends/linux/pulse_api.cc",
             "native/backends/linux/sink_input.cc",
-            "native/backends/linux/stream_restore.cc"
+            "native/backends/linux/stream_restore.cc",
+            "native/backends/linux/stream_targets.cc"
+          ],
+          "include_dirs": [
+            "<!@(pkg-config --cflags-only-I libpipewire-0.3 2>/dev/null | sed 's/-I//g' | grep . || echo /usr/include/pipewire-0.3 /usr/include/spa-0.2)"
           ],
           "libraries": ["-ldl", "-lpthread"]
         }],

@@ -5,17 +5,17 @@
  * app's streams into its private sink and back; without care, an app that played on another
  * sink would stay pinned there, and each capture would leave an entry of its own.
  *
- * Read independently of the package: the database itself, with tdbdump (tdb-tools), decoded
- * by module-stream-restore's entry layout. This is PulseAudio's own database, so the suite
- * runs a private PulseAudio whatever AUDIO_TAP_TEST_SERVER says; what PipeWire keeps is in
- * docs/linux.md.
+ * Read independently of the package: PulseAudio's database itself, with tdbdump (tdb-tools),
+ * decoded by module-stream-restore's entry layout; WirePlumber's restore-stream state file.
+ * Each part runs its own server whatever AUDIO_TAP_TEST_SERVER says: the stored state is that
+ * server's own. docs/linux.md says what each server stores and why.
  */
 import assert from 'assert';
 import { execFileSync } from 'child_process';
 import fs from 'fs';
 import path from 'path';
 import { Capture, CaptureEnd, CaptureOptions } from '../src/engine';
-import { addNullSink, pactl, Player, playTone, PulseServer, sinkOfPlayer, startPulse, waitFor, waitForStream } from './helpers/pulse';
+import { addNullSink, pactl, Player, playTone, PulseServer, sinkInputOfPlayer, sinkOfPlayer, startPulse, waitFor, waitForStream } from './helpers/pulse';
 
 /** What module-stream-restore stores for one stream group (its entry, version 'B'). */
 interface StoredEntry {
@@ -157,6 +157,83 @@ describe('stored routing after a capture (PulseAudio with module-stream-restore)
       assert.deepStrictEqual([...storedRouting(pulse).keys()].sort(), before);
     } finally {
       await tone.stop();
+    }
+  });
+});
+
+/**
+ * The stream targets WirePlumber (0.4, restore-stream.lua) has stored, by application name:
+ * the `Output/Audio:application.name:<app>:target=<sink>` lines of its state file.
+ */
+function storedTargets(pulse: PulseServer): Map<string, string> {
+  const file = path.join(pulse.state, 'wireplumber', 'restore-stream');
+  const targets = new Map<string, string>();
+  if (!fs.existsSync(file)) return targets;
+  for (const match of fs.readFileSync(file, 'utf8').matchAll(/^Output\/Audio:application\.name:(.+):target=(.*)$/gm)) {
+    targets.set(match[1], match[2]);
+  }
+  return targets;
+}
+
+describe('stored routing after a capture (PipeWire with WirePlumber)', function () {
+  this.timeout(30000);
+  let pulse: PulseServer;
+  let removeOther: () => void;
+
+  before(async function () {
+    pulse = await startPulse({ own: true, kind: 'pipewire' });
+    removeOther = addNullSink('other');
+  });
+
+  after(async function () {
+    removeOther?.();
+    await pulse?.stop();
+  });
+
+  it('a muted capture of an app on the default sink, one on a sink it asked for and one the user moved: WirePlumber stores the same targets after as before, and their next runs play where they would have', async function () {
+    const players: Player[] = [];
+    const play = (name: string, device?: string) => {
+      const player = playOn(name, device);
+      players.push(player);
+      return player;
+    };
+    try {
+      const onDefault = play('app-default');
+      const onOther = play('app-other', 'other');
+      const moved = play('app-moved');
+      await Promise.all([waitForStream(onDefault), waitForStream(onOther), waitForStream(moved)]);
+      // The user's choice, which WirePlumber stores. It stores nothing for a stream it has not
+      // seen yet (a busy machine): the user would move it again, and so does the test.
+      for (let attempt = 1; ; attempt++) {
+        pactl('move-sink-input', sinkInputOfPlayer(moved), 'other');
+        try {
+          await waitFor(() => storedTargets(pulse).get('app-moved') === 'other', 3000, "WirePlumber to store the user's move");
+          break;
+        } catch (error) {
+          if (attempt === 3) throw error;
+        }
+      }
+      const before = storedTargets(pulse);
+      assert.deepStrictEqual([...before], [['app-moved', 'other']], "only the user's move is stored");
+
+      const end = await captureASecond({ target: { kind: 'app', apps: ['app-default', 'app-other', 'app-moved'] }, mute: true });
+      assert.strictEqual(end.reason, 'stopped');
+      const sinks = () => [sinkOfPlayer(onDefault), sinkOfPlayer(onOther), sinkOfPlayer(moved)];
+      await waitFor(() => sinks().join() === [pulse.sink, 'other', 'other'].join(), 5000, 'the streams to go back').catch((error) => {
+        throw new Error(`${error.message}: they play on ${sinks().join(', ')}`);
+      });
+      // WirePlumber writes its state a second after the last change.
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      assert.deepStrictEqual([...storedTargets(pulse)].sort(), [...before].sort(), 'the stored targets');
+
+      // The apps again, asking for no device: the default sink, and the user's choice.
+      await Promise.all(players.splice(0).map((player) => player.stop()));
+      const again = [play('app-default'), play('app-other'), play('app-moved')];
+      await Promise.all(again.map((player) => waitForStream(player)));
+      await waitFor(() => sinkOfPlayer(again[2]) === 'other', 5000, 'the moved app to play on its stored sink');
+      assert.deepStrictEqual(again.map(sinkOfPlayer), [pulse.sink, pulse.sink, 'other']);
+    } finally {
+      await Promise.all(players.map((player) => player.stop()));
     }
   });
 });

@@ -18,6 +18,8 @@ export interface PulseServer {
   owned: boolean;
   /** The server's HOME (PulseAudio keeps module-stream-restore's database in .config/pulse). */
   home: string;
+  /** The session manager's XDG_STATE_HOME (WirePlumber keeps wireplumber/restore-stream there); '' on PulseAudio. */
+  state: string;
   stop(): Promise<void>;
   /** Kills the server at once (SIGKILL), as a crash would; resolves once it has exited. */
   kill(): Promise<void>;
@@ -62,7 +64,7 @@ export async function startPulse(options: { own?: boolean; kind?: 'pulseaudio' |
     const refuseNow = () => {
       throw new Error('this server is not the test\'s own: start one with startPulse({ own: true })');
     };
-    return { server: given, sink: pactl('get-default-sink').trim(), owned: false, home: '', stop: async () => undefined, kill: refuse, freeze: refuseNow, thaw: refuseNow };
+    return { server: given, sink: pactl('get-default-sink').trim(), owned: false, home: '', state: '', stop: async () => undefined, kill: refuse, freeze: refuseNow, thaw: refuseNow };
   }
   if ((options.kind ?? testServerKind()) === 'pipewire') return startPipeWire();
   const runtime = fs.mkdtempSync(path.join(os.tmpdir(), 'audio-tap-pulse-'));
@@ -103,6 +105,7 @@ export async function startPulse(options: { own?: boolean; kind?: 'pulseaudio' |
     sink: SINK,
     owned: true,
     home: runtime,
+    state: '',
     stop: () => {
       if (!exited) child.kill('SIGCONT'); // a frozen server must run to take SIGTERM
       return end('SIGTERM');
@@ -166,6 +169,7 @@ async function startPipeWire(): Promise<PulseServer> {
     sink: SINK,
     owned: true,
     home: stack.env.HOME!,
+    state: stack.env.XDG_STATE_HOME!,
     stop: () => end('SIGTERM'),
     kill: () => end('SIGKILL'),
     freeze: () => signalPulseServer(stack, 'SIGSTOP'),
@@ -173,16 +177,30 @@ async function startPipeWire(): Promise<PulseServer> {
   };
 }
 
+/** Where a tone sounds: after `leadSeconds` of silence, the first `onSeconds` of every `periodSeconds`. */
+export interface Bursts {
+  leadSeconds: number;
+  onSeconds: number;
+  periodSeconds: number;
+}
+
+/** `bursts: true`: the first 100 ms of every 500 ms (onsets to time). */
+const SHORT_BURSTS: Bursts = { leadSeconds: 0, onSeconds: 0.1, periodSeconds: 0.5 };
+
 /**
  * Interleaved s16le stereo sine: `seconds` long at 48 kHz, peak `amplitude` (0..1). With
- * `bursts`, only the first 100 ms of every 500 ms sound (onsets to time); with `leftOnly`, the
- * right channel is silent.
+ * `bursts`, silent but for the bursts (true: SHORT_BURSTS); with `leftOnly`, the right channel
+ * is silent.
  */
-export function sineS16(freq: number, seconds: number, amplitude = 0.5, rate = 48000, bursts = false, leftOnly = false): Buffer {
+export function sineS16(freq: number, seconds: number, amplitude = 0.5, rate = 48000, bursts: boolean | Bursts = false, leftOnly = false): Buffer {
   const frames = Math.round(seconds * rate);
   const buffer = Buffer.alloc(frames * 4);
+  const pattern = bursts === true ? SHORT_BURSTS : bursts || undefined;
   for (let i = 0; i < frames; i++) {
-    if (bursts && i % (rate / 2) >= rate / 10) continue;
+    if (pattern) {
+      const t = i - Math.round(pattern.leadSeconds * rate);
+      if (t < 0 || t % Math.round(pattern.periodSeconds * rate) >= Math.round(pattern.onSeconds * rate)) continue;
+    }
     const v = Math.round(Math.sin((2 * Math.PI * freq * i) / rate) * amplitude * 32767);
     buffer.writeInt16LE(v, i * 4);
     buffer.writeInt16LE(leftOnly ? 0 : v, i * 4 + 2);
@@ -208,10 +226,11 @@ export interface Player {
 export function playTone(
   name: string,
   freq: number,
-  options: { seconds?: number; amplitude?: number; delayMs?: number; bursts?: boolean; leftOnly?: boolean; device?: string; parentShell?: boolean } = {},
+  options: { seconds?: number; amplitude?: number; delayMs?: number; bursts?: boolean | Bursts; leftOnly?: boolean; device?: string; parentShell?: boolean } = {},
 ): Player {
   const seconds = options.seconds ?? 30;
-  const variant = `${options.bursts ? '-bursts' : ''}${options.leftOnly ? '-left' : ''}`;
+  const b = options.bursts === true ? SHORT_BURSTS : options.bursts || undefined;
+  const variant = `${b ? `-bursts-${b.leadSeconds}-${b.onSeconds}-${b.periodSeconds}` : ''}${options.leftOnly ? '-left' : ''}`;
   const file = path.join(os.tmpdir(), `audio-tap-tone-${freq}-${seconds}-${options.amplitude ?? 0.5}${variant}.raw`);
   if (!fs.existsSync(file)) fs.writeFileSync(file, sineS16(freq, seconds, options.amplitude ?? 0.5, 48000, options.bursts, options.leftOnly));
   const pacat = [
@@ -307,10 +326,20 @@ export function addNullSink(name: string): () => void {
   };
 }
 
+/** A player's sink-input block of `pactl list sink-inputs` (from its index on), or undefined. */
+function sinkInputBlock(player: Player): string | undefined {
+  const inputs = pactl('list', 'sink-inputs').split(/^Sink Input #/m);
+  return inputs.find((block) => block.includes(`application.process.id = "${player.pid}"`));
+}
+
+/** The index of a player's sink-input ('' when it has none). */
+export function sinkInputOfPlayer(player: Player): string {
+  return /^\d+/.exec(sinkInputBlock(player) ?? '')?.[0] ?? '';
+}
+
 /** The sink a player's sink-input plays to, by sink name. */
 export function sinkOfPlayer(player: Player): string {
-  const inputs = pactl('list', 'sink-inputs').split(/^Sink Input #/m);
-  const mine = inputs.find((block) => block.includes(`application.process.id = "${player.pid}"`));
+  const mine = sinkInputBlock(player);
   const sinkIndex = mine && /^\s*Sink: (\d+)/m.exec(mine)?.[1];
   if (!sinkIndex) return '';
   const line = pactl('list', 'short', 'sinks').split('\n').find((l) => l.split('\t')[0] === sinkIndex);

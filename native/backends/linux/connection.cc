@@ -109,6 +109,24 @@ void Connection::WaitUntil(const std::function<bool()>& done, const char* what) 
   }
 }
 
+void Connection::Pause(pa_usec_t usec) {
+  struct Timer {
+    Connection* self;
+    bool fired = false;
+  } timer{this};
+  pa_time_event* event = pa_.pa_context_rttime_new(
+      context_, pa_.pa_rtclock_now() + usec,
+      [](pa_mainloop_api*, pa_time_event*, const struct timeval*, void* user) {
+        auto* t = static_cast<Timer*>(user);
+        t->fired = true;
+        t->self->Signal();
+      },
+      &timer);
+  if (!event) return;
+  while (!timer.fired) Wait();
+  pa_.pa_threaded_mainloop_get_api(loop_)->time_free(event);
+}
+
 void Connection::Await(pa_operation* op, const char* what) {
   if (!op) throw EngineError("EOS", std::string(what) + " failed: " + LastError());
   try {

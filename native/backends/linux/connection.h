@@ -75,6 +75,10 @@ class Connection {
   // went away or did not answer.
   void Await(pa_operation* op, const char* what);
 
+  // With the lock held: lets the loop run for `usec` (a main-loop wait on a timer), to poll
+  // for what the server does not announce.
+  void Pause(pa_usec_t usec);
+
   // Called on the main-loop thread, with the lock held, when a connection that was ready
   // fails (the server went away or dropped this client). Not called after Close() begins.
   void OnLost(std::function<void(const std::string& why)> callback) { on_lost_ = std::move(callback); }

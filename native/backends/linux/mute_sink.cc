@@ -74,6 +74,9 @@ void MuteSink::Create(const std::vector<SinkInput>& inputs, const std::set<int32
   const SinkSummary sink = c.Sink(name_);
   sink_ = sink.index;
   monitor_ = sink.monitor;
+  // On PipeWire, WirePlumber stores every move as the app's preferred sink: remember the
+  // targets before moving anything. nullptr on PulseAudio (stream_restore.h does that there).
+  targets_ = StreamTargets::Connect(name_);
 }
 
 void MuteSink::Move(const SinkInput& input) {
@@ -94,6 +97,7 @@ void MuteSink::Move(const SinkInput& input) {
       return;
     }
     it->second.sink_name = info.name;
+    if (targets_) targets_->Remember(sink_input);
     pa_operation* move = pa.pa_context_move_sink_input_by_index(
         context, sink_input, sink_,
         [](pa_context*, int success, void* user) {
@@ -118,7 +122,9 @@ void MuteSink::Restore() {
   const PulseApi& pa = Pulse();
   Connection& c = connection_;
   try {
+    std::set<uint32_t> back;
     for (const auto& [sink_input, from] : moved_) {
+      back.insert(sink_input);
       pa_operation* op =
           from.sink_name.empty()
               ? pa.pa_context_move_sink_input_by_index(c.context(), sink_input, from.sink_index,
@@ -127,12 +133,28 @@ void MuteSink::Restore() {
                                                       from.sink_name.c_str(), OperationDone, &c);
       c.Await(op, "moving a stream back");
     }
+    AwaitLeft(back);
+    if (targets_) targets_->PutBack(back);
     c.Await(pa.pa_context_unload_module(c.context(), module_, OperationDone, &c),
             "removing the private sink");
   } catch (const EngineError&) {
   }
   moved_.clear();
+  targets_.reset();
   module_ = PA_INVALID_INDEX;
+}
+
+void MuteSink::AwaitLeft(const std::set<uint32_t>& sink_inputs) {
+  constexpr int kPolls = 100;               // 2 s at most
+  constexpr pa_usec_t kPollUsec = 20000;  // 20 ms
+  for (int poll = 0; poll < kPolls; ++poll) {
+    bool held = false;
+    for (const SinkInput& input : connection_.SinkInputs()) {
+      if (input.sink == sink_ && sink_inputs.count(input.index)) held = true;
+    }
+    if (!held) return;
+    connection_.Pause(kPollUsec);
+  }
 }
 
 void RecoverStraySinks(Connection& c) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "backends/linux/connection.h"
+#include "backends/linux/stream_targets.h"
 #include "core/capture_core.h"
 
 namespace audiotap {
@@ -60,12 +61,19 @@ class MuteSink {
   // Loop thread: a held sink-input went away.
   void Forget(uint32_t sink_input) { moved_.erase(sink_input); }
 
-  // With the lock held (stop): the streams go back where they came from (by sink name), and
-  // the private sink goes away. The server may be gone already, or not answer: then there is
+  // With the lock held (stop): the streams go back where they came from (by sink name), their
+  // stored targets are put back on PipeWire (stream_targets.h), and the private sink goes away. The server may be gone already, or not answer: then there is
   // nothing more to undo (a later start removes a sink whose owner has gone).
   void Restore();
 
  private:
+  // With the lock held, after the moves back: waits (at most 2 s) until none of `sink_inputs`
+  // plays into the private sink any more. PulseAudio moves a stream before it answers; on
+  // PipeWire the answer only writes the stream's target and WirePlumber relinks it later, and
+  // a private sink removed before that sent the streams to the default sink (measured under
+  // load: both streams that came from a second sink ended on the default one).
+  void AwaitLeft(const std::set<uint32_t>& sink_inputs);
+
   struct MovedFrom {
     uint32_t sink_index;
     std::string sink_name;  // "" until known
@@ -82,6 +90,7 @@ class MuteSink {
   uint32_t channels_ = 2;
   std::map<uint32_t, MovedFrom> moved_;  // by sink-input index
   std::set<std::string> moved_keys_;     // kept after Restore: the server saves on move back
+  std::unique_ptr<StreamTargets> targets_;  // on PipeWire: the stored targets, put back
 };
 
 // With the lock held: removes private sinks that no connected client owns any more (their

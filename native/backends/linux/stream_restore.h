@@ -11,7 +11,7 @@
 // module-stream-restore) there is nothing stored and nothing to do.
 //
 // pipewire-pulse answers the extension, but WirePlumber keeps its own state and ignores
-// device changes made through it; see docs/linux.md for what a muted capture leaves there.
+// device changes made through it: stream_targets.h puts that state back on PipeWire.
 #pragma once
 
 #include <map>
