@@ -6,11 +6,17 @@
  * a close) whose end event has not come; every path ends in `ended`, once: after the final
  * PCM message (empty payload, audio.final, position at the end of the timeline) and the
  * `stopped` event, or after a start that failed.
+ *
+ * Activity (idleSeconds > 0): `active` and `idle` events on output 2 (activity.ts). Split on
+ * activity: each active segment goes out on output 1 as a recording of its own — its own
+ * recordingId (`<id>-<n>`), its own final message (reason 'idle', or the recording's at the
+ * end) — and the quiet in between is not sent, so wav-sink writes a file per segment.
  */
 import type { NodeMessage, NodeStatus } from 'node-red';
 import { Capture, CaptureEnd, CaptureTarget, TargetEvent } from '../../src/capture';
 import { AudioFormat, pcmFields } from '../../src/format';
 import { describeTarget } from '../../src/node-red/targets';
+import { ActivityChange, ActivityDetector } from './activity';
 import { LevelMeter, recordingStatus } from './levels';
 
 export type RecordingState = 'starting' | 'waiting' | 'recording' | 'stopping' | 'ended';
@@ -44,6 +50,21 @@ export interface RecordingOptions {
   duration: number;
   /** Level events on output 2, four a second of audio. */
   emitLevels: boolean;
+  /** Activity: seconds of quiet after which the target is idle; 0 = no activity events. */
+  idleSeconds?: number;
+  /** Activity: the peak level (dBFS) from which audio counts as sound. */
+  soundDb?: number;
+  /** A recording (file) per active segment on output 1; needs idleSeconds > 0. */
+  split?: boolean;
+}
+
+/** The default of RecordingOptions.soundDb: −60 dBFS. */
+export const DEFAULT_SOUND_DB = -60;
+
+/** A chunk held back while no segment is open (split): the current level window's. */
+interface HeldChunk {
+  data: Buffer;
+  position: number;
 }
 
 export class TapRecording {
@@ -81,6 +102,15 @@ export class TapRecording {
   private targetGone = false;
   private statusTimer: NodeJS.Timeout | undefined;
   private markEnded!: () => void;
+  private readonly activity: ActivityDetector | undefined;
+  private readonly split: boolean;
+  /** Where the level window being filled began (frames). */
+  private windowStart = 0;
+  /** Split: segments begun so far; the open one's number while `segmentOpen`. */
+  private segments = 0;
+  private segmentOpen = false;
+  /** Split, between segments: the chunks of the level window being filled. */
+  private held: HeldChunk[] = [];
 
   constructor(
     private readonly capture: Capture,
@@ -97,6 +127,9 @@ export class TapRecording {
     // At least one frame: a tiny positive duration still ends.
     this.limit = options.duration > 0 ? Math.max(1, Math.round(options.duration * options.format.sampleRate)) : Infinity;
     this.meter = new LevelMeter(options.format.channels, options.format.encoding, Math.round(options.format.sampleRate / LEVELS_PER_SECOND));
+    const idleSeconds = options.idleSeconds ?? 0;
+    this.activity = idleSeconds > 0 ? new ActivityDetector(Math.max(1, Math.round(idleSeconds * options.format.sampleRate)), options.soundDb ?? DEFAULT_SOUND_DB) : undefined;
+    this.split = options.split === true && this.activity !== undefined;
     this.ended = new Promise((resolve) => (this.markEnded = resolve));
     capture.on('waiting', () => this.onWaiting());
     capture.on('recording', () => this.onRecording());
@@ -204,12 +237,11 @@ export class TapRecording {
       frames = this.limit - position;
       data = data.subarray(0, frames * (data.length / chunkFrames));
     }
-    this.host.sendPcm({
-      ...this.extras,
-      topic: this.topic,
-      payload: data,
-      ...pcmFields(this.format, this.id, position, this.targetText),
-    } as NodeMessage);
+    if (this.split && !this.segmentOpen) {
+      this.held.push({ data, position });
+    } else {
+      this.sendChunk(data, position);
+    }
     this.timeline = position + frames;
     if (this.meter.add(data)) {
       const levels = this.meter.take();
@@ -217,22 +249,83 @@ export class TapRecording {
       if (this.emitLevels) {
         this.event('level', { peak: levels.peak, rms: levels.rms, position: this.timeline, seconds: this.timeline / this.format.sampleRate });
       }
+      const change = this.activity?.window(this.windowStart, this.timeline, this.peakDb);
+      this.windowStart = this.timeline;
+      if (change) this.onActivity(change);
+      this.held.length = 0; // a quiet window between segments is not sent
     }
     if (this.timeline >= this.limit && this.stateNow !== 'stopping' && this.stateNow !== 'ended') this.stop();
   }
 
+  /** The recordingId of output 1's messages: the recording's, or (split) the open segment's. */
+  private pcmId(): string {
+    return this.split ? `${this.id}-${this.segments}` : this.id;
+  }
+
+  private sendChunk(data: Buffer, position: number): void {
+    this.host.sendPcm({
+      ...this.extras,
+      topic: this.topic,
+      payload: data,
+      ...pcmFields(this.format, this.pcmId(), position, this.targetText),
+    } as NodeMessage);
+  }
+
+  /** The last message of a recording (or segment) on output 1: downstream nodes (wav-sink) finalize. */
+  private sendFinal(position: number, reason: string): void {
+    const fields = pcmFields(this.format, this.pcmId(), position, this.targetText);
+    this.host.sendPcm({
+      ...this.extras,
+      topic: this.topic,
+      payload: Buffer.alloc(0),
+      ...fields,
+      audio: { ...fields.audio, final: true, reason },
+    } as NodeMessage);
+  }
+
+  /**
+   * The target became active or idle: an event on output 2; with split, a segment begins (with
+   * the chunks of the window that had the sound) or ends (its final message, reason 'idle').
+   */
+  private onActivity(change: ActivityChange): void {
+    const at = { position: change.position, seconds: change.position / this.format.sampleRate };
+    if (change.kind === 'active') {
+      if (this.split) {
+        this.segments++;
+        this.segmentOpen = true;
+      }
+      this.event('active', { ...at, ...(this.split ? { segmentId: this.pcmId(), segment: this.segments } : {}) });
+      for (const chunk of this.held) this.sendChunk(chunk.data, chunk.position);
+      return;
+    }
+    const quiet = { quietSeconds: (this.timeline - change.position) / this.format.sampleRate };
+    if (this.split && this.segmentOpen) {
+      this.sendFinal(this.timeline, 'idle');
+      this.segmentOpen = false;
+      this.event('idle', { ...at, ...quiet, segmentId: this.pcmId(), segment: this.segments });
+    } else {
+      this.event('idle', { ...at, ...quiet });
+    }
+    if (this.stateNow === 'recording') this.showRecording();
+  }
+
+  /** The status while recording: what matters most first. */
+  private statusNow(): NodeStatus {
+    const seconds = this.timeline / this.format.sampleRate;
+    // A permission warning (macOS: the capture is silent) stays on the status.
+    if (this.noPermission) return { fill: 'red', shape: 'ring', text: this.host.t('tap-source.status.noPermission') };
+    if (this.targetGone) return { fill: 'yellow', shape: 'dot', text: this.host.t('tap-source.status.gone', { target: this.targetText }) };
+    if (this.activity?.isIdle) return { fill: 'green', shape: 'ring', text: this.host.t('tap-source.status.quiet', { elapsed: recordingStatus(seconds, undefined) }) };
+    return { fill: 'green', shape: 'dot', text: recordingStatus(seconds, this.peakDb) };
+  }
+
   private showRecording(): void {
     this.clearStatusTimer();
-    // A permission warning (macOS: the capture is silent) stays on the status.
-    const show = () =>
-      this.noPermission
-        ? this.host.status({ fill: 'red', shape: 'ring', text: this.host.t('tap-source.status.noPermission') })
-        : this.targetGone
-          ? this.host.status({ fill: 'yellow', shape: 'dot', text: this.host.t('tap-source.status.gone', { target: this.targetText }) })
-          : this.host.status({ fill: 'green', shape: 'dot', text: recordingStatus(this.timeline / this.format.sampleRate, this.peakDb) });
+    const show = () => this.host.status(this.statusNow());
     show();
     this.statusTimer = setInterval(show, 1000);
   }
+
 
   private clearStatusTimer(): void {
     if (this.statusTimer) clearInterval(this.statusTimer);
@@ -248,15 +341,11 @@ export class TapRecording {
     const reason = frames >= this.limit ? 'stopped' : end.reason;
     const seconds = frames / this.format.sampleRate;
     // The last message of the recording on output 1, at the end of the timeline: downstream
-    // nodes (wav-sink) finalize.
-    const fields = pcmFields(this.format, this.id, frames, this.targetText);
-    this.host.sendPcm({
-      ...this.extras,
-      topic: this.topic,
-      payload: Buffer.alloc(0),
-      ...fields,
-      audio: { ...fields.audio, final: true, reason },
-    } as NodeMessage);
+    // nodes (wav-sink) finalize. Split: the open segment's, if one is open (nothing was sent
+    // since the last one ended otherwise).
+    if (!this.split || this.segmentOpen) this.sendFinal(frames, reason);
+    this.segmentOpen = false;
+    this.held.length = 0;
     this.event('stopped', {
       reason,
       ...(end.code ? { code: end.code } : {}),
@@ -266,6 +355,7 @@ export class TapRecording {
       droppedChunks: end.droppedChunks,
       droppedFrames: end.droppedFrames,
       overrunFrames: end.overrunFrames,
+      ...(this.split ? { segments: this.segments } : {}),
     });
     if (end.reason === 'error') {
       this.host.status({ fill: 'red', shape: 'ring', text: end.message ?? this.host.t('tap-source.status.error') });

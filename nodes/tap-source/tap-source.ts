@@ -10,14 +10,17 @@
  *         an empty payload, msg.audio.final = true and position = the end of the timeline.
  * Output 2: lifecycle events: waiting, started, warning, stopped (frames of the timeline,
  *         seconds, droppedChunks, droppedFrames, overrunFrames, reason); with "emit levels",
- *         level events (peak and RMS per channel, dBFS) four times a second of audio.
+ *         level events (peak and RMS per channel, dBFS) four times a second of audio; with
+ *         "idle after" N s, active / idle events (the app's peak level reached / stayed below
+ *         the sound level, dBFS, for N s of the timeline); with "a file per activity", each
+ *         active segment is a recording of its own on output 1 (recordingId <id>-<n>).
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { Capture, CaptureTarget } from '../../src/capture';
 import { AudioFormat, normalizeFormat } from '../../src/format';
 import { asNumber, settingNumber } from '../../src/numbers';
 import { describeTarget, parseAppList, parseTarget } from '../../src/node-red/targets';
-import { RecordingHost, TapRecording } from './recording';
+import { DEFAULT_SOUND_DB, RecordingHost, TapRecording } from './recording';
 
 interface TapSourceDef extends NodeDef {
   /** 'app' (names or PIDs), 'pid', 'system' (the mix minus `exclude`), 'msg' (`app` names the property). */
@@ -32,6 +35,12 @@ interface TapSourceDef extends NodeDef {
   duration: string | number;
   startOnDeploy: boolean;
   emitLevels: boolean;
+  /** Seconds of quiet after which the app is idle ('' or 0: no activity events). */
+  idleAfter: string | number;
+  /** dBFS from which audio counts as sound ('': DEFAULT_SOUND_DB). */
+  soundLevel: string | number;
+  /** A recording (file) per active segment; needs idleAfter. */
+  splitOnActivity: boolean;
   mute: boolean;
   topic: string;
 }
@@ -51,6 +60,9 @@ module.exports = function (RED: NodeAPI) {
       queueChunks: 50,
       duration: 0,
       emitLevels: config.emitLevels === true,
+      idleSeconds: 0,
+      soundDb: DEFAULT_SOUND_DB,
+      split: config.splitOnActivity === true,
       topic: config.topic ?? '',
       mute: config.mute === true,
     };
@@ -61,6 +73,13 @@ module.exports = function (RED: NodeAPI) {
       defaults.queueChunks = settingNumber(config.queueChunks, 50, 'queue', 'a number of chunks');
       defaults.duration = settingNumber(config.duration, 0, 'duration', 'seconds (0: until stopped)');
       if (defaults.duration < 0) throw new TypeError(`duration: expected seconds (0: until stopped), got ${defaults.duration}`);
+      defaults.idleSeconds = settingNumber(config.idleAfter, 0, 'idle after', 'seconds (0: no activity events)');
+      if (defaults.idleSeconds < 0) throw new TypeError(`idle after: expected seconds (0: no activity events), got ${defaults.idleSeconds}`);
+      defaults.soundDb = settingNumber(config.soundLevel, DEFAULT_SOUND_DB, 'sound level', 'dBFS from -100 to 0');
+      if (defaults.soundDb < -100 || defaults.soundDb > 0) throw new TypeError(`sound level: expected dBFS from -100 to 0, got ${defaults.soundDb}`);
+      if (defaults.split && defaults.idleSeconds === 0) {
+        throw new TypeError('a file per activity needs "idle after": the seconds of quiet that end a file');
+      }
       format = normalizeFormat({
         sampleRate: config.sampleRate === '' ? undefined : (config.sampleRate as number),
         channels: config.channels === '' ? undefined : (config.channels as 1 | 2),
@@ -163,6 +182,9 @@ module.exports = function (RED: NodeAPI) {
           topic: typeof msg.topic === 'string' && msg.topic ? msg.topic : defaults.topic || describeTarget(target),
           duration,
           emitLevels: defaults.emitLevels,
+          idleSeconds: defaults.idleSeconds,
+          soundDb: defaults.soundDb,
+          split: defaults.split,
         },
         host,
       );

@@ -1,13 +1,13 @@
 /**
  * nodes/tap-source/recording.ts on a fake capture (the node logic only; capture itself is
  * tested against real servers): states, the duration cut at the exact frame, positions passed
- * through, the final message, a failed start.
+ * through, the final message, a failed start, activity events and a file per activity.
  */
 import assert from 'assert';
 import { EventEmitter } from 'events';
 import type { NodeMessage, NodeStatus } from 'node-red';
 import type { Capture, CaptureEnd } from '../../src/capture';
-import { TapRecording } from '../../nodes/tap-source/recording';
+import { RecordingOptions, TapRecording } from '../../nodes/tap-source/recording';
 
 class FakeCapture extends EventEmitter {
   stops = 0;
@@ -26,7 +26,7 @@ interface Sent {
   statuses: NodeStatus[];
 }
 
-function make(duration: number, fake = new FakeCapture()) {
+function make(duration: number, fake = new FakeCapture(), options: Partial<RecordingOptions> = {}) {
   const sent: Sent = { pcm: [], events: [], statuses: [] };
   const rec = new TapRecording(
     fake as unknown as Capture,
@@ -38,6 +38,7 @@ function make(duration: number, fake = new FakeCapture()) {
       topic: 'player',
       duration,
       emitLevels: false,
+      ...options,
     },
     {
       sendPcm: (msg: NodeMessage) => sent.pcm.push(msg as Record<string, any>),
@@ -136,5 +137,89 @@ describe('tap-source recording', function () {
     assert.deepStrictEqual([sent.events[0].event, sent.events[0].reason, sent.events[0].code], ['stopped', 'error', 'ENOAPP']);
     assert.strictEqual(sent.statuses[sent.statuses.length - 1].fill, 'red');
     assert.strictEqual(sent.pcm.length, 0, 'nothing was recorded, so no final message');
+  });
+
+  describe('activity (8 kHz: a level window is 2000 frames, chunks of 500)', function () {
+    /** Plays windows of loud (−6 dBFS) or silent chunks from `from`; returns the position after. */
+    function play(fake: FakeCapture, from: number, windows: number, loud: boolean): number {
+      let position = from;
+      for (let i = 0; i < windows * 4; i++, position += 500) {
+        const data = Buffer.alloc(1000);
+        if (loud) for (let j = 0; j < 500; j++) data.writeInt16LE(j % 2 ? 16384 : -16384, j * 2);
+        fake.emit('chunk', { data, position, frames: 500 });
+      }
+      return position;
+    }
+
+    it('idle / active events at the threshold, positions where the sound and the quiet began', async function () {
+      const { rec, fake, sent } = make(0, undefined, { idleSeconds: 1, soundDb: -20 });
+      await rec.start();
+      fake.emit('recording');
+      let at = play(fake, 0, 2, false); // 0.5 s quiet: idle from the start, no event
+      at = play(fake, at, 4, true); // sound at 4000
+      at = play(fake, at, 8, false); // 2 s quiet: idle once 8000 frames passed, at 20000
+      at = play(fake, at, 2, true); // sound again at 28000
+      fake.emit('end', end(at));
+      const activity = sent.events.filter((e) => e.event === 'active' || e.event === 'idle');
+      assert.deepStrictEqual(
+        activity.map((e) => [e.event, e.position, e.seconds, e.quietSeconds]),
+        [
+          ['active', 4000, 0.5, undefined],
+          ['idle', 12000, 1.5, 1],
+          ['active', 28000, 3.5, undefined],
+        ],
+      );
+      assert.strictEqual(activity[0].recordingId, 'r1');
+      assert.ok(sent.pcm.every((m) => m.audio.recordingId === 'r1'), 'without split, one recording');
+      assert.strictEqual(sent.pcm.length, 16 * 4 + 1, 'every chunk, then the final message');
+    });
+
+    it('a sound below the threshold is quiet: no activity event', async function () {
+      const { rec, fake, sent } = make(0, undefined, { idleSeconds: 1, soundDb: -3 }); // the tone peaks at −6 dBFS
+      await rec.start();
+      fake.emit('end', end(play(fake, 0, 6, true)));
+      assert.deepStrictEqual(sent.events.filter((e) => e.event === 'active' || e.event === 'idle'), []);
+    });
+
+    it('a file per activity: each active segment is a recording of its own (id -1, -2), the quiet between is not sent, each ends with a final message', async function () {
+      const { rec, fake, sent } = make(0, undefined, { idleSeconds: 1, soundDb: -20, split: true });
+      await rec.start();
+      fake.emit('recording');
+      let at = play(fake, 0, 2, false);
+      at = play(fake, at, 4, true);
+      at = play(fake, at, 8, false);
+      at = play(fake, at, 2, true);
+      fake.emit('end', end(at));
+      const segments = new Map<string, Array<Record<string, any>>>();
+      for (const m of sent.pcm) segments.set(m.audio.recordingId, [...(segments.get(m.audio.recordingId) ?? []), m]);
+      assert.deepStrictEqual([...segments.keys()], ['r1-1', 'r1-2']);
+      const first = segments.get('r1-1')!;
+      // From the window with the sound (4000) to the idle decision (20000): 32 chunks and the final.
+      assert.deepStrictEqual([first[0].audio.position, first.length, first[first.length - 2].audio.position], [4000, 33, 19500]);
+      assert.deepStrictEqual([first[32].audio.final, first[32].audio.reason, first[32].audio.position, first[32].payload.length], [true, 'idle', 20000, 0]);
+      const second = segments.get('r1-2')!;
+      assert.deepStrictEqual(second.map((m) => m.audio.position), [28000, 28500, 29000, 29500, 30000, 30500, 31000, 31500, 32000]);
+      assert.deepStrictEqual([second[8].audio.final, second[8].audio.reason], [true, 'stopped']);
+      const events = sent.events.filter((e) => e.event !== 'started');
+      assert.deepStrictEqual(
+        events.map((e) => [e.event, e.segment, e.segmentId]),
+        [
+          ['active', 1, 'r1-1'],
+          ['idle', 1, 'r1-1'],
+          ['active', 2, 'r1-2'],
+          ['stopped', undefined, undefined],
+        ],
+      );
+      assert.strictEqual(events[3].segments, 2);
+      assert.strictEqual(events[3].frames, 32000, 'the stopped event tells the whole timeline');
+    });
+
+    it('a file per activity that never hears a sound sends nothing on output 1, not even a final message', async function () {
+      const { rec, fake, sent } = make(0, undefined, { idleSeconds: 1, split: true });
+      await rec.start();
+      fake.emit('end', end(play(fake, 0, 6, false)));
+      assert.strictEqual(sent.pcm.length, 0);
+      assert.strictEqual(sent.events[sent.events.length - 1].segments, 0);
+    });
   });
 });
