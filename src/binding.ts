@@ -34,6 +34,8 @@ export interface NativeCaptureOptions {
   processTree?: boolean;
   follow?: boolean;
   strict?: boolean;
+  /** Linux: how long to wait for a lost audio server, ms (0: end at once). */
+  serverTimeoutMs?: number;
 }
 
 export interface NativeEnd {
@@ -63,6 +65,8 @@ export type NativeEvent =
   | ['warning', string, string]
   /** A followed target went ('gone') or came back ('back'), at this timeline length in frames. */
   | ['target', 'gone' | 'back', number]
+  /** The audio server went away ('gone') or the capture runs again on a new one ('back'), at this timeline length in frames. */
+  | ['server', 'gone' | 'back', number]
   | ['end', NativeEnd];
 
 export interface NativeCapture {

@@ -66,9 +66,23 @@ export interface CaptureOptions {
    * a name must always run already.
    */
   strict?: boolean;
+  /**
+   * Linux: seconds to wait for the audio server when it goes away (killed, restarted,
+   * crashed). The capture records silence meanwhile ('server-lost'), reconnects with back-off
+   * and, once a server answers, opens its streams there again ('server-back'): the recording
+   * goes on, the downtime as silence. It ends with ENOSERVER when no server answered in time.
+   * Default 30; 0 ends it at once (within a second of the loss). macOS and Windows end at once.
+   */
+  serverTimeout?: number;
 }
 
-/** When a followed app went away or came back, on the capture's timeline. */
+/** Default of CaptureOptions.serverTimeout, in seconds. */
+export const DEFAULT_SERVER_TIMEOUT = 30;
+
+/**
+ * When a followed app went away or came back, or the audio server did, on the capture's
+ * timeline.
+ */
 export interface TargetEvent {
   /** The timeline's length then, in frames. */
   position: number;
@@ -153,6 +167,10 @@ export function normalizeCaptureOptions(options: CaptureOptions) {
   if (options.follow !== undefined && typeof options.follow !== 'boolean') {
     throw new TypeError(`follow: expected true or false, got ${JSON.stringify(options.follow)}`);
   }
+  const serverTimeout = options.serverTimeout ?? DEFAULT_SERVER_TIMEOUT;
+  if (typeof serverTimeout !== 'number' || !(serverTimeout >= 0 && serverTimeout <= 86400)) {
+    throw new TypeError(`serverTimeout: expected seconds from 0 (end at once) to 86400, got ${JSON.stringify(options.serverTimeout)}`);
+  }
   if (options.deviceStream !== undefined && !(Number.isInteger(options.deviceStream) && options.deviceStream >= -1)) {
     throw new TypeError(`deviceStream: expected a stream index (0, 1, …) or -1 for all, got ${String(options.deviceStream)}`);
   }
@@ -173,6 +191,7 @@ export function normalizeCaptureOptions(options: CaptureOptions) {
       processTree: options.processTree ?? true,
       strict: options.strict === true,
       follow: options.follow ?? (nativeTarget.kind === 'app' && nativeTarget.apps.some((app) => typeof app === 'string')),
+      serverTimeoutMs: Math.round(serverTimeout * 1000),
     },
   };
 }
@@ -190,6 +209,9 @@ export type CaptureState = 'idle' | 'starting' | 'waiting' | 'recording' | 'ende
  *   'EBUSY' (Linux, muted capture): a stream of the app is held by another muted capture
  * - `target-gone`, `target-back` (TargetEvent): a followed app's processes have all exited (the
  *   capture goes on, recording silence), or one plays again (`follow`)
+ * - `server-lost`, `server-back` (TargetEvent): the audio server went away (the capture goes
+ *   on, recording silence, and reconnects), or the capture runs again on a new one
+ *   (`serverTimeout`, Linux)
  * - `end` (CaptureEnd): always the last event, once, after every chunk
  */
 export class Capture extends EventEmitter {
@@ -225,9 +247,11 @@ export class Capture extends EventEmitter {
         case 'warning':
           this.emit('warning', a as string, (b as string) || undefined);
           break;
-        case 'target': {
+        case 'target':
+        case 'server': {
           const position = b as number;
-          this.emit(a === 'back' ? 'target-back' : 'target-gone', { position, seconds: position / this.format.sampleRate } satisfies TargetEvent);
+          const name = type === 'target' ? (a === 'back' ? 'target-back' : 'target-gone') : a === 'back' ? 'server-back' : 'server-lost';
+          this.emit(name, { position, seconds: position / this.format.sampleRate } satisfies TargetEvent);
           break;
         }
         case 'end': {

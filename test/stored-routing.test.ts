@@ -203,8 +203,11 @@ describe('stored routing after a capture (PipeWire with WirePlumber)', function 
       const moved = play('app-moved');
       await Promise.all([waitForStream(onDefault), waitForStream(onOther), waitForStream(moved)]);
       // The user's choice, which WirePlumber stores. It stores nothing for a stream it has not
-      // seen yet (a busy machine): the user would move it again, and so does the test.
+      // linked yet (a busy machine), and pipewire-pulse writes nothing for a move to the sink a
+      // stream is on: the test waits for the link, and moves again by way of the default sink.
+      await waitFor(() => sinkOfPlayer(moved) === pulse.sink, 5000, 'WirePlumber to link the stream');
       for (let attempt = 1; ; attempt++) {
+        if (attempt > 1) pactl('move-sink-input', sinkInputOfPlayer(moved), pulse.sink);
         pactl('move-sink-input', sinkInputOfPlayer(moved), 'other');
         try {
           await waitFor(() => storedTargets(pulse).get('app-moved') === 'other', 3000, "WirePlumber to store the user's move");

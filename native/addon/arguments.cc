@@ -114,6 +114,12 @@ CaptureOptions ParseCaptureOptions(Napi::Env env, Napi::Object object) {
   if (follow.IsBoolean()) options.follow = follow.As<Napi::Boolean>().Value();
   Napi::Value strict = object.Get("strict");
   if (strict.IsBoolean()) options.strict = strict.As<Napi::Boolean>().Value();
+  Napi::Value server_timeout = object.Get("serverTimeoutMs");
+  if (server_timeout.IsNumber()) {
+    const double ms = server_timeout.As<Napi::Number>().DoubleValue();
+    if (!(ms >= 0 && ms <= 86400000.0)) ThrowType(env, "serverTimeoutMs: expected 0 to 86400000");
+    options.server_timeout_ms = static_cast<uint32_t>(ms);
+  }
   Napi::Value device = object.Get("device");
   if (device.IsString()) options.device = device.As<Napi::String>().Utf8Value();
   return options;

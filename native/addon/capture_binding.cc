@@ -17,7 +17,7 @@ namespace audiotap {
 namespace {
 
 struct Event {
-  enum class Type { kState, kChunk, kWarning, kTarget, kEnd } type = Type::kState;
+  enum class Type { kState, kChunk, kWarning, kTarget, kServer, kEnd } type = Type::kState;
   CaptureState state = CaptureState::kWaiting;
   std::vector<uint8_t> pcm;
   uint64_t position = 0;
@@ -52,7 +52,7 @@ class Capture : public Napi::ObjectWrap<Capture>, public EventSink {
     napi_remove_env_cleanup_hook(env_, &Capture::Teardown, this);
   }
 
-  // EventSink: drain thread (OnWarning, OnTarget: any backend thread).
+  // EventSink: drain thread (OnWarning, OnTarget, OnServer: any backend thread).
   void OnState(CaptureState state) override {
     Event event;
     event.type = Event::Type::kState;
@@ -76,6 +76,13 @@ class Capture : public Napi::ObjectWrap<Capture>, public EventSink {
   void OnTarget(bool back, uint64_t position) override {
     Event event;
     event.type = Event::Type::kTarget;
+    event.text = back ? "back" : "gone";
+    event.position = position;
+    Push(std::move(event), false);
+  }
+  void OnServer(bool back, uint64_t position) override {
+    Event event;
+    event.type = Event::Type::kServer;
     event.text = back ? "back" : "gone";
     event.position = position;
     Push(std::move(event), false);
@@ -218,7 +225,9 @@ class Capture : public Napi::ObjectWrap<Capture>, public EventSink {
                      Napi::String::New(env, event.code)});
           break;
         case Event::Type::kTarget:
-          Call(env, {Napi::String::New(env, "target"), Napi::String::New(env, event.text),
+        case Event::Type::kServer:
+          Call(env, {Napi::String::New(env, event.type == Event::Type::kTarget ? "target" : "server"),
+                     Napi::String::New(env, event.text),
                      Napi::Number::New(env, static_cast<double>(event.position))});
           break;
         case Event::Type::kEnd: {

@@ -227,7 +227,7 @@ void CaptureCore::Pump(bool flush) {
     if (!recording_) {
       if (max_avail == 0 && !mark_recording_.load(std::memory_order_acquire)) return;
       recording_ = true;
-      anchor_ns_ = now;
+      anchor_ns_.store(now, std::memory_order_release);
       sink_->OnState(CaptureState::kRecording);
     }
 
@@ -243,6 +243,20 @@ void CaptureCore::Pump(bool flush) {
       flush_budget -= frames;
       continue;
     }
+    // A source went live after the clock filled silence (an app that plays again, a server
+    // back, a player resumed): silence up to the wall clock first, the hold time the fill
+    // trailed by, at most a chunk short.
+    if (any_live && filling_) {
+      filling_ = false;
+      const int64_t elapsed_ns = now - anchor_ns_.load(std::memory_order_relaxed);
+      if (elapsed_ns > 0) {
+        const uint64_t due = static_cast<uint64_t>(static_cast<double>(elapsed_ns) *
+                                                   format_.sample_rate / 1e9);
+        while (frames_.load(std::memory_order_relaxed) + chunk_frames_ <= due) {
+          EmitMix(chunk_frames_, true);
+        }
+      }
+    }
     // Data-driven: every source still delivering has a whole chunk (or, when none is, a
     // source that stopped still holds one).
     if ((any_gating && gating_min >= chunk_frames_) ||
@@ -255,13 +269,14 @@ void CaptureCore::Pump(bool flush) {
     // left). A live source that is late or bursty (PulseAudio renders ahead in blocks, and a
     // new monitor stream can take a second to start) is waited for instead: filling would
     // put a gap into its audio.
-    const int64_t behind_ns = now - anchor_ns_ - hold_ns_;
+    const int64_t behind_ns = now - anchor_ns_.load(std::memory_order_relaxed) - hold_ns_;
     if (!any_live && behind_ns > 0) {
       // Converted only when positive: a negative double cast to uint64_t is undefined.
       const uint64_t due = static_cast<uint64_t>(static_cast<double>(behind_ns) *
                                                  format_.sample_rate / 1e9);
       if (frames_.load(std::memory_order_relaxed) + chunk_frames_ <= due) {
         EmitMix(chunk_frames_);
+        filling_ = true;
         continue;
       }
     }
@@ -269,7 +284,16 @@ void CaptureCore::Pump(bool flush) {
   }
 }
 
-void CaptureCore::EmitMix(size_t frames) {
+uint64_t CaptureCore::ClockPosition() const {
+  const uint64_t produced = frames_.load(std::memory_order_relaxed);
+  const int64_t anchor = anchor_ns_.load(std::memory_order_acquire);
+  const int64_t elapsed_ns = NowNs() - anchor;
+  if (anchor == 0 || elapsed_ns <= 0) return produced;
+  const uint64_t clock = static_cast<uint64_t>(static_cast<double>(elapsed_ns) * format_.sample_rate / 1e9);
+  return std::max(produced, clock);
+}
+
+void CaptureCore::EmitMix(size_t frames, bool silence) {
   // scratch_ and mix_*_ hold one chunk. Past it, a second source's frames would be written
   // beyond them; clamping instead leaves the rest in the rings for the next chunk.
   assert(frames <= chunk_frames_);
@@ -279,6 +303,7 @@ void CaptureCore::EmitMix(size_t frames) {
   std::vector<uint8_t> out(bytes, 0);
   int contributors = 0;
   for (Slot& slot : slots_) {
+    if (silence) break;
     if (slot.state.load(std::memory_order_acquire) == kFree) continue;
     // The first source reads straight into the chunk (the usual case: one stream).
     uint8_t* into = contributors == 0 ? out.data() : scratch_.data();

@@ -9,7 +9,9 @@
 // delivers. While sources are open, the drain is clocked by their data, however late or bursty
 // the OS delivers it; while no source is open, or every open one is paused (an app between
 // streams, a paused player), and the timeline has fallen behind the wall clock, it fills
-// silence, so a recording's length is its duration. Frames that reach a full ring and chunks the
+// silence, so a recording's length is its duration. It fills one hold time behind the clock
+// (a late source may still deliver); when a source goes live again after such a fill, the
+// timeline first catches up with the clock, so the source's audio lands where it sounded. Frames that reach a full ring and chunks the
 // host has no room for are dropped and counted, never queued without bound.
 #pragma once
 
@@ -42,8 +44,8 @@ struct CaptureStats {
   uint32_t sources = 0;         // sources open now (e.g. sink-inputs being monitored)
 };
 
-// What the core tells its host. Called on the drain thread, except OnWarning and OnTarget,
-// which a backend may call from its own control thread. Never called from an audio callback.
+// What the core tells its host. Called on the drain thread, except OnWarning, OnTarget and
+// OnServer, which a backend may call from its own control thread. Never called from an audio callback.
 class EventSink {
  public:
   virtual ~EventSink() = default;
@@ -60,6 +62,9 @@ class EventSink {
   // fills silence) or one plays again (`back` true). `position` is the timeline's length then,
   // in frames.
   virtual void OnTarget(bool /*back*/, uint64_t /*position*/) {}
+  // The audio server went away (`back` false: the capture fills silence and reconnects) or the
+  // capture runs again on a new server (`back` true). `position`: the timeline's length then.
+  virtual void OnServer(bool /*back*/, uint64_t /*position*/) {}
   // The last event of a capture.
   virtual void OnEnd(EndReason reason, const std::string& code, const std::string& message,
                      const CaptureStats& stats) = 0;
@@ -118,8 +123,14 @@ class CaptureCore {
   EventSink* sink() const { return sink_; }
 
   // Backend control thread: a followed target went away or came back (EventSink::OnTarget),
-  // at the timeline's current length.
-  void NoteTarget(bool back) { sink_->OnTarget(back, frames_.load(std::memory_order_relaxed)); }
+  // at the timeline's position now (ClockPosition).
+  void NoteTarget(bool back) { sink_->OnTarget(back, ClockPosition()); }
+  // Backend control thread: the audio server went away or is back (EventSink::OnServer).
+  void NoteServer(bool back) { sink_->OnServer(back, ClockPosition()); }
+
+  // Any thread: the timeline position (frames) of this moment: the frames produced, or, when
+  // the timeline is filling silence one hold time behind the clock, where the clock is.
+  uint64_t ClockPosition() const;
 
  private:
   friend struct CaptureCoreTestPeer;  // test/native/core/capture_core_test.cc drives Pump directly
@@ -136,7 +147,9 @@ class CaptureCore {
 
   void DrainLoop();
   void Pump(bool flush);
-  void EmitMix(size_t frames);  // frames <= chunk_frames_: the mix buffers hold one chunk
+  // frames <= chunk_frames_: the mix buffers hold one chunk. `silence`: the sources are not
+  // read (the timeline catching up with the wall clock before a source's first frame).
+  void EmitMix(size_t frames, bool silence = false);
   static int64_t NowNs();
 
   const Format format_;
@@ -157,7 +170,8 @@ class CaptureCore {
   std::vector<float> mix_f32_;     // f32le sum, in samples
   std::vector<int32_t> mix_s32_;   // s16le sum, wide so that it clamps once, at the end
   bool recording_ = false;
-  int64_t anchor_ns_ = 0;  // when the timeline started: frame 0
+  bool filling_ = false;   // the last chunk was silence filled by the clock (nothing live)
+  std::atomic<int64_t> anchor_ns_{0};  // when the timeline started (frame 0); 0 before
 
   std::atomic<uint64_t> frames_{0};
   std::atomic<uint64_t> chunks_{0};

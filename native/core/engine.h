@@ -89,6 +89,10 @@ struct CaptureOptions {
   // kApp, followed names: a name that no process has yet is an error (ENOAPP) instead of
   // being waited for.
   bool strict = false;
+  // Linux: how long a capture waits for its audio server once it went away, reconnecting,
+  // before it ends with ENOSERVER (EventSink::OnServer says when it went and came back);
+  // 0: it ends at once.
+  uint32_t server_timeout_ms = 30000;
 
   MuteMode EffectiveMuteMode() const {
     if (mute_mode) return *mute_mode;

@@ -100,6 +100,8 @@ export class TapRecording {
   private noPermission = false;
   /** A followed app has exited: the recording goes on (silence) until it plays again. */
   private targetGone = false;
+  /** The audio server went away: the recording goes on (silence) while the capture reconnects. */
+  private serverLost = false;
   private statusTimer: NodeJS.Timeout | undefined;
   private markEnded!: () => void;
   private readonly activity: ActivityDetector | undefined;
@@ -136,6 +138,8 @@ export class TapRecording {
     capture.on('warning', (text: string, code?: string) => this.onWarning(text, code));
     capture.on('target-gone', (at: TargetEvent) => this.onTarget(false, at));
     capture.on('target-back', (at: TargetEvent) => this.onTarget(true, at));
+    capture.on('server-lost', (at: TargetEvent) => this.onServer(false, at));
+    capture.on('server-back', (at: TargetEvent) => this.onServer(true, at));
     capture.on('chunk', (chunk) => this.onChunk(chunk.data, chunk.position, chunk.frames));
     capture.on('end', (end: CaptureEnd) => this.finish(end));
   }
@@ -227,6 +231,13 @@ export class TapRecording {
     if (this.stateNow === 'recording') this.showRecording();
   }
 
+  /** The audio server went away or the capture runs again on a new one: output 2 and the status. */
+  private onServer(back: boolean, at: TargetEvent): void {
+    this.serverLost = !back;
+    this.event(back ? 'server-back' : 'server-lost', { position: at.position, seconds: at.seconds });
+    if (this.stateNow === 'recording') this.showRecording();
+  }
+
   /** A chunk at `position` on the engine's timeline: chunks dropped before they reached JavaScript leave a jump, which wav-sink keeps as silence. */
   private onChunk(chunk: Buffer, position: number, chunkFrames: number): void {
     if (position >= this.limit) return;
@@ -314,6 +325,7 @@ export class TapRecording {
     const seconds = this.timeline / this.format.sampleRate;
     // A permission warning (macOS: the capture is silent) stays on the status.
     if (this.noPermission) return { fill: 'red', shape: 'ring', text: this.host.t('tap-source.status.noPermission') };
+    if (this.serverLost) return { fill: 'yellow', shape: 'ring', text: this.host.t('tap-source.status.serverLost') };
     if (this.targetGone) return { fill: 'yellow', shape: 'dot', text: this.host.t('tap-source.status.gone', { target: this.targetText }) };
     if (this.activity?.isIdle) return { fill: 'green', shape: 'ring', text: this.host.t('tap-source.status.quiet', { elapsed: recordingStatus(seconds, undefined) }) };
     return { fill: 'green', shape: 'dot', text: recordingStatus(seconds, this.peakDb) };

@@ -16,7 +16,7 @@
  *         active segment is a recording of its own on output 1 (recordingId <id>-<n>).
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { Capture, CaptureTarget } from '../../src/capture';
+import { Capture, CaptureTarget, DEFAULT_SERVER_TIMEOUT } from '../../src/capture';
 import { AudioFormat, normalizeFormat } from '../../src/format';
 import { asNumber, settingNumber } from '../../src/numbers';
 import { describeTarget, parseAppList, parseTarget } from '../../src/node-red/targets';
@@ -41,6 +41,8 @@ interface TapSourceDef extends NodeDef {
   soundLevel: string | number;
   /** A recording (file) per active segment; needs idleAfter. */
   splitOnActivity: boolean;
+  /** Seconds to wait for a lost audio server ('': DEFAULT_SERVER_TIMEOUT; 0: end at once). */
+  serverTimeout: string | number;
   mute: boolean;
   topic: string;
 }
@@ -63,6 +65,7 @@ module.exports = function (RED: NodeAPI) {
       idleSeconds: 0,
       soundDb: DEFAULT_SOUND_DB,
       split: config.splitOnActivity === true,
+      serverTimeout: DEFAULT_SERVER_TIMEOUT,
       topic: config.topic ?? '',
       mute: config.mute === true,
     };
@@ -77,6 +80,10 @@ module.exports = function (RED: NodeAPI) {
       if (defaults.idleSeconds < 0) throw new TypeError(`idle after: expected seconds (0: no activity events), got ${defaults.idleSeconds}`);
       defaults.soundDb = settingNumber(config.soundLevel, DEFAULT_SOUND_DB, 'sound level', 'dBFS from -100 to 0');
       if (defaults.soundDb < -100 || defaults.soundDb > 0) throw new TypeError(`sound level: expected dBFS from -100 to 0, got ${defaults.soundDb}`);
+      defaults.serverTimeout = settingNumber(config.serverTimeout, DEFAULT_SERVER_TIMEOUT, 'server timeout', 'seconds from 0 to 86400');
+      if (defaults.serverTimeout < 0 || defaults.serverTimeout > 86400) {
+        throw new TypeError(`server timeout: expected seconds from 0 (end at once) to 86400, got ${defaults.serverTimeout}`);
+      }
       if (defaults.split && defaults.idleSeconds === 0) {
         throw new TypeError('a file per activity needs "idle after": the seconds of quiet that end a file');
       }
@@ -163,6 +170,7 @@ module.exports = function (RED: NodeAPI) {
           queueChunks: defaults.queueChunks,
           mute: typeof msg.mute === 'boolean' ? msg.mute : defaults.mute,
           strict: !arm,
+          serverTimeout: defaults.serverTimeout,
         });
       } catch (error) {
         node.status({ fill: 'red', shape: 'ring', text: RED._('tap-source.status.error') });

@@ -44,7 +44,8 @@ function nullSinkConf(sink: string): string {
 }
 
 /**
- * Starts the stack in `root` (an empty directory the caller owns and removes) and resolves once
+ * Starts the stack in `root` (a directory the caller owns and removes: empty, or a crashed
+ * stack's, which restarts with its state) and resolves once
  * pipewire-pulse's socket exists. Throws with the daemons' log when one exits at start or the
  * socket does not appear, saying what to install.
  */
@@ -87,6 +88,8 @@ export async function startPipeWireStack(
   };
   const log = () => (fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').trim().slice(-2000) : '');
   const stack: PipeWireStack = { socket: path.join(runtime, 'pulse', 'native'), env, daemons, log };
+  // A crashed stack's sockets (a restart in the same folder): the waits below are for new ones.
+  for (const stale of ['bus', 'pipewire-0', path.join('pulse', 'native')]) fs.rmSync(path.join(runtime, stale), { force: true });
   try {
     const bus = path.join(runtime, 'bus');
     start('dbus-daemon', ['--session', '--nofork', '--nopidfile', `--address=unix:path=${bus}`]);

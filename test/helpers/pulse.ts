@@ -23,6 +23,10 @@ export interface PulseServer {
   stop(): Promise<void>;
   /** Kills the server at once (SIGKILL), as a crash would; resolves once it has exited. */
   kill(): Promise<void>;
+  /** As kill(), but keeps the server's directory, for restart(). */
+  crash(): Promise<void>;
+  /** After crash(): a new server on the same socket (as a service manager restarts one), with the same default sink. */
+  restart(): Promise<void>;
   /** Freezes the server (SIGSTOP): it keeps its sockets and answers nothing, as a wedged one. */
   freeze(): void;
   /** Lets a frozen server run again (SIGCONT). */
@@ -64,42 +68,48 @@ export async function startPulse(options: { own?: boolean; kind?: 'pulseaudio' |
     const refuseNow = () => {
       throw new Error('this server is not the test\'s own: start one with startPulse({ own: true })');
     };
-    return { server: given, sink: pactl('get-default-sink').trim(), owned: false, home: '', state: '', stop: async () => undefined, kill: refuse, freeze: refuseNow, thaw: refuseNow };
+    return { server: given, sink: pactl('get-default-sink').trim(), owned: false, home: '', state: '', stop: async () => undefined, kill: refuse, crash: refuse, restart: refuse, freeze: refuseNow, thaw: refuseNow };
   }
   if ((options.kind ?? testServerKind()) === 'pipewire') return startPipeWire();
   const runtime = fs.mkdtempSync(path.join(os.tmpdir(), 'audio-tap-pulse-'));
   const socket = path.join(runtime, 'pulse', 'native');
-  const child: ChildProcess = spawn(
-    'pulseaudio',
-    [
-      '--daemonize=no',
-      '-n', // no default.pa: only the modules below
-      '--exit-idle-time=-1',
-      '--use-pid-file=no',
-      '--system=no',
-      '--log-target=stderr',
-      '--log-level=error',
-      '-L',
-      `module-native-protocol-unix auth-anonymous=1 socket=${socket}`,
-      '-L',
-      `module-null-sink sink_name=${SINK} rate=48000 channels=2`,
-    ],
-    { env: { ...process.env, XDG_RUNTIME_DIR: runtime, HOME: runtime }, stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr?.on('data', (data) => (stderr += String(data)));
+  let child!: ChildProcess;
   let exited = false;
-  child.on('exit', () => (exited = true));
-  try {
-    await waitFor(() => exited || fs.existsSync(socket), 10000, 'the PulseAudio socket');
-  } catch (error) {
-    child.kill('SIGKILL');
-    throw error;
-  }
-  if (exited) throw new Error(`pulseaudio exited at start: ${stderr.trim()} (install it: apt-get install pulseaudio)`);
+  const launch = async () => {
+    fs.rmSync(socket, { force: true }); // a crashed server's: the wait below is for the new one
+    child = spawn(
+      'pulseaudio',
+      [
+        '--daemonize=no',
+        '-n', // no default.pa: only the modules below
+        '--exit-idle-time=-1',
+        '--use-pid-file=no',
+        '--system=no',
+        '--log-target=stderr',
+        '--log-level=error',
+        '-L',
+        `module-native-protocol-unix auth-anonymous=1 socket=${socket}`,
+        '-L',
+        `module-null-sink sink_name=${SINK} rate=48000 channels=2`,
+      ],
+      { env: { ...process.env, XDG_RUNTIME_DIR: runtime, HOME: runtime }, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr?.on('data', (data) => (stderr += String(data)));
+    exited = false;
+    child.on('exit', () => (exited = true));
+    try {
+      await waitFor(() => exited || fs.existsSync(socket), 10000, 'the PulseAudio socket');
+    } catch (error) {
+      child.kill('SIGKILL');
+      throw error;
+    }
+    if (exited) throw new Error(`pulseaudio exited at start: ${stderr.trim()} (install it: apt-get install pulseaudio)`);
+    pactl('set-default-sink', SINK);
+  };
   const server = `unix:${socket}`;
   process.env.PULSE_SERVER = server;
-  pactl('set-default-sink', SINK);
+  await launch();
   return {
     server,
     sink: SINK,
@@ -111,6 +121,8 @@ export async function startPulse(options: { own?: boolean; kind?: 'pulseaudio' |
       return end('SIGTERM');
     },
     kill: () => end('SIGKILL'),
+    crash: () => signalAndWait('SIGKILL'),
+    restart: launch,
     freeze: () => {
       if (!exited) child.kill('SIGSTOP');
     },
@@ -119,16 +131,17 @@ export async function startPulse(options: { own?: boolean; kind?: 'pulseaudio' |
     },
   };
 
-  function end(signal: NodeJS.Signals): Promise<void> {
+  function signalAndWait(signal: NodeJS.Signals): Promise<void> {
     return new Promise<void>((resolve) => {
-      const done = () => {
-        fs.rmSync(runtime, { recursive: true, force: true });
-        resolve();
-      };
-      if (exited) return done();
-      child.once('exit', done);
+      if (exited) return resolve();
+      child.once('exit', () => resolve());
       child.kill(signal);
     });
+  }
+
+  async function end(signal: NodeJS.Signals): Promise<void> {
+    await signalAndWait(signal);
+    fs.rmSync(runtime, { recursive: true, force: true });
   }
 }
 
@@ -156,10 +169,13 @@ async function startPipeWire(): Promise<PulseServer> {
   }
   const server = `unix:${stack.socket}`;
   process.env.PULSE_SERVER = server;
-  // WirePlumber picks a default sink once it has seen the null sink; make it ours explicitly.
-  await waitFor(() => pactl('list', 'short', 'sinks').includes(SINK), 10000, 'the null sink');
-  pactl('set-default-sink', SINK);
-  await waitFor(() => pactl('get-default-sink').trim() === SINK, 10000, 'the null sink as the default sink');
+  const ready = async () => {
+    // WirePlumber picks a default sink once it has seen the null sink; make it ours explicitly.
+    await waitFor(() => pactl('list', 'short', 'sinks').includes(SINK), 10000, 'the null sink');
+    pactl('set-default-sink', SINK);
+    await waitFor(() => pactl('get-default-sink').trim() === SINK, 10000, 'the null sink as the default sink');
+  };
+  await ready();
   const end = async (signal: NodeJS.Signals) => {
     await stopPipeWireStack(stack, signal);
     fs.rmSync(root, { recursive: true, force: true });
@@ -172,6 +188,11 @@ async function startPipeWire(): Promise<PulseServer> {
     state: stack.env.XDG_STATE_HOME!,
     stop: () => end('SIGTERM'),
     kill: () => end('SIGKILL'),
+    crash: () => stopPipeWireStack(stack, 'SIGKILL'),
+    restart: async () => {
+      stack = await startPipeWireStack(root, SINK, waitFor);
+      await ready();
+    },
     freeze: () => signalPulseServer(stack, 'SIGSTOP'),
     thaw: () => signalPulseServer(stack, 'SIGCONT'),
   };

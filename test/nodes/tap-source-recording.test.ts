@@ -139,6 +139,22 @@ describe('tap-source recording', function () {
     assert.strictEqual(sent.pcm.length, 0, 'nothing was recorded, so no final message');
   });
 
+  it('the audio server lost and back: events on output 2 with positions, and the status says so meanwhile', async function () {
+    const { rec, fake, sent } = make(0);
+    await rec.start();
+    fake.emit('recording');
+    fake.emit('server-lost', { position: 8000, seconds: 1 });
+    assert.deepStrictEqual(sent.statuses[sent.statuses.length - 1], { fill: 'yellow', shape: 'ring', text: 'tap-source.status.serverLost' });
+    fake.emit('server-back', { position: 24000, seconds: 3 });
+    assert.strictEqual(sent.statuses[sent.statuses.length - 1].fill, 'green');
+    fake.emit('end', end(32000));
+    const health = sent.events.filter((e) => e.event.startsWith('server-'));
+    assert.deepStrictEqual(health.map((e) => [e.event, e.recordingId, e.position, e.seconds]), [
+      ['server-lost', 'r1', 8000, 1],
+      ['server-back', 'r1', 24000, 3],
+    ]);
+  });
+
   describe('activity (8 kHz: a level window is 2000 frames, chunks of 500)', function () {
     /** Plays windows of loud (−6 dBFS) or silent chunks from `from`; returns the position after. */
     function play(fake: FakeCapture, from: number, windows: number, loud: boolean): number {

@@ -3,8 +3,16 @@
 // sink-inputs, which the capture core mixes. The system mix is the monitor source of the
 // default sink; the mix minus apps monitors every other sink-input. Sink-inputs that appear
 // later join; a muted capture records its private sink instead (mute_sink.h).
+//
+// When the server goes away (killed, restarted, crashed), the capture drops what it had there
+// and reconnects with back-off; the core fills the downtime with silence, and on the new server
+// the capture opens its streams again (the app's new ones, followed by name). It ends with
+// ENOSERVER only when no server has answered for options.server_timeout_ms (0: at once).
 #include "backends/linux/capture.h"
 
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -12,6 +20,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "backends/linux/connection.h"
@@ -53,18 +62,20 @@ class PulseCapture : public CaptureSession {
     if (mute_) token_ = NewToken();
     connection_ = std::make_unique<Connection>(token_);
     LoopLock lock(*connection_);
-    // The server went away (killed, restarted, crashed): the capture ends at once with
-    // ENOSERVER instead of recording nothing; the host finalizes what it has.
-    connection_->OnLost([this](const std::string& why) {
-      if (!stopped_) {
-        core_->End(EndReason::kError, "ENOSERVER",
-                   "the audio server went away (" + why + "); the recording ends here");
-      }
-    });
+    connection_->OnLost([this](const std::string& why) { ServerLost(why); });
     StartLocked();
   }
 
   void Stop() override {
+    // A reconnection under way gives up (and is waited for: it may be opening streams).
+    std::thread reconnector;
+    {
+      std::lock_guard<std::mutex> guard(reconnect_mutex_);
+      quitting_ = true;
+      reconnector = std::move(reconnector_);
+    }
+    reconnect_cv_.notify_all();
+    if (reconnector.joinable()) reconnector.join();
     std::lock_guard<std::mutex> guard(stop_mutex_);
     if (!connection_) return;
     connection_->Lock();
@@ -111,20 +122,15 @@ class PulseCapture : public CaptureSession {
     }
     if (target.kind == TargetKind::kSystem && target.exclude.empty()) {
       // The whole mix of one sink: its monitor source.
-      const SinkSummary sink = c.RequireSink(options_.device);
       core_->MarkRecording();
-      OpenMonitor(PA_INVALID_INDEX, sink.monitor, RecordChannels(sink.channels));
+      OpenSinkMonitor();
       return;
     }
 
     const std::vector<SinkInput> inputs = c.SinkInputs();
     if (target.kind == TargetKind::kApp) {
       ResolveApps(inputs);
-      if (mute_) {
-        mute_sink_ = std::make_unique<MuteSink>(c, core_, stopped_, token_);
-        mute_sink_->RefuseIfMutedElsewhere(inputs, pids_);
-        mute_sink_->Create(inputs, pids_, options_.format, DescribeTarget());
-      }
+      if (mute_) RefuseIfMutedElsewhere(c, inputs, pids_);
     } else {
       for (const AppSelector& selector : target.exclude) {
         if (selector.pid > 0) {
@@ -135,7 +141,25 @@ class PulseCapture : public CaptureSession {
       }
       core_->MarkRecording();
     }
+    // 'waiting' only when the capture waits: an app without a stream yet.
+    if (FollowSinkInputs(inputs)) core_->MarkTargetPlaying();
+  }
 
+  // With the lock held: the whole mix of one sink, its monitor source.
+  void OpenSinkMonitor() {
+    const SinkSummary sink = connection_->RequireSink(options_.device);
+    OpenMonitor(PA_INVALID_INDEX, sink.monitor, RecordChannels(sink.channels));
+  }
+
+  // With the lock held: a muted capture's private sink, the sink-inputs wanted now and those
+  // that come later, and (kApp) the exit timer. Returns true when a wanted sink-input plays.
+  bool FollowSinkInputs(const std::vector<SinkInput>& inputs) {
+    Connection& c = *connection_;
+    const Target& target = options_.target;
+    if (target.kind == TargetKind::kApp && mute_) {
+      mute_sink_ = std::make_unique<MuteSink>(c, core_, stopped_, token_);
+      mute_sink_->Create(inputs, pids_, options_.format, DescribeTarget());
+    }
     // Follow sink-inputs from here on; subscribe before opening so none is missed.
     pa_.pa_context_set_subscribe_callback(c.context(), &PulseCapture::OnEvent, this);
     c.Await(pa_.pa_context_subscribe(c.context(), PA_SUBSCRIPTION_MASK_SINK_INPUT,
@@ -151,9 +175,111 @@ class PulseCapture : public CaptureSession {
         playing = true;
       }
     }
-    // 'waiting' only when the capture waits: an app without a stream yet.
-    if (playing) core_->MarkTargetPlaying();
     if (target.kind == TargetKind::kApp) StartExitTimer();
+    return playing;
+  }
+
+  // The server went away. Loop thread of the dead connection, with its lock held.
+  void ServerLost(const std::string& why) {
+    if (stopped_ || server_lost_) return;
+    if (options_.server_timeout_ms == 0) {
+      core_->End(EndReason::kError, "ENOSERVER",
+                 "the audio server went away (" + why + "); the recording ends here");
+      return;
+    }
+    std::lock_guard<std::mutex> guard(reconnect_mutex_);
+    if (quitting_) return;
+    server_lost_ = true;
+    // What the capture had there is gone with it: its streams, its private sink, its timer.
+    if (timer_) {
+      pa_.pa_threaded_mainloop_get_api(connection_->loop())->time_free(timer_);
+      timer_ = nullptr;
+    }
+    for (auto& [index, monitor] : monitors_) CloseMonitor(*monitor);
+    monitors_.clear();
+    mute_sink_.reset();
+    core_->NoteServer(false);
+    // A reconnection that ended before (an earlier restart) has finished its work.
+    if (reconnector_.joinable()) reconnector_.join();
+    reconnector_ = std::thread([this, why] { Reconnect(why); });
+  }
+
+  // Reconnection thread: the dead connection is closed here (not on its own loop thread), then
+  // a new one is tried after 0.1 s, 0.2 s, 0.4 s, then every 0.5 s until the deadline (a try
+  // costs a connect on a local socket; the recording's gap is the downtime plus at most 0.5 s).
+  void Reconnect(const std::string& why) {
+    std::unique_ptr<Connection> dead;
+    {
+      std::lock_guard<std::mutex> guard(stop_mutex_);
+      dead = std::move(connection_);
+    }
+    dead.reset();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.server_timeout_ms);
+    std::chrono::milliseconds wait(100);
+    for (;;) {
+      {
+        std::unique_lock<std::mutex> lock(reconnect_mutex_);
+        if (reconnect_cv_.wait_for(lock, wait, [this] { return quitting_; })) return;
+      }
+      if (std::chrono::steady_clock::now() >= deadline) {
+        core_->End(EndReason::kError, "ENOSERVER",
+                   "the audio server went away (" + why + ") and did not come back within " +
+                       FormatSeconds(options_.server_timeout_ms) + "; the recording ends here");
+        return;
+      }
+      wait = std::min(wait * 2, std::chrono::milliseconds(500));
+      std::unique_ptr<Connection> fresh;
+      try {
+        fresh = std::make_unique<Connection>(token_);
+      } catch (const EngineError&) {
+        continue;  // no server yet
+      }
+      std::lock_guard<std::mutex> guard(stop_mutex_);
+      connection_ = std::move(fresh);
+      bool resumed = false;
+      {
+        LoopLock lock(*connection_);
+        try {
+          ResumeLocked();
+          server_lost_ = false;
+          resumed = true;
+        } catch (const EngineError& error) {
+          // The server answers but is not ready (its sink not loaded yet): try again.
+          for (auto& [index, monitor] : monitors_) CloseMonitor(*monitor);
+          monitors_.clear();
+          mute_sink_.reset();
+          if (timer_) {
+            pa_.pa_threaded_mainloop_get_api(connection_->loop())->time_free(timer_);
+            timer_ = nullptr;
+          }
+        }
+      }
+      if (resumed) {
+        core_->NoteServer(true);
+        return;
+      }
+      connection_.reset();
+    }
+  }
+
+  // With the lock held, on a new server: the capture opens again what it records.
+  void ResumeLocked() {
+    Connection& c = *connection_;
+    c.OnLost([this](const std::string& why) { ServerLost(why); });
+    RecoverStraySinks(c);
+    stored_routing_ = StreamRestore();
+    stored_routing_.Snapshot(c);
+    if (options_.target.kind == TargetKind::kSystem && options_.target.exclude.empty()) {
+      OpenSinkMonitor();
+      return;
+    }
+    FollowSinkInputs(c.SinkInputs());
+  }
+
+  static std::string FormatSeconds(uint32_t ms) {
+    char text[32];
+    std::snprintf(text, sizeof(text), "%g s", ms / 1000.0);
+    return text;
   }
 
   // Turns the app selectors into PIDs now playing, or names being waited for.
@@ -355,13 +481,7 @@ class PulseCapture : public CaptureSession {
     const pa_stream_state_t state = self->pa_.pa_stream_get_state(stream);
     if (state != PA_STREAM_FAILED && state != PA_STREAM_TERMINATED) return;
     if (!PA_CONTEXT_IS_GOOD(self->pa_.pa_context_get_state(self->connection_->context()))) {
-      // The whole connection is gone, not just this stream (Connection::OnLost ends it).
-      if (!self->stopped_) {
-        self->core_->End(EndReason::kError, "ENOSERVER",
-                         "the audio server went away (" + self->connection_->LastError() +
-                             "); the recording ends here");
-      }
-      return;
+      return;  // the whole connection is gone, not just this stream: ServerLost sees to it
     }
     // The server killed the monitor: its sink-input was moved or removed, or the sink went
     // away. Close it; a sink-input that still exists is monitored again where it now plays.
@@ -490,9 +610,14 @@ class PulseCapture : public CaptureSession {
   pa_time_event* timer_ = nullptr;
   int dead_ticks_ = 0;
   unsigned ticks_ = 0;
-  std::unique_ptr<MuteSink> mute_sink_;   // mute: made at start
+  std::unique_ptr<MuteSink> mute_sink_;   // mute: made at start (again on a new server)
   StreamRestore stored_routing_;         // the server's stored routing before the capture
   std::string token_;                    // mute: the private sink's owner token
+  bool server_lost_ = false;             // between ServerLost and a resumed connection
+  std::mutex reconnect_mutex_;           // quitting_, reconnector_
+  std::condition_variable reconnect_cv_;
+  bool quitting_ = false;                // Stop() began: no reconnection from here on
+  std::thread reconnector_;
 };
 
 }  // namespace

@@ -14,24 +14,6 @@ MuteSink::MuteSink(Connection& connection, CaptureCore* core, const bool& stoppe
                    std::string token)
     : connection_(connection), core_(core), stopped_(stopped), token_(std::move(token)) {}
 
-void MuteSink::RefuseIfMutedElsewhere(const std::vector<SinkInput>& inputs,
-                                      const std::set<int32_t>& pids) {
-  std::map<uint32_t, SinkSummary> private_sinks;
-  for (const SinkSummary& sink : connection_.Sinks()) {
-    if (sink.IsPrivate()) private_sinks[sink.index] = sink;
-  }
-  for (const SinkInput& input : inputs) {
-    auto it = private_sinks.find(input.sink);
-    if (!pids.count(input.pid) || it == private_sinks.end()) continue;
-    throw EngineError(
-        "EBUSY", (input.name.empty() ? input.executable : input.name) + " (PID " +
-                     std::to_string(input.pid) + ") is already muted by another capture (of " +
-                     (it->second.capture.empty() ? "an app" : it->second.capture) +
-                     ", process " + (it->second.owner_pid.empty() ? "?" : it->second.owner_pid) +
-                     "). Stop that capture first, or record this app without mute.");
-  }
-}
-
 void MuteSink::Create(const std::vector<SinkInput>& inputs, const std::set<int32_t>& pids,
                       const Format& format, const std::string& description) {
   const PulseApi& pa = Pulse();
@@ -114,6 +96,9 @@ void MuteSink::Move(const SinkInput& input) {
 void MuteSink::Changed(const SinkInput& input) {
   auto moved = moved_.find(input.index);
   if (moved == moved_.end()) return;
+  // On PipeWire a stream being relinked (by our move, which WirePlumber carries out after
+  // pipewire-pulse answers) plays nowhere for a moment: that is not a move by someone else.
+  if (input.sink == PA_INVALID_INDEX) return;
   if (input.sink != sink_ && input.sink != moved->second.sink_index) moved_.erase(moved);
 }
 
@@ -145,7 +130,7 @@ void MuteSink::Restore() {
 }
 
 void MuteSink::AwaitLeft(const std::set<uint32_t>& sink_inputs) {
-  constexpr int kPolls = 100;               // 2 s at most
+  constexpr int kPolls = 250;               // 5 s at most
   constexpr pa_usec_t kPollUsec = 20000;  // 20 ms
   for (int poll = 0; poll < kPolls; ++poll) {
     bool held = false;
@@ -154,6 +139,24 @@ void MuteSink::AwaitLeft(const std::set<uint32_t>& sink_inputs) {
     }
     if (!held) return;
     connection_.Pause(kPollUsec);
+  }
+}
+
+void RefuseIfMutedElsewhere(Connection& c, const std::vector<SinkInput>& inputs,
+                            const std::set<int32_t>& pids) {
+  std::map<uint32_t, SinkSummary> private_sinks;
+  for (const SinkSummary& sink : c.Sinks()) {
+    if (sink.IsPrivate()) private_sinks[sink.index] = sink;
+  }
+  for (const SinkInput& input : inputs) {
+    auto it = private_sinks.find(input.sink);
+    if (!pids.count(input.pid) || it == private_sinks.end()) continue;
+    throw EngineError(
+        "EBUSY", (input.name.empty() ? input.executable : input.name) + " (PID " +
+                     std::to_string(input.pid) + ") is already muted by another capture (of " +
+                     (it->second.capture.empty() ? "an app" : it->second.capture) +
+                     ", process " + (it->second.owner_pid.empty() ? "?" : it->second.owner_pid) +
+                     "). Stop that capture first, or record this app without mute.");
   }
 }
 

@@ -25,11 +25,6 @@ class MuteSink {
   MuteSink(const MuteSink&) = delete;
   MuteSink& operator=(const MuteSink&) = delete;
 
-  // With the lock held: a second muted capture of an app would take its streams out of the
-  // first one's private sink (which would then record silence). Throws EBUSY naming the
-  // first when a stream of `pids` plays into another capture's private sink.
-  void RefuseIfMutedElsewhere(const std::vector<SinkInput>& inputs, const std::set<int32_t>& pids);
-
   // With the lock held: loads the private sink at `format`'s rate, in the channel count of the
   // sink the app plays on (channels()), marked with the token, this process, `description`
   // (what the capture records) and the sink the app plays on now (where its streams go back
@@ -67,7 +62,7 @@ class MuteSink {
   void Restore();
 
  private:
-  // With the lock held, after the moves back: waits (at most 2 s) until none of `sink_inputs`
+  // With the lock held, after the moves back: waits (at most 5 s) until none of `sink_inputs`
   // plays into the private sink any more. PulseAudio moves a stream before it answers; on
   // PipeWire the answer only writes the stream's target and WirePlumber relinks it later, and
   // a private sink removed before that sent the streams to the default sink (measured under
@@ -92,6 +87,12 @@ class MuteSink {
   std::set<std::string> moved_keys_;     // kept after Restore: the server saves on move back
   std::unique_ptr<StreamTargets> targets_;  // on PipeWire: the stored targets, put back
 };
+
+// With the lock held: a second muted capture of an app would take its streams out of the
+// first one's private sink (which would then record silence). Throws EBUSY naming the first
+// when a stream of `pids` plays into another capture's private sink.
+void RefuseIfMutedElsewhere(Connection& c, const std::vector<SinkInput>& inputs,
+                            const std::set<int32_t>& pids);
 
 // With the lock held: removes private sinks that no connected client owns any more (their
 // capture crashed or was killed), after moving their sink-inputs back to the sink they came

@@ -49,21 +49,29 @@ void TestSilenceFollowsClock() {
   EXPECT(core.Stats().frames > 100u * kChunk);
   const std::vector<int16_t> samples = Timeline<int16_t>(sink.Chunks(), 2, "silence");
   EXPECT(std::all_of(samples.begin(), samples.end(), [](int16_t v) { return v == 0; }));
-  // A source that then starts drives the timeline by its data from the next chunk on.
+  // A source that then starts: the timeline first catches up with the wall clock (the hold
+  // time the fill trailed by, in whole chunks of silence), then follows the source's data.
   Signal<int16_t> a = RampS16(0, 3 * kChunk, 2);
   const uint64_t start = core.Stats().frames;
   const int ia = core.AcquireSource();
   WriteSome(core, ia, a, SIZE_MAX);
   clock.Advance(1 * kMs);
   Peer::Pump(core, false);
-  EXPECT_EQ(core.Stats().frames, start + 3 * kChunk);
+  const uint64_t wall = static_cast<uint64_t>(g_fake_now_ns.load() - anchor) * kRate / 1000000000;
+  const uint64_t caught_up = wall / kChunk * kChunk;
+  EXPECT(caught_up >= start + hold * kRate / 1000000000 - kChunk);  // about a hold time more
+  EXPECT_EQ(core.Stats().frames, caught_up + 3 * kChunk);
   const std::vector<FakeSink::Chunk> chunks = sink.Chunks();
+  std::vector<int16_t> gap;
   std::vector<int16_t> tail;
   for (const FakeSink::Chunk& chunk : chunks) {
     if (chunk.position < start) continue;
     const int16_t* p = reinterpret_cast<const int16_t*>(chunk.pcm.data());
-    tail.insert(tail.end(), p, p + chunk.pcm.size() / 2);
+    std::vector<int16_t>& into = chunk.position < caught_up ? gap : tail;
+    into.insert(into.end(), p, p + chunk.pcm.size() / 2);
   }
+  EXPECT_EQ(gap.size(), static_cast<size_t>(caught_up - start) * 2);
+  EXPECT(std::all_of(gap.begin(), gap.end(), [](int16_t v) { return v == 0; }));
   EXPECT_SAMPLES(tail, a.samples, "source after silence");
 }
 
