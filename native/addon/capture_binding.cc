@@ -74,18 +74,10 @@ class Capture : public Napi::ObjectWrap<Capture>, public EventSink {
     Push(std::move(event), false);
   }
   void OnTarget(bool back, uint64_t position) override {
-    Event event;
-    event.type = Event::Type::kTarget;
-    event.text = back ? "back" : "gone";
-    event.position = position;
-    Push(std::move(event), false);
+    PushPresence(Event::Type::kTarget, back, position);
   }
   void OnServer(bool back, uint64_t position) override {
-    Event event;
-    event.type = Event::Type::kServer;
-    event.text = back ? "back" : "gone";
-    event.position = position;
-    Push(std::move(event), false);
+    PushPresence(Event::Type::kServer, back, position);
   }
   void OnEnd(EndReason reason, const std::string& code, const std::string& message,
              const CaptureStats& stats) override {
@@ -99,6 +91,15 @@ class Capture : public Napi::ObjectWrap<Capture>, public EventSink {
   }
 
  private:
+  // A target or the server went ("gone") or came back ("back") at `position`.
+  void PushPresence(Event::Type type, bool back, uint64_t position) {
+    Event event;
+    event.type = type;
+    event.text = back ? "back" : "gone";
+    event.position = position;
+    Push(std::move(event), false);
+  }
+
   Napi::Value Start(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (started_) {

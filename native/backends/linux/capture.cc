@@ -190,14 +190,7 @@ class PulseCapture : public CaptureSession {
     std::lock_guard<std::mutex> guard(reconnect_mutex_);
     if (quitting_) return;
     server_lost_ = true;
-    // What the capture had there is gone with it: its streams, its private sink, its timer.
-    if (timer_) {
-      pa_.pa_threaded_mainloop_get_api(connection_->loop())->time_free(timer_);
-      timer_ = nullptr;
-    }
-    for (auto& [index, monitor] : monitors_) CloseMonitor(*monitor);
-    monitors_.clear();
-    mute_sink_.reset();
+    DropServerState();
     core_->NoteServer(false);
     // A reconnection that ended before (an earlier restart) has finished its work.
     if (reconnector_.joinable()) reconnector_.join();
@@ -243,15 +236,8 @@ class PulseCapture : public CaptureSession {
           ResumeLocked();
           server_lost_ = false;
           resumed = true;
-        } catch (const EngineError& error) {
-          // The server answers but is not ready (its sink not loaded yet): try again.
-          for (auto& [index, monitor] : monitors_) CloseMonitor(*monitor);
-          monitors_.clear();
-          mute_sink_.reset();
-          if (timer_) {
-            pa_.pa_threaded_mainloop_get_api(connection_->loop())->time_free(timer_);
-            timer_ = nullptr;
-          }
+        } catch (const EngineError&) {
+          DropServerState();  // the server answers but is not ready (no sink yet): try again
         }
       }
       if (resumed) {
@@ -260,6 +246,18 @@ class PulseCapture : public CaptureSession {
       }
       connection_.reset();
     }
+  }
+
+  // With the lock held: what the capture had on this server (gone, or not ready): its
+  // streams, its private sink, its timer.
+  void DropServerState() {
+    if (timer_) {
+      pa_.pa_threaded_mainloop_get_api(connection_->loop())->time_free(timer_);
+      timer_ = nullptr;
+    }
+    for (auto& [index, monitor] : monitors_) CloseMonitor(*monitor);
+    monitors_.clear();
+    mute_sink_.reset();
   }
 
   // With the lock held, on a new server: the capture opens again what it records.
