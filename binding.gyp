@@ -10,6 +10,7 @@
         "native/addon/dsp_binding.cc",
         "native/addon/playback_binding.cc",
         "native/addon/workers.cc",
+        "native/core/app_follow.cc",
         "native/core/app_list.cc",
         "native/core/engine.cc",
         "native/core/capture_core.cc",

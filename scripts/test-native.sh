@@ -6,6 +6,7 @@
 #                      AUDIOTAP_TEST_CLOCK (a clock the tests advance by hand; test builds only)
 #   spsc_ring_test     native/core/spsc_ring.h (the lock-free ring)
 #   app_list_test      native/core/app_list.cc (streams to the app list every backend returns)
+#   app_follow_test    native/core/app_follow.cc (the follow rules of an app capture, every backend)
 # Two builds: every test under AddressSanitizer + UndefinedBehaviorSanitizer ("asan+ubsan"),
 # then the ring and the capture core's drain-thread tests (named Threaded*) under
 # ThreadSanitizer ("tsan"). Each binary run prints one summary line,
@@ -96,6 +97,8 @@ compile asan tap_logic_test "${asan[@]}" \
 compile asan spsc_ring_test "${asan[@]}" test/native/core/spsc_ring_test.cc
 wait_all
 compile asan app_list_test "${asan[@]}" native/core/app_list.cc test/native/core/app_list_test.cc
+wait_all
+compile asan app_follow_test "${asan[@]}" native/core/app_follow.cc test/native/core/app_follow_test.cc
 compile asan capture_core_test "${asan[@]}" "${test_clock[@]}" \
   native/core/engine.cc native/core/capture_core.cc native/core/channel_mix.cc \
   test/native/core/capture_core*_test.cc
@@ -109,6 +112,7 @@ wait_all
 run asan tap_logic_test
 run asan spsc_ring_test
 run asan app_list_test
+run asan app_follow_test
 run asan capture_core_test
 run tsan spsc_ring_test
 # Five rounds: whether two threads race over a slot depends on how they interleave.

@@ -53,11 +53,11 @@ export interface CaptureOptions {
    */
   processTree?: boolean;
   /**
-   * Target 'app', apps named by name (Linux): when every process of the app has exited, the
-   * capture goes on, silence keeping the timeline at the wall clock, and the app's next run
-   * joins it ('target-gone' / 'target-back' events). PIDs are never followed. Default true
-   * when a name is among the apps; false ends the capture with reason 'target-exited', as
-   * macOS and Windows do.
+   * Target 'app', apps named by name: when every process of the app has exited, the capture
+   * goes on, silence keeping the timeline at the wall clock, and the app's next run joins it
+   * ('target-gone' / 'target-back' events). PIDs are never followed. Default true when a name
+   * is among the apps; false ends the capture with reason 'target-exited'. Every OS (the
+   * README says what a name matches on each).
    */
   follow?: boolean;
   /**

@@ -9,7 +9,7 @@ import os from 'os';
 import path from 'path';
 import { channelSamples, db, medianToneAmplitude } from './helpers/signal';
 import { readWav } from './helpers/wav';
-import { Player, playTone, sourceOutputs, useAudio, waitFor, waitForStream } from './helpers/pulse';
+import { pactl, Player, playTone, sourceOutputs, useAudio, waitFor, waitForStream } from './helpers/pulse';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const helper = require('node-red-node-test-helper');
@@ -195,6 +195,35 @@ describe('nodes', function () {
       assert.deepStrictEqual(fs.readdirSync(dir), [path.basename(msg.filename)], 'one file');
     } finally {
       await player.stop();
+    }
+  });
+
+  it("'Follow the app' unticked: an app named by name ends the recording when it exits; 'Its child processes too' unticked: a child's stream is not recorded", async function () {
+    const player = playTone('tone-once', 440);
+    await waitForStream(player);
+    const parent = playTone('tone-kid', 2000, { parentShell: true });
+    try {
+      await waitFor(() => pactl('list', 'sink-inputs').includes('application.name = "tone-kid"'), 5000, "the child's stream");
+      await helper.load([tapSource, wavSink], flow(dir, { app: `tone-once, ${parent.pid}`, follow: false, processTree: false }));
+      const lifecycle: Array<Record<string, unknown>> = [];
+      helper.getNode('events').on('input', (msg: { payload: Record<string, unknown> }) => lifecycle.push(msg.payload));
+      const done = new Promise<{ filename: string; payload: { reason: string; frames: number } }>((resolve) => helper.getNode('closed').on('input', resolve));
+      helper.getNode('tap').receive({ payload: 'start' });
+      await waitFor(() => lifecycle.some((p) => p.event === 'started'), 5000, 'the recording to start');
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await player.stop();
+      await parent.stop();
+      const msg = await done;
+      assert.strictEqual(msg.payload.reason, 'target-exited');
+      assert.ok(!lifecycle.some((p) => p.event === 'target-gone'), 'not followed');
+      const wav = await readWav(msg.filename);
+      const x = channelSamples(wav.data, 's16le', 2).subarray(4800);
+      const tone = medianToneAmplitude(x, 440, 48000);
+      assert.ok(Math.abs(db(tone, 0.5)) < 1, `the app's 440 Hz at ${db(tone).toFixed(1)} dBFS, expected about −6 dBFS`);
+      assert.ok(db(medianToneAmplitude(x, 2000, 48000), tone) < -40, "the shell's child is not recorded");
+    } finally {
+      await player.stop();
+      await parent.stop();
     }
   });
 

@@ -84,7 +84,8 @@ struct CaptureOptions {
   bool process_tree = true;
   // kApp, apps named by name: when every process of the app has exited, the capture goes on
   // (silence) and a process of the same name that plays joins it (EventSink::OnTarget says
-  // when). PIDs are never followed. false: the capture ends with kTargetExited. Linux.
+  // when). PIDs are never followed. false: the capture ends with kTargetExited. Every
+  // backend, by the rules of core/app_follow.h.
   bool follow = false;
   // kApp, followed names: a name that no process has yet is an error (ENOAPP) instead of
   // being waited for.

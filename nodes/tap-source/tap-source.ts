@@ -44,6 +44,10 @@ interface TapSourceDef extends NodeDef {
   /** Seconds to wait for a lost audio server ('': DEFAULT_SERVER_TIMEOUT; 0: end at once). */
   serverTimeout: string | number;
   mute: boolean;
+  /** Apps named by name are followed across restarts (default true; older nodes lack it). */
+  follow?: boolean;
+  /** An app's child processes belong to it (default true). */
+  processTree?: boolean;
   topic: string;
 }
 
@@ -68,6 +72,8 @@ module.exports = function (RED: NodeAPI) {
       serverTimeout: DEFAULT_SERVER_TIMEOUT,
       topic: config.topic ?? '',
       mute: config.mute === true,
+      follow: config.follow !== false,
+      processTree: config.processTree !== false,
     };
     let format: AudioFormat | undefined;
     let configError: string | undefined;
@@ -170,6 +176,7 @@ module.exports = function (RED: NodeAPI) {
           queueChunks: defaults.queueChunks,
           mute: typeof msg.mute === 'boolean' ? msg.mute : defaults.mute,
           strict: !arm,
+          ...(target.kind === 'app' ? { follow: defaults.follow, processTree: defaults.processTree } : {}),
           serverTimeout: defaults.serverTimeout,
         });
       } catch (error) {

@@ -29,6 +29,7 @@
 #include "backends/linux/pulse_api.h"
 #include "backends/linux/sink_input.h"
 #include "backends/linux/stream_restore.h"
+#include "core/app_follow.h"
 #include "core/capture_core.h"
 #include "core/channel_mix.h"
 
@@ -130,7 +131,7 @@ class PulseCapture : public CaptureSession {
     const std::vector<SinkInput> inputs = c.SinkInputs();
     if (target.kind == TargetKind::kApp) {
       ResolveApps(inputs);
-      if (mute_) RefuseIfMutedElsewhere(c, inputs, pids_);
+      if (mute_) RefuseIfMutedElsewhere(c, inputs, follow_.pids());
     } else {
       for (const AppSelector& selector : target.exclude) {
         if (selector.pid > 0) {
@@ -158,7 +159,7 @@ class PulseCapture : public CaptureSession {
     const Target& target = options_.target;
     if (target.kind == TargetKind::kApp && mute_) {
       mute_sink_ = std::make_unique<MuteSink>(c, core_, stopped_, token_);
-      mute_sink_->Create(inputs, pids_, options_.format, DescribeTarget());
+      mute_sink_->Create(inputs, follow_.pids(), options_.format, DescribeTarget());
     }
     // Follow sink-inputs from here on; subscribe before opening so none is missed.
     pa_.pa_context_set_subscribe_callback(c.context(), &PulseCapture::OnEvent, this);
@@ -289,7 +290,7 @@ class PulseCapture : public CaptureSession {
                                           std::to_string(selector.pid) +
                                           ". Apps playing now: " + DescribeApps(inputs));
         }
-        pids_.insert(selector.pid);
+        follow_.Pin(selector.pid);
         continue;
       }
       const std::string lower = AsciiLower(selector.name);
@@ -307,8 +308,8 @@ class PulseCapture : public CaptureSession {
                                             ". Choose one by PID.");
       }
       if (matches.size() == 1) {
-        pids_.insert(matches[0].pid);
-        if (options_.follow) followed_names_.push_back(lower);
+        follow_.Pin(matches[0].pid);
+        if (options_.follow) follow_.Follow(lower);
         continue;
       }
       // A followed name may be armed before the app runs: the capture waits for its first
@@ -319,9 +320,9 @@ class PulseCapture : public CaptureSession {
                                         ". Start the app first, or check the name.");
       }
       if (options_.follow) {
-        followed_names_.push_back(lower);
+        follow_.Follow(lower);
       } else {
-        waiting_names_.push_back(lower);
+        follow_.Await(lower);
       }
     }
   }
@@ -334,29 +335,20 @@ class PulseCapture : public CaptureSession {
       }
       return true;
     }
-    if (pids_.count(input.pid)) return true;
+    // A followed name: every process that plays under it joins, the app's next runs too; a
+    // name awaited is pinned to the first process that plays under it (core/app_follow.h).
+    const auto named = [&input](const std::string& name) { return SinkInputNamed(input, name); };
+    switch (follow_.ClaimProcess(input.pid, named)) {
+      case AppFollow::Claim::kBack:
+        core_->NoteTarget(true);
+        return true;
+      case AppFollow::Claim::kYes:
+        return true;
+      case AppFollow::Claim::kNo:
+        break;
+    }
     // A child of the app plays for it (a browser's audio process, a player's helper).
-    if (options_.process_tree && input.pid > 0 && DescendantOf(input.pid, pids_)) return true;
-    // A followed name: every process that plays under it joins, the app's next runs too.
-    for (const std::string& name : followed_names_) {
-      if (input.pid > 0 && SinkInputNamed(input, name)) {
-        pids_.insert(input.pid);
-        if (target_gone_) {
-          target_gone_ = false;
-          core_->NoteTarget(true);
-        }
-        return true;
-      }
-    }
-    // A name being waited for is pinned to the first process that plays under it.
-    for (auto it = waiting_names_.begin(); it != waiting_names_.end(); ++it) {
-      if (input.pid > 0 && SinkInputNamed(input, *it)) {
-        pids_.insert(input.pid);
-        waiting_names_.erase(it);
-        return true;
-      }
-    }
-    return false;
+    return options_.process_tree && input.pid > 0 && DescendantOf(input.pid, follow_.pids());
   }
 
   std::string DescribeTarget() const {
@@ -539,8 +531,8 @@ class PulseCapture : public CaptureSession {
     }
   }
 
-  // kApp: every 250 ms, end the capture once every target process has exited (and its
-  // streams are gone, or it has been gone for a second).
+  // kApp: every 250 ms, the app's state (core/app_follow.h): gone while followed, or exited,
+  // which ends the capture.
   void StartExitTimer() {
     timer_ = pa_.pa_context_rttime_new(connection_->context(), pa_.pa_rtclock_now() + 250000,
                                        &PulseCapture::OnTimer, this);
@@ -549,45 +541,20 @@ class PulseCapture : public CaptureSession {
   static void OnTimer(pa_mainloop_api*, pa_time_event* event, const struct timeval*, void* user) {
     auto* self = static_cast<PulseCapture*>(user);
     if (self->stopped_) return;
-    bool alive = false;
-    for (int32_t pid : self->pids_) alive = alive || ProcessAlive(pid);
-    if (!self->followed_names_.empty()) {
-      self->FollowTick(alive);
-      self->pa_.pa_context_rttime_restart(self->connection_->context(), event,
-                                          self->pa_.pa_rtclock_now() + 250000);
-      return;
-    }
-    // Names not playing yet: scanning /proc costs more, so once a second.
-    if (!alive && !self->waiting_names_.empty()) {
-      alive = ++self->ticks_ % 4 != 0;
-      for (size_t i = 0; !alive && i < self->waiting_names_.size(); ++i) {
-        alive = !ProcessesNamed(self->waiting_names_[i]).empty();
-      }
-    }
-    self->dead_ticks_ = alive ? 0 : self->dead_ticks_ + 1;
     const bool streams = self->mute_sink_ ? !self->mute_sink_->empty() : !self->monitors_.empty();
-    if (self->dead_ticks_ > 0 && (!streams || self->dead_ticks_ >= 4)) {
-      self->core_->End(EndReason::kTargetExited, "", "the app exited");
-      return;
+    const auto name_runs = [](const std::string& name) { return !ProcessesNamed(name).empty(); };
+    switch (self->follow_.Tick(&ProcessAlive, name_runs, streams)) {
+      case AppFollow::Verdict::kExited:
+        self->core_->End(EndReason::kTargetExited, "", "the app exited");
+        return;
+      case AppFollow::Verdict::kGone:
+        self->core_->NoteTarget(false);
+        break;
+      case AppFollow::Verdict::kNone:
+        break;
     }
     self->pa_.pa_context_rttime_restart(self->connection_->context(), event,
                                         self->pa_.pa_rtclock_now() + 250000);
-  }
-
-  // Loop thread, every 250 ms while names are followed: the app is gone once none of its
-  // processes runs and its streams are gone (or it has been gone a second). The capture goes
-  // on; the PIDs of exited processes are forgotten, so that a reused PID is not taken for it.
-  void FollowTick(bool alive) {
-    if (!seen_ && !pids_.empty()) seen_ = true;
-    dead_ticks_ = alive ? 0 : dead_ticks_ + 1;
-    if (!seen_) return;  // armed: nothing of the app has played yet, so nothing is gone
-    const bool streams = mute_sink_ ? !mute_sink_->empty() : !monitors_.empty();
-    if (target_gone_ || dead_ticks_ == 0 || (streams && dead_ticks_ < 4)) return;
-    for (auto it = pids_.begin(); it != pids_.end();) {
-      it = ProcessAlive(*it) ? std::next(it) : pids_.erase(it);
-    }
-    target_gone_ = true;
-    core_->NoteTarget(false);
   }
 
   const PulseApi& pa_;
@@ -598,16 +565,10 @@ class PulseCapture : public CaptureSession {
   std::mutex stop_mutex_;
   bool stopped_ = false;
   std::map<uint32_t, std::unique_ptr<Monitor>> monitors_;  // by sink-input index
-  std::set<int32_t> pids_;                 // kApp: processes captured
-  std::vector<std::string> waiting_names_; // kApp: lower-case names not playing yet
-  std::vector<std::string> followed_names_;  // kApp with follow: lower-case names followed
-  bool target_gone_ = false;               // follow: every process of the app has exited
-  bool seen_ = false;                      // follow: a process of the app has played
+  AppFollow follow_;                       // kApp: whose streams are captured, and when
   std::set<int32_t> exclude_pids_;         // kSystem
   std::vector<std::string> exclude_names_; // kSystem, lower-case
   pa_time_event* timer_ = nullptr;
-  int dead_ticks_ = 0;
-  unsigned ticks_ = 0;
   std::unique_ptr<MuteSink> mute_sink_;   // mute: made at start (again on a new server)
   StreamRestore stored_routing_;         // the server's stored routing before the capture
   std::string token_;                    // mute: the private sink's owner token

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "backends/macos/tap_logic.h"
+#include "core/app_follow.h"
 #include "core/capture_core.h"
 #include "core/engine.h"
 #include "core/spsc_ring.h"
@@ -62,7 +63,9 @@ class TapSession final : public CaptureSession {
   API_AVAILABLE(macos(14.2)) void OpenTap(AudioObjectID existing_tap, const TapPlan* plan);
   void CreateAggregateDevice();
   void PrepareBuffers();
-  void NoteTargets(const std::vector<ProcessEntry>& processes,
+  // Adds the processes of `objects` to the tapped targets. Returns true when one of them
+  // brings a followed app back.
+  bool NoteTargets(const std::vector<ProcessEntry>& processes,
                    const std::vector<uint32_t>& objects);
 
   static OSStatus IOProc(AudioObjectID device, const AudioTimeStamp* now,
@@ -105,6 +108,7 @@ class TapSession final : public CaptureSession {
   std::vector<uint32_t> tapped_;       // kApp: process objects in the tap
   std::vector<uint32_t> unjoinable_;   // kApp: process objects the tap refused to add
   std::vector<ProcessEntry> targets_;  // kApp: the tapped processes
+  AppFollow follow_;                   // kApp: followed names; gone / back / exited
   std::vector<uint32_t> excluded_;     // kSystem: the excluded process objects
   std::string target_text_;            // for messages: "Music (pid 412)"
   bool ended_ = false;                 // CaptureCore::End has been called

@@ -9,23 +9,41 @@
 #include "backends/macos/processes.h"
 #include "backends/macos/properties.h"
 #include "backends/macos/tap.h"
+#include "core/app_list.h"
 #include "core/channel_mix.h"
 
 namespace audiotap {
 namespace mac {
 
-void TapSession::NoteTargets(const std::vector<ProcessEntry>& processes,
+bool TapSession::NoteTargets(const std::vector<ProcessEntry>& processes,
                              const std::vector<uint32_t>& objects) {
+  bool back = false;
   for (uint32_t object : objects) {
     if (std::find(tapped_.begin(), tapped_.end(), object) != tapped_.end()) continue;
     tapped_.push_back(object);
     for (const ProcessEntry& entry : processes) {
       if (entry.object_id != object) continue;
+      // A process of a followed name is the app's (and, after it was gone, brings it back);
+      // any other tapped process is pinned (core/app_follow.h).
+      const auto named = [&entry](const std::string& lower_name) {
+        return NameMatches(lower_name, entry.name, entry.executable, entry.bundle_id);
+      };
+      switch (follow_.ClaimProcess(entry.pid, named)) {
+        case AppFollow::Claim::kNo:
+          follow_.Pin(entry.pid);
+          break;
+        case AppFollow::Claim::kBack:
+          back = true;
+          break;
+        case AppFollow::Claim::kYes:
+          break;
+      }
       targets_.push_back(entry);
       if (!target_text_.empty()) target_text_ += ", ";
       target_text_ += entry.name + " (pid " + std::to_string(entry.pid) + ")";
     }
   }
+  return back;
 }
 
 std::vector<uint32_t> TapSession::ResolveTarget(const std::vector<ProcessEntry>& processes) {
@@ -39,6 +57,9 @@ std::vector<uint32_t> TapSession::ResolveTarget(const std::vector<ProcessEntry>&
   }
   std::vector<AppSelector> now;
   for (const AppSelector& selector : options_.target.apps) {
+    // A name is followed (options.follow): armed before the app runs, kept when it exits.
+    const bool follow = options_.follow && selector.pid <= 0;
+    if (follow) follow_.Follow(AsciiLower(selector.name));
     bool has_object = false;
     if (selector.pid > 0) {
       const pid_t pid = selector.pid;
@@ -54,12 +75,13 @@ std::vector<uint32_t> TapSession::ResolveTarget(const std::vector<ProcessEntry>&
         has_object = has_object || NameMatches(selector.name, entry.name, entry.executable,
                                                entry.bundle_id);
       }
-      if (!has_object && !RunningProcessNamed(selector.name)) {
+      if (!has_object && !RunningProcessNamed(selector.name) && (!follow || options_.strict)) {
         // MatchSelector's ENOAPP says what names match against.
         MatchSelector(selector, processes);
       }
     }
-    // A running app that has not opened audio output has no process object to tap yet.
+    // A running app that has not opened audio output has no process object to tap yet; a
+    // followed one that does not run yet is armed.
     (has_object ? now : waiting_).push_back(selector);
   }
   return ResolveProcessObjects(now, processes);

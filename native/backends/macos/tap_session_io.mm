@@ -201,7 +201,8 @@ void TapSession::FollowApps() {
   }
   waiting_ = std::move(still_waiting);
   if (added.empty()) {
-    if (!opened_ && !WaitingAlive()) {
+    // An armed, followed name waits for its app however long it takes.
+    if (!opened_ && !follow_.following() && !WaitingAlive()) {
       EndWith(EndReason::kTargetExited, "", target_text_ + " exited before it played");
     }
     return;
@@ -230,7 +231,11 @@ void TapSession::FollowApps() {
                                          "the running tap: ") + error.what());
     return;
   }
-  NoteTargets(processes, added);
+  if (NoteTargets(processes, added)) {
+    // The followed app plays again: the tap's audio holds the timeline again.
+    core_->SetSourcePaused(source_, false);
+    core_->NoteTarget(true);
+  }
 }
 
 void TapSession::CheckHealth() {
@@ -259,12 +264,26 @@ void TapSession::CheckHealth() {
     EndWith(EndReason::kError, "EOS", "the tap's aggregate device stopped running");
     return;
   }
-  if (!targets_.empty()) {
-    bool any_alive = false;
-    for (const ProcessEntry& target : targets_) any_alive = any_alive || ProcessExists(target.pid);
-    if (!any_alive && !WaitingAlive()) {
-      EndWith(EndReason::kTargetExited, "", target_text_ + " exited");
-    }
+  if (options_.target.kind != TargetKind::kApp) return;
+  // The follow rules (core/app_follow.h). Streams: a process that exited has no process object
+  // left, so nothing lingers.
+  const auto running = [](int32_t pid) { return ProcessExists(pid); };
+  const auto no_scan = [](const std::string&) { return false; };  // waiting_ is checked here
+  switch (follow_.Tick(running, no_scan, /*streams=*/false)) {
+    case AppFollow::Verdict::kExited:
+      if (!WaitingAlive()) EndWith(EndReason::kTargetExited, "", target_text_ + " exited");
+      break;
+    case AppFollow::Verdict::kGone:
+      // The recording goes on: the tap (with no process left) no longer clocks the timeline;
+      // the capture core fills silence until a process of the app plays again (FollowApps).
+      targets_.erase(std::remove_if(targets_.begin(), targets_.end(),
+                                    [](const ProcessEntry& t) { return !ProcessExists(t.pid); }),
+                     targets_.end());
+      core_->SetSourcePaused(source_, true);
+      core_->NoteTarget(false);
+      break;
+    case AppFollow::Verdict::kNone:
+      break;
   }
 }
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <set>
 #include <string>
 #include <thread>
@@ -16,6 +17,8 @@
 #include "backends/windows/processes.h"
 #include "backends/windows/sessions.h"
 #include "backends/windows/win32.h"
+#include "core/app_follow.h"
+#include "core/app_list.h"
 #include "core/channel_mix.h"
 
 namespace audiotap {
@@ -36,7 +39,7 @@ int64_t NowMs() {
 class WasapiCaptureSession final : public CaptureSession {
  public:
   WasapiCaptureSession(const CaptureOptions& options, CaptureCore* core)
-      : format_(RecordedFormat(options.format)), core_(core),
+      : options_(options), format_(RecordedFormat(options.format)), core_(core),
         stop_(CreateEventW(nullptr, TRUE, FALSE, nullptr)),
         wake_(CreateEventW(nullptr, FALSE, FALSE, nullptr)) {
     if (!stop_ || !wake_) win::ThrowHresult("CreateEvent", HRESULT_FROM_WIN32(GetLastError()));
@@ -70,17 +73,34 @@ class WasapiCaptureSession final : public CaptureSession {
     clients_.push_back(std::move(client));
   }
 
-  // The capture ends when every one of these processes has exited.
-  void WatchTarget(DWORD pid, std::string label) {
-    HANDLE process = OpenProcess(SYNCHRONIZE, FALSE, pid);
-    if (!process) return;  // not watchable (protected process): the capture runs until stopped
-    targets_.push_back({Handle(process), std::move(label), false});
+  // kApp, at start: every selector.
+  void SelectApps(const std::vector<SessionInfo>& sessions, const ProcessTable& processes) {
+    app_ = true;
+    for (const AppSelector& selector : options_.target.apps) Select(selector, sessions, processes);
+  }
+
+  // kApp, at start: one selector. A followed name that no process has yet is armed (waited
+  // for) unless strict; the rules are core/app_follow.h's.
+  void Select(const AppSelector& selector, const std::vector<SessionInfo>& sessions,
+              const ProcessTable& processes) {
+    const bool follow = options_.follow && selector.pid <= 0;
+    DWORD root = 0;
+    try {
+      root = ResolveApp(selector, sessions, processes);
+    } catch (const EngineError& error) {
+      if (!follow || options_.strict || error.code != "ENOAPP") throw;
+    }
+    if (follow) follow_.Follow(AsciiLower(selector.name));
+    if (root == 0) return;
+    follow_.Pin(static_cast<int32_t>(root));
+    Watch(root, processes);
+    CaptureTree(root, processes, /*throw_on_failure=*/true);
   }
 
   // System mix minus several apps: one include-tree client per process with audio sessions
   // outside the excluded trees, and new ones as sessions appear.
   void FollowSessions(std::vector<DWORD> excluded) {
-    follow_ = true;
+    follow_sessions_ = true;
     excluded_ = std::move(excluded);
     PollSessions();
     last_poll_ms_ = NowMs();
@@ -99,9 +119,8 @@ class WasapiCaptureSession final : public CaptureSession {
 
  private:
   struct Target {
-    Handle process;
+    Handle process;  // SYNCHRONIZE; empty when the process cannot be opened
     std::string label;
-    bool exited;
   };
 
   void StopClients() {
@@ -130,30 +149,119 @@ class WasapiCaptureSession final : public CaptureSession {
     std::set<DWORD> candidates;
     for (const SessionInfo& session : sessions) candidates.insert(session.pid);
     for (DWORD pid : candidates) {
-      if (!processes.Contains(pid) || captured_.count(pid)) continue;
+      if (!processes.Contains(pid)) continue;
       bool skip = false;
       for (DWORD excluded : excluded_) skip = skip || processes.IsInTree(pid, excluded);
-      // An include-tree client of an ancestor already carries this process's audio.
-      for (DWORD captured : captured_) skip = skip || processes.IsInTree(pid, captured);
-      if (skip) continue;
-      // Conversely, clients of this process's descendants would now be heard twice.
-      for (auto it = clients_.begin(); it != clients_.end();) {
-        const DWORD other = (*it)->spec().pid;
-        if (other != pid && processes.IsInTree(other, pid)) {
-          (*it)->StopAndJoin();
-          core_->ReleaseSource((*it)->source());
-          captured_.erase(other);
-          it = clients_.erase(it);
-        } else {
-          ++it;
-        }
+      if (!skip) CaptureTree(pid, processes, /*throw_on_failure=*/false);
+    }
+  }
+
+  // An include-tree client for `pid`, unless a client of an ancestor already carries its audio;
+  // clients of its descendants are stopped (they would be heard twice). A client that cannot
+  // start throws (at start) or is a warning (later).
+  void CaptureTree(DWORD pid, const ProcessTable& processes, bool throw_on_failure) {
+    if (captured_.count(pid)) return;
+    for (DWORD captured : captured_) {
+      if (processes.IsInTree(pid, captured)) return;
+    }
+    for (auto it = clients_.begin(); it != clients_.end();) {
+      const DWORD other = (*it)->spec().pid;
+      if (other != pid && processes.IsInTree(other, pid)) {
+        (*it)->StopAndJoin();
+        core_->ReleaseSource((*it)->source());
+        captured_.erase(other);
+        it = clients_.erase(it);
+      } else {
+        ++it;
       }
+    }
+    try {
+      AddClient({ClientSpec::Kind::kProcessInclude, pid, "", Label(pid, processes)});
       captured_.insert(pid);
-      try {
-        AddClient({ClientSpec::Kind::kProcessInclude, pid, "", Label(pid, processes)});
-      } catch (const EngineError& error) {
-        core_->sink()->OnWarning("", "not capturing " + Label(pid, processes) + ": " + error.what());
+    } catch (const EngineError& error) {
+      if (throw_on_failure) throw;
+      core_->sink()->OnWarning("", "not capturing " + Label(pid, processes) + ": " + error.what());
+    }
+  }
+
+  // kApp: a handle to wait on each process of the app, and its label for messages.
+  void Watch(DWORD pid, const ProcessTable& processes) {
+    if (targets_.count(pid)) return;
+    // Not openable (a protected process): it counts as running until the capture stops.
+    HANDLE process = OpenProcess(SYNCHRONIZE, FALSE, pid);
+    targets_[pid] = {Handle(process), Label(pid, processes)};
+  }
+
+  bool Alive(DWORD pid) const {
+    auto it = targets_.find(pid);
+    if (it == targets_.end() || !it->second.process) return true;
+    return WaitForSingleObject(it->second.process.Get(), 0) != WAIT_OBJECT_0;
+  }
+
+  // kApp, every tick: the clients of exited processes stop (a source that no longer delivers
+  // would hold the timeline back), then the follow rules say whether the app is gone or over.
+  // Returns false when the capture ended.
+  bool TickApp() {
+    std::string exited;
+    for (auto it = clients_.begin(); it != clients_.end();) {
+      const DWORD pid = (*it)->spec().pid;
+      if (!Alive(pid)) {
+        (*it)->StopAndJoin();
+        core_->ReleaseSource((*it)->source());
+        captured_.erase(pid);
+        it = clients_.erase(it);
+      } else {
+        ++it;
       }
+    }
+    for (const auto& [pid, target] : targets_) {
+      if (!Alive(pid)) exited += (exited.empty() ? "" : ", ") + target.label;
+    }
+    const auto alive = [this](int32_t pid) { return Alive(static_cast<DWORD>(pid)); };
+    const auto no_scan = [](const std::string&) { return false; };  // nothing is awaited here
+    switch (follow_.Tick(alive, no_scan, /*streams=*/false)) {
+      case AppFollow::Verdict::kExited:
+        core_->End(EndReason::kTargetExited, "", exited + " exited");
+        return false;
+      case AppFollow::Verdict::kGone:
+        // The app's PIDs are forgotten (a reused PID is not the app); so are their handles.
+        for (auto it = targets_.begin(); it != targets_.end();) {
+          it = follow_.pids().count(static_cast<int32_t>(it->first)) ? std::next(it)
+                                                                      : targets_.erase(it);
+        }
+        core_->NoteTarget(false);
+        return true;
+      case AppFollow::Verdict::kNone:
+        return true;
+    }
+    return true;
+  }
+
+  // kApp with a followed name, once a second: processes that go by it join (the app's next
+  // run, a second instance, one started after the capture was armed).
+  void PollFollowed() {
+    const std::vector<SessionInfo> sessions = EnumerateSessions();
+    const ProcessTable processes = ProcessTable::Snapshot();
+    std::map<std::string, std::set<DWORD>> named;
+    for (const auto& [pid, entry] : processes.entries()) {
+      const auto goes_by = [&](const std::string& lower_name) {
+        auto it = named.find(lower_name);
+        if (it == named.end()) {
+          it = named.emplace(lower_name, ProcessesNamed(lower_name, sessions, processes)).first;
+        }
+        return it->second.count(pid) != 0;
+      };
+      switch (follow_.ClaimProcess(static_cast<int32_t>(pid), goes_by)) {
+        case AppFollow::Claim::kNo:
+          continue;
+        case AppFollow::Claim::kBack:
+          core_->NoteTarget(true);
+          break;
+        case AppFollow::Claim::kYes:
+          break;
+      }
+      Watch(pid, processes);
+      CaptureTree(pid, processes, /*throw_on_failure=*/false);
     }
   }
 
@@ -170,8 +278,9 @@ class WasapiCaptureSession final : public CaptureSession {
       int64_t last_warning_ms = 0;
       for (;;) {
         std::vector<HANDLE> waits = {stop_.Get(), wake_.Get()};
-        for (const Target& target : targets_) {
-          if (!target.exited && waits.size() < MAXIMUM_WAIT_OBJECTS) {
+        for (const auto& [pid, target] : targets_) {
+          if (target.process && waits.size() < MAXIMUM_WAIT_OBJECTS &&
+              WaitForSingleObject(target.process.Get(), 0) != WAIT_OBJECT_0) {
             waits.push_back(target.process.Get());
           }
         }
@@ -186,24 +295,7 @@ class WasapiCaptureSession final : public CaptureSession {
           }
         }
 
-        if (!targets_.empty()) {
-          std::string exited;
-          bool all_exited = true;
-          for (Target& target : targets_) {
-            if (!target.exited && WaitForSingleObject(target.process.Get(), 0) == WAIT_OBJECT_0) {
-              target.exited = true;
-            }
-            if (target.exited) {
-              exited += (exited.empty() ? "" : ", ") + target.label;
-            } else {
-              all_exited = false;
-            }
-          }
-          if (all_exited) {
-            core_->End(EndReason::kTargetExited, "", exited + " exited");
-            return;
-          }
-        }
+        if (app_ && !TickApp()) return;
 
         uint64_t discontinuities = 0;
         for (const auto& client : clients_) discontinuities += client->discontinuities();
@@ -218,10 +310,11 @@ class WasapiCaptureSession final : public CaptureSession {
           last_warning_ms = now;
         }
 
-        if (follow_ && now - last_poll_ms_ >= kSessionPollMs) {
+        if ((follow_sessions_ || follow_.following()) && now - last_poll_ms_ >= kSessionPollMs) {
           last_poll_ms_ = now;
           try {
-            PollSessions();
+            if (follow_sessions_) PollSessions();
+            if (follow_.following()) PollFollowed();
           } catch (const EngineError& error) {
             core_->sink()->OnWarning("", std::string("could not look for new audio sessions: ") +
                                      error.what());
@@ -233,13 +326,17 @@ class WasapiCaptureSession final : public CaptureSession {
     }
   }
 
+  const CaptureOptions options_;
   const Format format_;  // what the clients record (RecordedFormat)
   CaptureCore* const core_;
   Handle stop_;
   Handle wake_;
   std::vector<std::unique_ptr<LoopbackClient>> clients_;  // control thread once Run() began
-  std::vector<Target> targets_;
-  bool follow_ = false;
+  // kApp (control thread once Run() began): the follow rules, and the app's processes.
+  bool app_ = false;
+  AppFollow follow_;
+  std::map<DWORD, Target> targets_;
+  bool follow_sessions_ = false;  // kSystem minus several apps
   std::vector<DWORD> excluded_;
   std::set<DWORD> captured_;
   int64_t last_poll_ms_ = 0;
@@ -304,27 +401,7 @@ std::unique_ptr<CaptureSession> StartCapture(const CaptureOptions& options, Capt
 
   if (target.kind == TargetKind::kApp) {
     if (target.apps.empty()) throw EngineError("ENOAPP", "no app to capture was given");
-    std::vector<DWORD> roots;
-    for (const AppSelector& selector : target.apps) {
-      roots.push_back(ResolveApp(selector, sessions, processes));
-    }
-    // A tree already captured through an ancestor is not captured twice.
-    std::vector<DWORD> unique;
-    for (DWORD pid : roots) {
-      bool nested = false;
-      for (DWORD other : roots) {
-        const ProcessTable::Entry* entry = processes.Find(pid);
-        if (other != pid && entry && processes.IsInTree(entry->parent, other)) nested = true;
-      }
-      if (!nested && std::find(unique.begin(), unique.end(), pid) == unique.end()) {
-        unique.push_back(pid);
-      }
-    }
-    if (unique.empty()) unique.push_back(roots.front());  // see ResolveApp on reused PIDs
-    for (DWORD pid : unique) {
-      session->AddClient({ClientSpec::Kind::kProcessInclude, pid, "", Label(pid, processes)});
-      session->WatchTarget(pid, Label(pid, processes));
-    }
+    session->SelectApps(sessions, processes);
     session->Run();
     return session;
   }

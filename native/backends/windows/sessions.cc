@@ -62,6 +62,20 @@ std::vector<SessionInfo> EnumerateSessions() {
   return sessions;
 }
 
+std::set<DWORD> ProcessesNamed(const std::string& lower_name, const std::vector<SessionInfo>& sessions,
+                              const ProcessTable& processes) {
+  std::set<DWORD> matches;
+  for (const SessionInfo& session : sessions) {
+    if (AppNameMatches(lower_name, session.display_name) && processes.Contains(session.pid)) {
+      matches.insert(session.pid);
+    }
+  }
+  for (const auto& [pid, entry] : processes.entries()) {
+    if (AppNameMatches(lower_name, entry.executable)) matches.insert(pid);
+  }
+  return matches;
+}
+
 // whole tree (a browser's audio comes from a child of its main process).
 DWORD ResolveApp(const AppSelector& selector, const std::vector<SessionInfo>& sessions,
                  const ProcessTable& processes) {
@@ -72,16 +86,7 @@ DWORD ResolveApp(const AppSelector& selector, const std::vector<SessionInfo>& se
     }
     return pid;
   }
-  const std::string wanted = AsciiLower(selector.name);
-  std::set<DWORD> matches;
-  for (const SessionInfo& session : sessions) {
-    if (AppNameMatches(wanted, session.display_name) && processes.Contains(session.pid)) {
-      matches.insert(session.pid);
-    }
-  }
-  for (const auto& [pid, entry] : processes.entries()) {
-    if (AppNameMatches(wanted, entry.executable)) matches.insert(pid);
-  }
+  const std::set<DWORD> matches = ProcessesNamed(AsciiLower(selector.name), sessions, processes);
   if (matches.empty()) {
     throw EngineError("ENOAPP", "no running app is named \"" + selector.name +
                                     "\" (names are executables such as \"firefox.exe\" or "

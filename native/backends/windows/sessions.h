@@ -7,6 +7,7 @@
 
 #include <audiopolicy.h>
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,11 @@ struct SessionInfo {
 // system-sounds session and cross-process sessions are left out: neither has one PID that
 // process loopback could target.
 std::vector<SessionInfo> EnumerateSessions();
+
+// The running processes that go by `lower_name`: their executable name (with or without
+// ".exe") or one of their sessions' display names, ignoring ASCII case.
+std::set<DWORD> ProcessesNamed(const std::string& lower_name, const std::vector<SessionInfo>& sessions,
+                              const ProcessTable& processes);
 
 // Resolves a selector to the root of one process tree. A name is matched case-insensitively
 // against executable names (with or without ".exe") and session display names; matches
