@@ -67,6 +67,8 @@ export type NativeEvent =
   | ['target', 'gone' | 'back', number]
   /** The audio server went away ('gone') or the capture runs again on a new one ('back'), at this timeline length in frames. */
   | ['server', 'gone' | 'back', number]
+  /** The capture became silent for a known cause ('silent': reason, message) or that cause is gone ('audible'), at this timeline length in frames. */
+  | ['silence', 'silent' | 'audible', number, string, string]
   | ['end', NativeEnd];
 
 export interface NativeCapture {

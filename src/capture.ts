@@ -90,6 +90,17 @@ export interface TargetEvent {
   seconds: number;
 }
 
+/**
+ * The capture records only silence, for a cause the engine knows, while the app plays:
+ * reason 'muted' (Linux: the app's stream is muted, or at volume 0, in the mixer; a
+ * sink-input's monitor is taken after its volume) or 'permission' (macOS: the host app lacks
+ * the system-audio-recording permission). `message` says what to do.
+ */
+export interface SilenceEvent extends TargetEvent {
+  reason: 'muted' | 'permission';
+  message: string;
+}
+
 export interface AudioChunk {
   /** Interleaved PCM in `format`, `frames` whole frames. */
   data: Buffer;
@@ -212,6 +223,9 @@ export type CaptureState = 'idle' | 'starting' | 'waiting' | 'recording' | 'ende
  * - `server-lost`, `server-back` (TargetEvent): the audio server went away (the capture goes
  *   on, recording silence, and reconnects), or the capture runs again on a new one
  *   (`serverTimeout`, Linux)
+ * - `silent-capture` (SilenceEvent): the capture records silence for a known cause while the
+ *   app plays (its stream muted in the mixer; no permission); `silent-capture-end`
+ *   (TargetEvent) when that cause is gone (unmuted, or the muted stream ended)
  * - `end` (CaptureEnd): always the last event, once, after every chunk
  */
 export class Capture extends EventEmitter {
@@ -227,7 +241,7 @@ export class Capture extends EventEmitter {
     this.format = format;
     this.frameBytes = bytesPerFrame(format);
     const binding = loadBinding();
-    this.native = new binding.Capture(native, (type: string, a?: unknown, b?: unknown) => {
+    this.native = new binding.Capture(native, (type: string, a?: unknown, b?: unknown, c?: unknown, d?: unknown) => {
       switch (type) {
         case 'state':
           if (this.state === 'ended') return;
@@ -252,6 +266,15 @@ export class Capture extends EventEmitter {
           const position = b as number;
           const name = type === 'target' ? (a === 'back' ? 'target-back' : 'target-gone') : a === 'back' ? 'server-back' : 'server-lost';
           this.emit(name, { position, seconds: position / this.format.sampleRate } satisfies TargetEvent);
+          break;
+        }
+        case 'silence': {
+          const at = { position: b as number, seconds: (b as number) / this.format.sampleRate };
+          if (a === 'silent') {
+            this.emit('silent-capture', { ...at, reason: c as SilenceEvent['reason'], message: d as string } satisfies SilenceEvent);
+          } else {
+            this.emit('silent-capture-end', at satisfies TargetEvent);
+          }
           break;
         }
         case 'end': {

@@ -4,7 +4,7 @@
 import assert from 'assert';
 import { AudioChunk, Capture, CaptureEnd, CaptureOptions, EngineError, listApps, listDevices, listTaps } from '../src/engine';
 import { channelSamples, db, medianToneAmplitude } from './helpers/signal';
-import { pactl, Player, playTone, sourceOutputs, useAudio, waitFor, waitForRendering, waitForStream } from './helpers/pulse';
+import { pactl, Player, playTone, sinkInputOfPlayer, sourceOutputs, useAudio, waitFor, waitForRendering, waitForStream } from './helpers/pulse';
 
 interface Recorded {
   pcm: Buffer;
@@ -264,6 +264,58 @@ describe('capture on PulseAudio', function () {
     for (const [k, t] of runStarts.entries()) {
       assert.ok(Math.abs(db(level(t + 0.3, t + 0.9), 0.5)) < 1.5, `run ${k + 1} at ${t.toFixed(2)} s: ${db(level(t + 0.3, t + 0.9)).toFixed(1)} dBFS`);
       if (k > 0) assert.ok(db(level(t - 0.4, t - 0.05), 0.5) < -40, `silence before run ${k + 1}: ${db(level(t - 0.4, t - 0.05)).toFixed(1)} dB`);
+    }
+  });
+
+  it('silent-capture (reason muted) while the app is muted in the mixer, silent-capture-end once unmuted; the audio between is silence; muted capture too', async function () {
+    this.timeout(60000);
+    const freq = 3000;
+    const player = playTone('tone-hushed', freq, { seconds: 60 });
+    try {
+      await waitForRendering(player);
+      const index = sinkInputOfPlayer(player);
+      assert.ok(index, "the player's sink-input");
+      for (const mute of [false, true]) {
+        const capture = new Capture({ target: { kind: 'app', apps: ['tone-hushed'] }, mute });
+        const chunks: AudioChunk[] = [];
+        const events: Array<{ event: string; position: number; reason?: string; message?: string }> = [];
+        capture.on('chunk', (chunk: AudioChunk) => chunks.push(chunk));
+        capture.on('silent-capture', (e) => events.push({ event: 'silent', ...e }));
+        capture.on('silent-capture-end', (e) => events.push({ event: 'end', ...e }));
+        const ended = new Promise<CaptureEnd>((resolve) => capture.on('end', resolve));
+        await capture.start();
+        const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+        try {
+          await sleep(800);
+          assert.strictEqual(events.length, 0, 'no event while the app is heard');
+          pactl('set-sink-input-mute', index, '1');
+          await waitFor(() => events.length === 1, 5000, 'silent-capture');
+          await sleep(1200);
+          pactl('set-sink-input-mute', index, '0');
+          await waitFor(() => events.length === 2, 5000, 'silent-capture-end');
+          await sleep(800);
+        } finally {
+          pactl('set-sink-input-mute', index, '0');
+          capture.stop();
+        }
+        await ended;
+        const [silent, back] = events;
+        assert.strictEqual(silent.event, 'silent', `mute ${mute}: ${JSON.stringify(events)}`);
+        assert.strictEqual(silent.reason, 'muted');
+        assert.match(silent.message!, /muted in the mixer.*Unmute/);
+        assert.strictEqual(back.event, 'end');
+        assert.ok(back.position - silent.position > 0.8 * 48000, `mute ${mute}: ${(back.position - silent.position) / 48000} s apart: ${JSON.stringify(events)}, ${chunks.length} chunks`);
+        const x = channelSamples(Buffer.concat(chunks.map((c) => c.data)), 's16le', 2);
+        const level = (from: number, to: number) => medianToneAmplitude(x.subarray(from, to), freq, 48000);
+        // Heard before and after; between the events (less a chunk and the server's latency) nothing.
+        assert.ok(Math.abs(db(level(4800, silent.position - 4800), 0.5)) < 1.5, `mute ${mute}: the tone before`);
+        assert.ok(Math.abs(db(level(back.position + 14400, x.length), 0.5)) < 1.5, `mute ${mute}: the tone after`);
+        const hushed = x.subarray(silent.position + 9600, back.position - 4800);
+        assert.ok(hushed.length > 0.5 * 48000);
+        assert.ok(hushed.every((v) => v === 0), `mute ${mute}: the muted part is silence (peak ${Math.max(...hushed.map(Math.abs))})`);
+      }
+    } finally {
+      await player.stop();
     }
   });
 

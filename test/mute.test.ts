@@ -7,7 +7,7 @@ import { spawn } from 'child_process';
 import path from 'path';
 import { AudioChunk, Capture, CaptureEnd, listApps } from '../src/engine';
 import { channelSamples, db, medianToneAmplitude, toneAmplitude } from './helpers/signal';
-import { pactl, Player, sinkOfPlayer, useAudio, waitFor } from './helpers/pulse';
+import { pactl, Player, sinkOfPlayer, useAudio, waitFor, waitForRendering } from './helpers/pulse';
 
 function privateSinks(): string[] {
   return pactl('list', 'short', 'sinks')
@@ -36,8 +36,11 @@ describe('muted capture on PulseAudio', function () {
   this.timeout(30000);
   const audio = useAudio([{ name: 'tone-mute', freq: 440 }]);
   let tone: Player;
-  before(function () {
+  before(async function () {
     [tone] = audio.players;
+    // Playing, not only connected: a stream on a null sink nobody asked a latency of starts
+    // rendering up to 2 s after it connects.
+    await waitForRendering(tone);
   });
 
   it('records the app at full level while its sink receives nothing of it; restores it on stop', async function () {
@@ -65,6 +68,25 @@ describe('muted capture on PulseAudio', function () {
 
     await waitFor(() => sinkOfPlayer(tone) === original, 2000, 'the app to be back on its sink');
     assert.deepStrictEqual(privateSinks(), []);
+  });
+
+  it("records from its start: the first chunk within half a second, the app's tone from the first 100 ms, nothing lost", async function () {
+    // A new private null sink used to render its first 2 s as one block: the app's first 2 s
+    // were lost and the recording began 2 s late.
+    const muted = new Capture({ target: { kind: 'app', apps: ['tone-mute'] }, mute: true });
+    const ended = new Promise<CaptureEnd>((resolve) => muted.on('end', resolve));
+    const t0 = Date.now();
+    let firstChunkMs = -1;
+    muted.once('chunk', () => (firstChunkMs = Date.now() - t0));
+    const pcm = await collect(muted, 1);
+    const wallSeconds = (Date.now() - t0) / 1000;
+    muted.stop();
+    await ended;
+    assert.ok(firstChunkMs >= 0 && firstChunkMs < 500, `first chunk after ${firstChunkMs} ms`);
+    assert.ok(wallSeconds < 1.5, `1 s of audio took ${wallSeconds.toFixed(2)} s`);
+    const head = channelSamples(pcm, 's16le', 2).subarray(0, 4800);
+    assert.ok(Math.abs(db(medianToneAmplitude(head, 440, 48000, 20), 0.5)) < 1, `the first 100 ms at ${db(medianToneAmplitude(head, 440, 48000, 20)).toFixed(1)} dBFS`);
+    await waitFor(() => sinkOfPlayer(tone) === audio.pulse.sink, 2000, 'the app to be back on its sink');
   });
 
   /** Starts a muted capture of tone-mute in a child process; resolves once the app moved. */

@@ -9,7 +9,7 @@ import os from 'os';
 import path from 'path';
 import { channelSamples, db, medianToneAmplitude } from './helpers/signal';
 import { readWav } from './helpers/wav';
-import { pactl, Player, playTone, sourceOutputs, useAudio, waitFor, waitForStream } from './helpers/pulse';
+import { pactl, Player, playTone, sinkInputOfPlayer, sourceOutputs, useAudio, waitFor, waitForStream } from './helpers/pulse';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const helper = require('node-red-node-test-helper');
@@ -224,6 +224,38 @@ describe('nodes', function () {
     } finally {
       await player.stop();
       await parent.stop();
+    }
+  });
+
+  it('the app muted in the mixer: silent-capture on output 2 and in the status, silent-capture-end once unmuted', async function () {
+    const player = playTone('tone-quiet', 440);
+    try {
+      await waitForStream(player);
+      const index = sinkInputOfPlayer(player);
+      await helper.load([tapSource, wavSink], flow(dir, { app: 'tone-quiet' }));
+      const lifecycle: Array<Record<string, unknown>> = [];
+      const statuses: string[] = [];
+      helper.getNode('events').on('input', (msg: { payload: Record<string, unknown> }) => lifecycle.push(msg.payload));
+      helper.getNode('tap').on('call:status', (call: { args: Array<{ text?: string }> }) => statuses.push(String(call.args[0].text)));
+      helper.getNode('tap').receive({ payload: 'start' });
+      await waitFor(() => lifecycle.some((p) => p.event === 'started'), 5000, 'the recording to start');
+      pactl('set-sink-input-mute', index, '1');
+      try {
+        await waitFor(() => lifecycle.some((p) => p.event === 'silent-capture'), 5000, 'silent-capture');
+        await waitFor(() => statuses.some((s) => s === 'tap-source.status.silentMuted'), 3000, 'the status to say so').catch((e) => { throw new Error(e.message + JSON.stringify(statuses)); });
+      } finally {
+        pactl('set-sink-input-mute', index, '0');
+      }
+      await waitFor(() => lifecycle.some((p) => p.event === 'silent-capture-end'), 5000, 'silent-capture-end');
+      const silent = lifecycle.find((p) => p.event === 'silent-capture')!;
+      assert.strictEqual(silent.reason, 'muted');
+      assert.strictEqual(silent.recordingId, lifecycle[0].recordingId);
+      assert.match(String(silent.message), /muted in the mixer/);
+      assert.strictEqual(silent.seconds, (silent.position as number) / 48000);
+      helper.getNode('tap').receive({ payload: 'stop' });
+      await waitFor(() => lifecycle.some((p) => p.event === 'stopped'), 5000, 'the stop');
+    } finally {
+      await player.stop();
     }
   });
 

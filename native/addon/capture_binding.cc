@@ -17,13 +17,14 @@ namespace audiotap {
 namespace {
 
 struct Event {
-  enum class Type { kState, kChunk, kWarning, kTarget, kServer, kEnd } type = Type::kState;
+  enum class Type { kState, kChunk, kWarning, kTarget, kServer, kSilence, kEnd } type = Type::kState;
   CaptureState state = CaptureState::kWaiting;
   std::vector<uint8_t> pcm;
   uint64_t position = 0;
-  std::string text;  // warning text or end message
+  std::string text;  // warning text, end message, or why the capture is silent
   EndReason reason = EndReason::kStopped;
-  std::string code;  // warning or end code; "" for none
+  std::string code;  // warning or end code, or the silence's reason; "" for none
+  bool silent = false;  // kSilence: silent (true) or audible again
   CaptureStats stats;
 };
 
@@ -52,7 +53,7 @@ class Capture : public Napi::ObjectWrap<Capture>, public EventSink {
     napi_remove_env_cleanup_hook(env_, &Capture::Teardown, this);
   }
 
-  // EventSink: drain thread (OnWarning, OnTarget, OnServer: any backend thread).
+  // EventSink: drain thread (OnWarning, OnTarget, OnServer, OnSilence: any backend thread).
   void OnState(CaptureState state) override {
     Event event;
     event.type = Event::Type::kState;
@@ -78,6 +79,16 @@ class Capture : public Napi::ObjectWrap<Capture>, public EventSink {
   }
   void OnServer(bool back, uint64_t position) override {
     PushPresence(Event::Type::kServer, back, position);
+  }
+  void OnSilence(bool silent, const std::string& reason, const std::string& message,
+                 uint64_t position) override {
+    Event event;
+    event.type = Event::Type::kSilence;
+    event.silent = silent;
+    event.code = reason;
+    event.text = message;
+    event.position = position;
+    Push(std::move(event), false);
   }
   void OnEnd(EndReason reason, const std::string& code, const std::string& message,
              const CaptureStats& stats) override {
@@ -230,6 +241,12 @@ class Capture : public Napi::ObjectWrap<Capture>, public EventSink {
           Call(env, {Napi::String::New(env, event.type == Event::Type::kTarget ? "target" : "server"),
                      Napi::String::New(env, event.text),
                      Napi::Number::New(env, static_cast<double>(event.position))});
+          break;
+        case Event::Type::kSilence:
+          Call(env, {Napi::String::New(env, "silence"),
+                     Napi::String::New(env, event.silent ? "silent" : "audible"),
+                     Napi::Number::New(env, static_cast<double>(event.position)),
+                     Napi::String::New(env, event.code), Napi::String::New(env, event.text)});
           break;
         case Event::Type::kEnd: {
           // The engine is done: release the OS resources and the drain thread (off the JS

@@ -44,8 +44,8 @@ struct CaptureStats {
   uint32_t sources = 0;         // sources open now (e.g. sink-inputs being monitored)
 };
 
-// What the core tells its host. Called on the drain thread, except OnWarning, OnTarget and
-// OnServer, which a backend may call from its own control thread. Never called from an audio callback.
+// What the core tells its host. Called on the drain thread, except OnWarning, OnTarget,
+// OnServer and OnSilence, which a backend may call from its own control thread. Never called from an audio callback.
 class EventSink {
  public:
   virtual ~EventSink() = default;
@@ -65,6 +65,12 @@ class EventSink {
   // The audio server went away (`back` false: the capture fills silence and reconnects) or the
   // capture runs again on a new server (`back` true). `position`: the timeline's length then.
   virtual void OnServer(bool /*back*/, uint64_t /*position*/) {}
+  // The capture records only silence for a cause the backend knows while the app plays
+  // (`silent` true; `reason` "muted": its streams are muted or at volume 0 in the mixer, Linux;
+  // "permission": the system-audio-recording permission is missing, macOS; `message` says what
+  // to do), or that cause is gone (`silent` false). `position`: the timeline's length then.
+  virtual void OnSilence(bool /*silent*/, const std::string& /*reason*/,
+                         const std::string& /*message*/, uint64_t /*position*/) {}
   // The last event of a capture.
   virtual void OnEnd(EndReason reason, const std::string& code, const std::string& message,
                      const CaptureStats& stats) = 0;
@@ -127,6 +133,11 @@ class CaptureCore {
   void NoteTarget(bool back) { sink_->OnTarget(back, ClockPosition()); }
   // Backend control thread: the audio server went away or is back (EventSink::OnServer).
   void NoteServer(bool back) { sink_->OnServer(back, ClockPosition()); }
+  // Backend control thread: the capture is silent for a known cause, or no longer
+  // (EventSink::OnSilence).
+  void NoteSilence(bool silent, const std::string& reason, const std::string& message) {
+    sink_->OnSilence(silent, reason, message, ClockPosition());
+  }
 
   // Any thread: the timeline position (frames) of this moment: the frames produced, or, when
   // the timeline is filling silence one hold time behind the clock, where the clock is.

@@ -13,7 +13,7 @@
  * end) — and the quiet in between is not sent, so wav-sink writes a file per segment.
  */
 import type { NodeMessage, NodeStatus } from 'node-red';
-import { Capture, CaptureEnd, CaptureTarget, TargetEvent } from '../../src/capture';
+import { Capture, CaptureEnd, CaptureTarget, SilenceEvent, TargetEvent } from '../../src/capture';
 import { AudioFormat, pcmFields } from '../../src/format';
 import { describeTarget } from '../../src/node-red/targets';
 import { ActivityChange, ActivityDetector } from './activity';
@@ -102,6 +102,8 @@ export class TapRecording {
   private targetGone = false;
   /** The audio server went away: the recording goes on (silence) while the capture reconnects. */
   private serverLost = false;
+  /** Why the capture records silence while the app plays (its stream muted in the mixer), if it does. */
+  private silentFor: SilenceEvent['reason'] | undefined;
   private statusTimer: NodeJS.Timeout | undefined;
   private markEnded!: () => void;
   private readonly activity: ActivityDetector | undefined;
@@ -140,6 +142,8 @@ export class TapRecording {
     capture.on('target-back', (at: TargetEvent) => this.onTarget(true, at));
     capture.on('server-lost', (at: TargetEvent) => this.onServer(false, at));
     capture.on('server-back', (at: TargetEvent) => this.onServer(true, at));
+    capture.on('silent-capture', (at: SilenceEvent) => this.onSilence(at));
+    capture.on('silent-capture-end', (at: TargetEvent) => this.onSilence(undefined, at));
     capture.on('chunk', (chunk) => this.onChunk(chunk.data, chunk.position, chunk.frames));
     capture.on('end', (end: CaptureEnd) => this.finish(end));
   }
@@ -238,6 +242,20 @@ export class TapRecording {
     if (this.stateNow === 'recording') this.showRecording();
   }
 
+  /**
+   * The capture records silence for a known cause while the app plays (`silent`), or that cause
+   * is gone: output 2 (`silent-capture` with reason and message, `silent-capture-end`) and the status.
+   */
+  private onSilence(silent: SilenceEvent | undefined, at: TargetEvent = silent!): void {
+    this.silentFor = silent?.reason;
+    if (silent) {
+      this.event('silent-capture', { reason: silent.reason, message: silent.message, position: at.position, seconds: at.seconds });
+    } else {
+      this.event('silent-capture-end', { position: at.position, seconds: at.seconds });
+    }
+    if (this.stateNow === 'recording') this.showRecording();
+  }
+
   /** A chunk at `position` on the engine's timeline: chunks dropped before they reached JavaScript leave a jump, which wav-sink keeps as silence. */
   private onChunk(chunk: Buffer, position: number, chunkFrames: number): void {
     if (position >= this.limit) return;
@@ -327,6 +345,7 @@ export class TapRecording {
     if (this.noPermission) return { fill: 'red', shape: 'ring', text: this.host.t('tap-source.status.noPermission') };
     if (this.serverLost) return { fill: 'yellow', shape: 'ring', text: this.host.t('tap-source.status.serverLost') };
     if (this.targetGone) return { fill: 'yellow', shape: 'dot', text: this.host.t('tap-source.status.gone', { target: this.targetText }) };
+    if (this.silentFor === 'muted') return { fill: 'yellow', shape: 'ring', text: this.host.t('tap-source.status.silentMuted', { target: this.targetText }) };
     if (this.activity?.isIdle) return { fill: 'green', shape: 'ring', text: this.host.t('tap-source.status.quiet', { elapsed: recordingStatus(seconds, undefined) }) };
     return { fill: 'green', shape: 'dot', text: recordingStatus(seconds, this.peakDb) };
   }

@@ -46,6 +46,9 @@ std::string NewToken() {
   return text;
 }
 
+// Linear gain below one step of 16-bit audio at full scale: a stream this quiet is silence.
+constexpr double kSilentVolume = 1.0 / 32768;
+
 class PulseCapture : public CaptureSession {
  public:
   PulseCapture(const CaptureOptions& options, CaptureCore* core)
@@ -160,6 +163,24 @@ class PulseCapture : public CaptureSession {
     if (target.kind == TargetKind::kApp && mute_) {
       mute_sink_ = std::make_unique<MuteSink>(c, core_, stopped_, token_);
       mute_sink_->Create(inputs, follow_.pids(), options_.format, DescribeTarget());
+      // The private sink's monitor runs before the first stream moves in, and the sink then
+      // restarts (suspended and resumed): a new null sink starts rendering in blocks of 2 s
+      // (module-null-sink's longest, with no latency asked of it yet) and keeps its first
+      // block's timer, so the app's first 2 s reached the capture late, then not at all. On
+      // resume it renders in blocks of the latency the monitor asks for.
+      OpenMonitor(PA_INVALID_INDEX, mute_sink_->monitor(), mute_sink_->channels());
+      c.WaitUntil(
+          [this] {
+            auto it = monitors_.find(PA_INVALID_INDEX);
+            return it == monitors_.end() ||
+                   pa_.pa_stream_get_state(it->second->stream) != PA_STREAM_CREATING;
+          },
+          "opening the private sink's monitor");
+      for (int suspend : {1, 0}) {
+        c.Await(pa_.pa_context_suspend_sink_by_index(c.context(), mute_sink_->index(), suspend,
+                                                     &OperationDone, &c),
+                "restarting the private sink");
+      }
     }
     // Follow sink-inputs from here on; subscribe before opening so none is missed.
     pa_.pa_context_set_subscribe_callback(c.context(), &PulseCapture::OnEvent, this);
@@ -259,6 +280,8 @@ class PulseCapture : public CaptureSession {
     for (auto& [index, monitor] : monitors_) CloseMonitor(*monitor);
     monitors_.clear();
     mute_sink_.reset();
+    // What the new server's streams say decides (silent_ stays: no event for the gap).
+    heard_.clear();
   }
 
   // With the lock held, on a new server: the capture opens again what it records.
@@ -366,6 +389,7 @@ class PulseCapture : public CaptureSession {
 
   // Loop thread (or worker with the lock held).
   void OpenMonitorOfSinkInput(const SinkInput& input) {
+    NoteHeard(input);
     if (mute_sink_) {
       if (!monitors_.count(PA_INVALID_INDEX)) {
         OpenMonitor(PA_INVALID_INDEX, mute_sink_->monitor(), mute_sink_->channels());
@@ -468,6 +492,7 @@ class PulseCapture : public CaptureSession {
   static void OnStreamState(pa_stream* stream, void* user) {
     auto* monitor = static_cast<Monitor*>(user);
     PulseCapture* self = monitor->owner;
+    self->connection_->Signal();  // a worker may wait for the stream to be ready
     const pa_stream_state_t state = self->pa_.pa_stream_get_state(stream);
     if (state != PA_STREAM_FAILED && state != PA_STREAM_TERMINATED) return;
     if (!PA_CONTEXT_IS_GOOD(self->pa_.pa_context_get_state(self->connection_->context()))) {
@@ -496,11 +521,18 @@ class PulseCapture : public CaptureSession {
           const SinkInput input = ToSinkInput(info);
           if (self->mute_sink_ && self->mute_sink_->Holds(input.index)) {
             self->mute_sink_->Changed(input);
+            // Moved away by someone else: no longer captured.
+            if (self->mute_sink_->Holds(input.index)) {
+              self->NoteHeard(input);
+            } else {
+              self->ForgetHeard(input.index);
+            }
             return;
           }
           auto it = self->monitors_.find(input.index);
           if (it != self->monitors_.end()) {
             self->core_->SetSourcePaused(it->second->source, input.corked);
+            self->NoteHeard(input);
           } else if (self->Wanted(input)) {
             self->OpenMonitorOfSinkInput(input);
           }
@@ -522,6 +554,7 @@ class PulseCapture : public CaptureSession {
           (self->mute_sink_ && self->mute_sink_->Holds(index))))) {
       self->Requery(index);  // a new sink-input to follow, or a followed one changed
     } else if (kind == PA_SUBSCRIPTION_EVENT_REMOVE) {
+      self->ForgetHeard(index);
       if (self->mute_sink_) self->mute_sink_->Forget(index);
       auto it = self->monitors_.find(index);
       if (it != self->monitors_.end()) {
@@ -529,6 +562,47 @@ class PulseCapture : public CaptureSession {
         self->monitors_.erase(it);
       }
     }
+  }
+
+  // A captured sink-input as it is heard: a sink-input's monitor (and a muted capture's private
+  // sink) takes its audio after its volume, so one muted in the mixer is recorded as silence.
+  struct Heard {
+    bool corked = false;
+    bool muted = false;
+    bool silenced = false;  // muted, or its volume below what 16 bits can hold
+  };
+
+  // Loop thread: a captured sink-input's state, and whether the capture is now silent because
+  // every one that plays is silenced (EventSink::OnSilence, reason "muted").
+  void NoteHeard(const SinkInput& input) {
+    heard_[input.index] = Heard{input.corked, input.muted, input.muted || input.volume < kSilentVolume};
+    UpdateSilence();
+  }
+
+  void ForgetHeard(uint32_t sink_input) {
+    if (heard_.erase(sink_input)) UpdateSilence();
+  }
+
+  void UpdateSilence() {
+    bool playing = false;
+    bool audible = false;
+    bool muted = false;
+    for (const auto& [index, heard] : heard_) {
+      if (heard.corked) continue;
+      playing = true;
+      audible = audible || !heard.silenced;
+      muted = muted || heard.muted;
+    }
+    const bool silent = playing && !audible;
+    if (silent == silent_) return;
+    silent_ = silent;
+    core_->NoteSilence(silent, "muted",
+                       !silent ? ""
+                               : std::string(muted ? "the app's stream is muted"
+                                                   : "the app's stream is at volume 0") +
+                                     " in the mixer, and a stream is captured after its volume: "
+                                     "the recording is silent. Unmute it or raise its volume; "
+                                     "to keep it off the speakers, capture it with mute instead");
   }
 
   // kApp: every 250 ms, the app's state (core/app_follow.h): gone while followed, or exited,
@@ -566,6 +640,8 @@ class PulseCapture : public CaptureSession {
   bool stopped_ = false;
   std::map<uint32_t, std::unique_ptr<Monitor>> monitors_;  // by sink-input index
   AppFollow follow_;                       // kApp: whose streams are captured, and when
+  std::map<uint32_t, Heard> heard_;        // captured sink-inputs, by index
+  bool silent_ = false;                    // every captured sink-input that plays is silenced
   std::set<int32_t> exclude_pids_;         // kSystem
   std::vector<std::string> exclude_names_; // kSystem, lower-case
   pa_time_event* timer_ = nullptr;

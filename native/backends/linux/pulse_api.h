@@ -30,6 +30,7 @@ namespace pulse {
   X(pa_context_set_subscribe_callback)   \
   X(pa_context_subscribe)                \
   X(pa_context_get_server_info)          \
+  X(pa_context_suspend_sink_by_index)    \
   X(pa_context_get_sink_info_by_name)    \
   X(pa_context_get_sink_info_by_index)   \
   X(pa_context_get_sink_input_info)      \

@@ -323,9 +323,10 @@ void TapSession::ControlLoop() {
             // Only while exact silence lasts is the target's state worth a HAL query.
             const bool playing = !nonzero && TargetPlaying();
             if (probe->Update(frames - seen_frames, nonzero, playing)) {
-              core_->sink()->OnWarning(
-                  "EPERMISSION", PermissionMessage(FindPermissionHost(ExecutableChain()),
-                                                      target_text_));
+              const std::string message =
+                  PermissionMessage(FindPermissionHost(ExecutableChain()), target_text_);
+              core_->sink()->OnWarning("EPERMISSION", message);
+              core_->NoteSilence(true, "permission", message);
             }
           }
           seen_frames = frames;
