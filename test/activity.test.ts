@@ -4,10 +4,9 @@
  * on disk: one WAV file per burst, each starting with its burst.
  */
 import assert from 'assert';
-import fs from 'fs';
-import os from 'os';
 import path from 'path';
-import { Bursts, Player, playTone, PulseServer, startPulse, waitFor } from './helpers/pulse';
+import { Bursts, playTone, waitFor } from './helpers/pulse';
+import { useFlowRig } from './helpers/flow-rig';
 import { readWav } from './helpers/wav';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -21,23 +20,7 @@ type Lifecycle = Record<string, any>;
 
 describe('tap-source activity (real server): idle / active and a file per activity', function () {
   this.timeout(40000);
-  let pulse: PulseServer;
-  let player: Player | undefined;
-  let dir: string;
-
-  before(async function () {
-    pulse = await startPulse();
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'audio-tap-activity-'));
-    await new Promise<void>((resolve) => helper.startServer(resolve));
-  });
-
-  after(async function () {
-    await helper.unload();
-    await new Promise<void>((resolve) => helper.stopServer(resolve));
-    await player?.stop();
-    await pulse?.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const rig = useFlowRig(helper, 'activity');
 
   it('three bursts 2 s apart in one stream: active and idle three times each, and three files, each holding its burst from its start', async function () {
     // 2.5 s of silence first (a null sink renders the first ~2 s of a new stream ahead, before a
@@ -47,7 +30,7 @@ describe('tap-source activity (real server): idle / active and a file per activi
       [tapSource, wavSink],
       [
         { id: 'tap', type: 'tap-source', targetType: 'app', app: 'tone-activity', startOnDeploy: true, idleAfter: 0.6, soundLevel: -30, splitOnActivity: true, wires: [['sink'], ['events']] },
-        { id: 'sink', type: 'wav-sink', directory: dir, filename: 'call-{recordingId}.wav', wires: [['closed']] },
+        { id: 'sink', type: 'wav-sink', directory: rig.dir, filename: 'call-{recordingId}.wav', wires: [['closed']] },
         { id: 'events', type: 'helper' },
         { id: 'closed', type: 'helper' },
       ],
@@ -58,7 +41,8 @@ describe('tap-source activity (real server): idle / active and a file per activi
     helper.getNode('closed').on('input', (msg: { filename: string; payload: Lifecycle }) => files.push(msg));
     // Armed on deploy: the capture waits for the app, then records it from its first stream.
     await waitFor(() => lifecycle.some((p) => p.event === 'waiting'), 10000, 'the capture to wait for the app');
-    player = playTone('tone-activity', 440, { seconds: 9, amplitude: 0.5, bursts });
+    const player = playTone('tone-activity', 440, { seconds: 9, amplitude: 0.5, bursts });
+    rig.players.push(player);
     await waitFor(() => files.length === 3, 20000, 'three files').catch((error) => {
       throw new Error(`${error.message}: ${JSON.stringify(lifecycle.filter((p) => p.event !== 'level'))}`);
     });

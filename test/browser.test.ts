@@ -78,7 +78,7 @@ describe('the editor in headless Chromium', function () {
   });
 
   it('the nodes are in the palette category "audio" with their own icons', async function () {
-    const types = ['tap-source', 'wav-sink', 'list-apps', 'eq', 'soft-clip', 'audio-out', 'app-volume'];
+    const types = ['tap-source', 'wav-sink', 'list-apps', 'eq', 'soft-clip', 'audio-out', 'app-volume', 'pre-roll'];
     const categories = await page.evaluate((names) => names.map((t) => RED.nodes.getType(t)?.category), types);
     assert.deepStrictEqual(categories, types.map(() => 'audio'));
     const icon = await page.getAttribute('#tapnode .red-ui-flow-node-icon', 'href');

@@ -4,48 +4,16 @@
  * change made to the example is the broker's address, as a user would make it.
  */
 import assert from 'assert';
-import { ChildProcess, spawn } from 'child_process';
 import fs from 'fs';
-import os from 'os';
 import path from 'path';
 import mqtt, { MqttClient } from 'mqtt';
 import { channelSamples, db, medianToneAmplitude } from './helpers/signal';
 import { Player, playTone, PulseServer, startPulse, waitFor, waitForStream } from './helpers/pulse';
-import { freePort, NodeRedProcess, readExample, startNodeRed } from './helpers/nodered';
+import { startBroker } from './helpers/mqtt';
+import { NodeRedProcess, readExample, startNodeRed } from './helpers/nodered';
 import { readWav } from './helpers/wav';
 
 type Status = Record<string, unknown> & { state: string };
-
-/** mosquitto on 127.0.0.1:<port>, anonymous, no persistence. */
-async function startBroker(): Promise<{ port: number; stop(): Promise<void> }> {
-  const port = await freePort();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'audio-tap-mosquitto-'));
-  const config = path.join(dir, 'mosquitto.conf');
-  fs.writeFileSync(config, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\n`);
-  const child: ChildProcess = spawn('mosquitto', ['-c', config], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  child.stderr!.on('data', (data) => (log += String(data)));
-  let exited = false;
-  child.on('exit', () => (exited = true));
-  child.on('error', (error) => {
-    exited = true;
-    log += `${error.message} (install it: apt-get install mosquitto)`;
-  });
-  await waitFor(() => exited || /Opening ipv4 listen socket|mosquitto version .* running/.test(log), 10000, 'mosquitto to listen');
-  if (exited) throw new Error(`mosquitto did not start: ${log}`);
-  return {
-    port,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (exited) return resolve();
-        child.once('exit', () => {
-          fs.rmSync(dir, { recursive: true, force: true });
-          resolve();
-        });
-        child.kill('SIGTERM');
-      }),
-  };
-}
 
 describe('example "Record over MQTT" with mosquitto', function () {
   this.timeout(60000);

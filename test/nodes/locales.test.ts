@@ -24,8 +24,8 @@ function has(catalog: unknown, key: string): boolean {
 }
 
 describe('node texts come from the message catalogs', function () {
-  it('there are the seven nodes', function () {
-    assert.deepStrictEqual(names.sort(), ['app-volume', 'audio-out', 'eq', 'list-apps', 'soft-clip', 'tap-source', 'wav-sink']);
+  it('there are the eight nodes', function () {
+    assert.deepStrictEqual(names.sort(), ['app-volume', 'audio-out', 'eq', 'list-apps', 'pre-roll', 'soft-clip', 'tap-source', 'wav-sink']);
   });
 
   for (const name of names) {
