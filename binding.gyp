@@ -33,6 +33,7 @@
       "conditions": [
         ["OS=='linux'", {
           "sources": [
+            "native/backends/linux/audibility.cc",
             "native/backends/linux/backend.cc",
             "native/backends/linux/capture.cc",
             "native/backends/linux/connection.cc",

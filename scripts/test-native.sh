@@ -7,6 +7,7 @@
 #   spsc_ring_test     native/core/spsc_ring.h (the lock-free ring)
 #   app_list_test      native/core/app_list.cc (streams to the app list every backend returns)
 #   app_follow_test    native/core/app_follow.cc (the follow rules of an app capture, every backend)
+#   audibility_test    native/backends/linux/audibility.cc (when a Linux capture is silent for a known cause)
 # Two builds: every test under AddressSanitizer + UndefinedBehaviorSanitizer ("asan+ubsan"),
 # then the ring and the capture core's drain-thread tests (named Threaded*) under
 # ThreadSanitizer ("tsan"). Each binary run prints one summary line,
@@ -99,6 +100,9 @@ wait_all
 compile asan app_list_test "${asan[@]}" native/core/app_list.cc test/native/core/app_list_test.cc
 wait_all
 compile asan app_follow_test "${asan[@]}" native/core/app_follow.cc test/native/core/app_follow_test.cc
+compile asan audibility_test "${asan[@]}" native/backends/linux/audibility.cc \
+  test/native/backends/linux/audibility_test.cc
+wait_all
 compile asan capture_core_test "${asan[@]}" "${test_clock[@]}" \
   native/core/engine.cc native/core/capture_core.cc native/core/channel_mix.cc \
   test/native/core/capture_core*_test.cc
@@ -113,6 +117,7 @@ run asan tap_logic_test
 run asan spsc_ring_test
 run asan app_list_test
 run asan app_follow_test
+run asan audibility_test
 run asan capture_core_test
 run tsan spsc_ring_test
 # Five rounds: whether two threads race over a slot depends on how they interleave.

@@ -8,7 +8,7 @@ import os from 'os';
 import path from 'path';
 import type { NodeAPI, NodeDef, Node } from 'node-red';
 import { AudioChunk, Capture, CaptureEnd } from '../src/engine';
-import { pactl, Player, playTone, PulseServer, sinkOfPlayer, sourceOutputs, startPulse, waitFor, waitForRendering, waitForStream } from './helpers/pulse';
+import { pactl, Player, playTone, privateSinks, PulseServer, sinkOfPlayer, sourceOutputs, startPulse, waitFor, waitForRendering, waitForStream } from './helpers/pulse';
 import { readWav } from './helpers/wav';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -220,6 +220,35 @@ describe('faults', function () {
       for (let t = lost.seconds + 0.1; t < back.seconds - 0.1; t += 0.1) assert.ok(at(t) < 0.001, `silence in the downtime (${at(t)} at ${t.toFixed(1)} s)`);
       assert.ok(p.slice(Math.ceil(back.seconds * 10)).some((x) => x > 0.4), 'the app after the restart');
       assert.deepStrictEqual(sourceOutputs(), [], 'a capture stream was left open on the server');
+    });
+
+    it('muted: the app is kept off its sink on the new server too, recorded before and after; after stop it plays on its sink again and no private sink is left', async function () {
+      const capture = new Capture({ target: { kind: 'app', apps: ['tone-restart'] }, mute: true });
+      const pcm: Buffer[] = [];
+      capture.on('chunk', (chunk: AudioChunk) => pcm.push(chunk.data));
+      const health: string[] = [];
+      for (const event of ['server-lost', 'server-back']) capture.on(event, () => health.push(event));
+      const ended = new Promise<CaptureEnd>((resolve) => capture.on('end', resolve));
+      await capture.start();
+      await waitFor(() => sinkOfPlayer(player!).startsWith('audio_tap_mute_'), 5000, 'the app to move to the private sink');
+      await waitFor(() => peaks(Buffer.concat(pcm)).some((p) => p > 0.4), 5000, 'the app in the recording');
+      const before = pcm.length;
+      await pulse.crash();
+      await waitFor(() => health.includes('server-lost'), 3000, 'server-lost');
+      await pulse.restart();
+      await waitFor(() => health.includes('server-back'), 5000, 'server-back');
+      keeper = playTone('tone-keeper', 880, { amplitude: 0.01 });
+      await waitForRendering(keeper);
+      player = playTone('tone-restart', 440, { amplitude: 0.5 });
+      await waitFor(() => sinkOfPlayer(player!).startsWith('audio_tap_mute_'), 5000, "the app's next run to move to the new private sink");
+      await waitFor(() => peaks(Buffer.concat(pcm.slice(before))).some((p) => p > 0.4), 10000, 'the app again in the recording');
+      assert.strictEqual(privateSinks().length, 1, 'one private sink on the new server');
+      capture.stop();
+      const end = await ended;
+      assert.strictEqual(end.reason, 'stopped', `${end.code}: ${end.message}`);
+      await waitFor(() => sinkOfPlayer(player!) === pulse.sink, 3000, 'the app back on its sink');
+      assert.deepStrictEqual(privateSinks(), [], 'no private sink left');
+      assert.deepStrictEqual(sourceOutputs(), [], 'no capture stream left');
     });
 
     it('no server within serverTimeout: ENOSERVER after it, saying how long it waited', async function () {

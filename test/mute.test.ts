@@ -7,13 +7,7 @@ import { spawn } from 'child_process';
 import path from 'path';
 import { AudioChunk, Capture, CaptureEnd, listApps } from '../src/engine';
 import { channelSamples, db, medianToneAmplitude, toneAmplitude } from './helpers/signal';
-import { pactl, Player, sinkOfPlayer, useAudio, waitFor, waitForRendering } from './helpers/pulse';
-
-function privateSinks(): string[] {
-  return pactl('list', 'short', 'sinks')
-    .split('\n')
-    .filter((line) => line.includes('audio_tap_mute_'));
-}
+import { pactl, Player, privateSinks, sinkOfPlayer, useAudio, waitFor, waitForRendering } from './helpers/pulse';
 
 /** Collects `seconds` of a capture (from its first frame). */
 async function collect(capture: Capture, seconds: number): Promise<Buffer> {

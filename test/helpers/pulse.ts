@@ -358,6 +358,13 @@ export function sinkInputOfPlayer(player: Player): string {
   return /^\d+/.exec(sinkInputBlock(player) ?? '')?.[0] ?? '';
 }
 
+/** The private sinks of muted captures on the server (`pactl list short sinks` lines). */
+export function privateSinks(): string[] {
+  return pactl('list', 'short', 'sinks')
+    .split('\n')
+    .filter((line) => line.includes('audio_tap_mute_'));
+}
+
 /** The sink a player's sink-input plays to, by sink name. */
 export function sinkOfPlayer(player: Player): string {
   const mine = sinkInputBlock(player);

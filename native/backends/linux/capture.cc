@@ -23,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "backends/linux/audibility.h"
 #include "backends/linux/connection.h"
 #include "backends/linux/mute_sink.h"
 #include "backends/linux/processes.h"
@@ -45,9 +46,6 @@ std::string NewToken() {
   std::snprintf(text, sizeof(text), "%016llx", static_cast<unsigned long long>(value));
   return text;
 }
-
-// Linear gain below one step of 16-bit audio at full scale: a stream this quiet is silence.
-constexpr double kSilentVolume = 1.0 / 32768;
 
 class PulseCapture : public CaptureSession {
  public:
@@ -280,8 +278,8 @@ class PulseCapture : public CaptureSession {
     for (auto& [index, monitor] : monitors_) CloseMonitor(*monitor);
     monitors_.clear();
     mute_sink_.reset();
-    // What the new server's streams say decides (silent_ stays: no event for the gap).
-    heard_.clear();
+    // What the new server's streams say decides (no event for the gap).
+    audibility_.Clear();
   }
 
   // With the lock held, on a new server: the capture opens again what it records.
@@ -564,45 +562,22 @@ class PulseCapture : public CaptureSession {
     }
   }
 
-  // A captured sink-input as it is heard: a sink-input's monitor (and a muted capture's private
-  // sink) takes its audio after its volume, so one muted in the mixer is recorded as silence.
-  struct Heard {
-    bool corked = false;
-    bool muted = false;
-    bool silenced = false;  // muted, or its volume below what 16 bits can hold
-  };
-
-  // Loop thread: a captured sink-input's state, and whether the capture is now silent because
-  // every one that plays is silenced (EventSink::OnSilence, reason "muted").
+  // Loop thread: a captured sink-input's state; tells the core when the capture turns silent
+  // for a known cause, or stops being so (audibility.h).
   void NoteHeard(const SinkInput& input) {
-    heard_[input.index] = Heard{input.corked, input.muted, input.muted || input.volume < kSilentVolume};
-    UpdateSilence();
+    audibility_.Note(input.index, input.corked, input.muted, input.volume);
+    ReportAudibility();
   }
 
   void ForgetHeard(uint32_t sink_input) {
-    if (heard_.erase(sink_input)) UpdateSilence();
+    audibility_.Forget(sink_input);
+    ReportAudibility();
   }
 
-  void UpdateSilence() {
-    bool playing = false;
-    bool audible = false;
-    bool muted = false;
-    for (const auto& [index, heard] : heard_) {
-      if (heard.corked) continue;
-      playing = true;
-      audible = audible || !heard.silenced;
-      muted = muted || heard.muted;
-    }
-    const bool silent = playing && !audible;
-    if (silent == silent_) return;
-    silent_ = silent;
-    core_->NoteSilence(silent, "muted",
-                       !silent ? ""
-                               : std::string(muted ? "the app's stream is muted"
-                                                   : "the app's stream is at volume 0") +
-                                     " in the mixer, and a stream is captured after its volume: "
-                                     "the recording is silent. Unmute it or raise its volume; "
-                                     "to keep it off the speakers, capture it with mute instead");
+  void ReportAudibility() {
+    if (!audibility_.Changed()) return;
+    core_->NoteSilence(audibility_.silent(), "muted",
+                       audibility_.silent() ? audibility_.Message() : "");
   }
 
   // kApp: every 250 ms, the app's state (core/app_follow.h): gone while followed, or exited,
@@ -640,8 +615,7 @@ class PulseCapture : public CaptureSession {
   bool stopped_ = false;
   std::map<uint32_t, std::unique_ptr<Monitor>> monitors_;  // by sink-input index
   AppFollow follow_;                       // kApp: whose streams are captured, and when
-  std::map<uint32_t, Heard> heard_;        // captured sink-inputs, by index
-  bool silent_ = false;                    // every captured sink-input that plays is silenced
+  Audibility audibility_;                  // captured sink-inputs muted in the mixer?
   std::set<int32_t> exclude_pids_;         // kSystem
   std::vector<std::string> exclude_names_; // kSystem, lower-case
   pa_time_event* timer_ = nullptr;
