@@ -10,7 +10,8 @@
  */
 import { EventEmitter } from 'events';
 import { AppRef, checkAppList } from './apps';
-import { loadBinding, NativeCapture, NativeEnd, NativeStats } from './binding';
+import { loadBinding, NativeBinding, NativeCaptureOptions, NativeEnd, NativeStats } from './binding';
+import { CaptureConsumer, SharedCapture, SharedCounters } from './shared-capture';
 import { AudioFormat, bytesPerFrame, normalizeFormat } from './format';
 
 export type CaptureTarget =
@@ -74,6 +75,12 @@ export interface CaptureOptions {
    * Default 30; 0 ends it at once (within a second of the loss). macOS and Windows end at once.
    */
   serverTimeout?: number;
+  /**
+   * Share one OS capture with the other captures of this process that have the same options
+   * (default true): one that starts while another runs joins it, its positions counting from 0
+   * where it joined; the OS capture stops with the last of them. false: a capture of its own.
+   */
+  share?: boolean;
 }
 
 /** Default of CaptureOptions.serverTimeout, in seconds. */
@@ -226,80 +233,64 @@ export type CaptureState = 'idle' | 'starting' | 'waiting' | 'recording' | 'ende
  * - `silent-capture` (SilenceEvent): the capture records silence for a known cause while the
  *   app plays (its stream muted in the mixer; no permission); `silent-capture-end`
  *   (TargetEvent) when that cause is gone (unmuted, or the muted stream ended)
+ * - `shared` (count: number): how many captures share its OS capture now (`share`)
  * - `end` (CaptureEnd): always the last event, once, after every chunk
+ *
+ * Captures of this process with the same options share one OS capture (src/shared-capture.ts):
+ * one that starts while another runs joins it, its positions counting from 0 where it joined.
  */
 export class Capture extends EventEmitter {
   readonly format: AudioFormat;
   state: CaptureState = 'idle';
-  private readonly native: NativeCapture;
+  private readonly binding: NativeBinding;
+  private readonly nativeOptions: NativeCaptureOptions;
+  private readonly share: boolean;
   private readonly frameBytes: number;
+  private shared: SharedCapture | undefined;
+  /** The shared timeline's counters when this capture joined: its own count from there. */
+  private base: SharedCounters = { frames: 0, chunks: 0, droppedChunks: 0, droppedFrames: 0 };
+  private joined = false;
+  private consumers = 1;
 
   /** @throws TypeError for bad options; Error with code ENOADDON when the addon is missing. */
   constructor(options: CaptureOptions) {
     super();
     const { format, native } = normalizeCaptureOptions(options);
+    if (options.share !== undefined && typeof options.share !== 'boolean') {
+      throw new TypeError(`share: expected true or false, got ${JSON.stringify(options.share)}`);
+    }
     this.format = format;
     this.frameBytes = bytesPerFrame(format);
-    const binding = loadBinding();
-    this.native = new binding.Capture(native, (type: string, a?: unknown, b?: unknown, c?: unknown, d?: unknown) => {
-      switch (type) {
-        case 'state':
-          if (this.state === 'ended') return;
-          this.state = a as 'waiting' | 'recording';
-          this.emit(this.state);
-          break;
-        case 'chunk': {
-          const data = a as Buffer;
-          this.emit('chunk', {
-            data,
-            format: this.format,
-            position: b as number,
-            frames: data.length / this.frameBytes,
-          } satisfies AudioChunk);
-          break;
-        }
-        case 'warning':
-          this.emit('warning', a as string, (b as string) || undefined);
-          break;
-        case 'target':
-        case 'server': {
-          const position = b as number;
-          const name = type === 'target' ? (a === 'back' ? 'target-back' : 'target-gone') : a === 'back' ? 'server-back' : 'server-lost';
-          this.emit(name, { position, seconds: position / this.format.sampleRate } satisfies TargetEvent);
-          break;
-        }
-        case 'silence': {
-          const at = { position: b as number, seconds: (b as number) / this.format.sampleRate };
-          if (a === 'silent') {
-            this.emit('silent-capture', { ...at, reason: c as SilenceEvent['reason'], message: d as string } satisfies SilenceEvent);
-          } else {
-            this.emit('silent-capture-end', at satisfies TargetEvent);
-          }
-          break;
-        }
-        case 'end': {
-          const end = a as NativeEnd;
-          this.state = 'ended';
-          this.emit('end', { ...end, seconds: end.frames / this.format.sampleRate } satisfies CaptureEnd);
-          break;
-        }
-      }
-    });
+    this.nativeOptions = native;
+    this.share = options.share !== false;
+    this.binding = loadBinding();
+  }
+
+  /** Captures (this one included) that share its OS capture now: 1 when it has its own. */
+  get sharedBy(): number {
+    return this.consumers;
   }
 
   /**
-   * Opens the OS streams. Resolves once the capture records or waits for its target.
+   * Opens the OS streams, or joins a running capture of the same options (`share`). Resolves
+   * once the capture records or waits for its target.
    * @throws EngineError (ENOSERVER, ENOAPP, EAMBIGUOUS, …); no 'end' event follows then.
    */
   async start(): Promise<void> {
     if (this.state !== 'idle') throw new Error(`start: this capture is ${this.state}; create a new one`);
     this.state = 'starting';
+    const shared = SharedCapture.join(this.binding, this.nativeOptions, this.consumer, this.share);
+    this.shared = shared;
+    // A running capture's timeline goes on: this one counts from here.
+    this.base = { ...shared.counters };
+    this.joined = shared.state === 'waiting' || shared.state === 'recording';
     try {
-      await this.native.start();
+      await shared.started;
     } catch (error) {
       this.state = 'ended';
       throw error;
     }
+    if (this.joined && this.state === 'starting') this.consumer.onState(shared.state as 'waiting' | 'recording');
   }
 
   /** Stops; what is buffered is delivered, then 'end' with reason 'stopped'. Idempotent. */
@@ -308,10 +299,84 @@ export class Capture extends EventEmitter {
       this.state = 'ended';
       return;
     }
-    this.native.stop();
+    if (this.state === 'ended' || !this.shared) return;
+    if (this.shared.leave(this.consumer)) {
+      // Others go on recording: this one ends where the shared timeline is, on the next turn.
+      const counters = this.shared.counters;
+      const end: NativeEnd = {
+        reason: 'stopped',
+        frames: counters.frames,
+        chunks: counters.chunks,
+        droppedChunks: counters.droppedChunks,
+        droppedFrames: counters.droppedFrames,
+        overrunFrames: 0,
+      };
+      setImmediate(() => this.consumer.onEnd(end));
+    }
   }
 
+  /** The engine's counters, from where this capture joined. */
   stats(): NativeStats {
-    return this.native.stats();
+    const stats = this.shared ? this.shared.stats() : { frames: 0, chunks: 0, droppedChunks: 0, droppedFrames: 0, overrunFrames: 0, sources: 0 };
+    return {
+      ...stats,
+      frames: Math.max(0, stats.frames - this.base.frames),
+      chunks: Math.max(0, stats.chunks - this.base.chunks),
+      droppedChunks: Math.max(0, stats.droppedChunks - this.base.droppedChunks),
+      droppedFrames: Math.max(0, stats.droppedFrames - this.base.droppedFrames),
+    };
+  }
+
+  /** What the shared capture tells this one; positions made relative to where it joined. */
+  private readonly consumer: CaptureConsumer = {
+    onState: (state) => {
+      if (this.state === 'ended' || this.state === state) return;
+      this.state = state;
+      this.emit(state);
+    },
+    onChunk: (data, position) => {
+      this.emit('chunk', {
+        data,
+        format: this.format,
+        position: position - this.base.frames,
+        frames: data.length / this.frameBytes,
+      } satisfies AudioChunk);
+    },
+    onWarning: (text, code) => this.emit('warning', text, code || undefined),
+    onPresence: (kind, back, shared) => {
+      const position = this.relative(shared);
+      const name = kind === 'target' ? (back ? 'target-back' : 'target-gone') : back ? 'server-back' : 'server-lost';
+      this.emit(name, { position, seconds: position / this.format.sampleRate } satisfies TargetEvent);
+    },
+    onSilence: (silent, shared, reason, message) => {
+      const at = { position: this.relative(shared), seconds: this.relative(shared) / this.format.sampleRate };
+      if (silent) {
+        this.emit('silent-capture', { ...at, reason: reason as SilenceEvent['reason'], message } satisfies SilenceEvent);
+      } else {
+        this.emit('silent-capture-end', at satisfies TargetEvent);
+      }
+    },
+    onEnd: (end) => {
+      if (this.state === 'ended') return;
+      this.state = 'ended';
+      const base = this.base;
+      const frames = Math.max(0, end.frames - base.frames);
+      this.emit('end', {
+        ...end,
+        frames,
+        chunks: Math.max(0, end.chunks - base.chunks),
+        droppedChunks: Math.max(0, end.droppedChunks - base.droppedChunks),
+        droppedFrames: Math.max(0, end.droppedFrames - base.droppedFrames),
+        seconds: frames / this.format.sampleRate,
+      } satisfies CaptureEnd);
+    },
+    onConsumers: (count) => {
+      this.consumers = count;
+      this.emit('shared', count);
+    },
+  };
+
+  private relative(position: number): number {
+    return Math.max(0, position - this.base.frames);
   }
 }

@@ -102,6 +102,8 @@ export class TapRecording {
   private targetGone = false;
   /** The audio server went away: the recording goes on (silence) while the capture reconnects. */
   private serverLost = false;
+  /** Captures sharing this one's OS capture (other tap-source nodes on the same app and format). */
+  private sharedBy = 1;
   /** Why the capture records silence while the app plays (its stream muted in the mixer), if it does. */
   private silentFor: SilenceEvent['reason'] | undefined;
   private statusTimer: NodeJS.Timeout | undefined;
@@ -143,6 +145,7 @@ export class TapRecording {
     capture.on('server-lost', (at: TargetEvent) => this.onServer(false, at));
     capture.on('server-back', (at: TargetEvent) => this.onServer(true, at));
     capture.on('silent-capture', (at: SilenceEvent) => this.onSilence(at));
+    capture.on('shared', (count: number) => (this.sharedBy = count));
     capture.on('silent-capture-end', (at: TargetEvent) => this.onSilence(undefined, at));
     capture.on('chunk', (chunk) => this.onChunk(chunk.data, chunk.position, chunk.frames));
     capture.on('end', (end: CaptureEnd) => this.finish(end));
@@ -347,7 +350,8 @@ export class TapRecording {
     if (this.targetGone) return { fill: 'yellow', shape: 'dot', text: this.host.t('tap-source.status.gone', { target: this.targetText }) };
     if (this.silentFor === 'muted') return { fill: 'yellow', shape: 'ring', text: this.host.t('tap-source.status.silentMuted', { target: this.targetText }) };
     if (this.activity?.isIdle) return { fill: 'green', shape: 'ring', text: this.host.t('tap-source.status.quiet', { elapsed: recordingStatus(seconds, undefined) }) };
-    return { fill: 'green', shape: 'dot', text: recordingStatus(seconds, this.peakDb) };
+    const text = recordingStatus(seconds, this.peakDb);
+    return { fill: 'green', shape: 'dot', text: this.sharedBy > 1 ? this.host.t('tap-source.status.shared', { status: text, count: this.sharedBy }) : text };
   }
 
   private showRecording(): void {
