@@ -153,8 +153,18 @@ describe('wav-sink and the disk', function () {
     const warm = await send(60000);
     const after = await send(60000);
     const mib = (n: number) => `${(n / MIB).toFixed(1)} MiB`;
-    const growth = `over 460 MB more input: heap ${mib(after.heap - start.heap)}, Buffers ${mib(after.buffers - start.buffers)}; RSS ${mib(warm.rss - start.rss)} in the first half, ${mib(after.rss - warm.rss)} in the second`;
-    assert.ok(after.heap - start.heap < 4 * MIB && after.buffers - start.buffers < 4 * MIB && after.rss - warm.rss < 16 * MIB, growth);
+    let rssGrowth = after.rss - warm.rss;
+    let growth = `over 460 MB more input: heap ${mib(after.heap - start.heap)}, Buffers ${mib(after.buffers - start.buffers)}; RSS ${mib(warm.rss - start.rss)} in the first half, ${mib(rssGrowth)} in the second`;
+    if (rssGrowth >= 16 * MIB) {
+      // RSS is the allocator's to keep or hand back, and the rest of this process (the suite's
+      // earlier tests) moves it too: once in a while it rose 36 MiB in the second half with heap
+      // and Buffers flat (Node 22). What the sink kept would grow it every round; one more
+      // round decides.
+      const again = await send(60000);
+      growth += `, ${mib(again.rss - after.rss)} in a third`;
+      rssGrowth = Math.min(rssGrowth, again.rss - after.rss);
+    }
+    assert.ok(after.heap - start.heap < 4 * MIB && after.buffers - start.buffers < 4 * MIB && rssGrowth < 16 * MIB, growth);
 
     sink.receive(final('full', i * chunk));
     await new Promise((resolve) => setTimeout(resolve, 200));
