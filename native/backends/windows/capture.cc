@@ -131,21 +131,28 @@ class WasapiCaptureSession final : public CaptureSession {
     clients_.clear();
   }
 
-  void PollSessions() {
-    std::vector<SessionInfo> sessions = EnumerateSessions();
-    ProcessTable processes = ProcessTable::Snapshot();
-    // Clients of processes that exited free their source for processes that come later.
+  // Stops the clients `retire` picks and frees their sources (and their processes' places).
+  template <typename Pick>
+  void RetireClients(const Pick& retire) {
     for (auto it = clients_.begin(); it != clients_.end();) {
-      const DWORD pid = (*it)->spec().pid;
-      if ((*it)->spec().kind == ClientSpec::Kind::kProcessInclude && !processes.Contains(pid)) {
+      if (retire((*it)->spec())) {
         (*it)->StopAndJoin();
         core_->ReleaseSource((*it)->source());
-        captured_.erase(pid);
+        captured_.erase((*it)->spec().pid);
         it = clients_.erase(it);
       } else {
         ++it;
       }
     }
+  }
+
+  void PollSessions() {
+    std::vector<SessionInfo> sessions = EnumerateSessions();
+    ProcessTable processes = ProcessTable::Snapshot();
+    // Clients of processes that exited free their source for processes that come later.
+    RetireClients([&](const ClientSpec& spec) {
+      return spec.kind == ClientSpec::Kind::kProcessInclude && !processes.Contains(spec.pid);
+    });
     std::set<DWORD> candidates;
     for (const SessionInfo& session : sessions) candidates.insert(session.pid);
     for (DWORD pid : candidates) {
@@ -164,17 +171,9 @@ class WasapiCaptureSession final : public CaptureSession {
     for (DWORD captured : captured_) {
       if (processes.IsInTree(pid, captured)) return;
     }
-    for (auto it = clients_.begin(); it != clients_.end();) {
-      const DWORD other = (*it)->spec().pid;
-      if (other != pid && processes.IsInTree(other, pid)) {
-        (*it)->StopAndJoin();
-        core_->ReleaseSource((*it)->source());
-        captured_.erase(other);
-        it = clients_.erase(it);
-      } else {
-        ++it;
-      }
-    }
+    RetireClients([&](const ClientSpec& spec) {
+      return spec.pid != pid && processes.IsInTree(spec.pid, pid);
+    });
     try {
       AddClient({ClientSpec::Kind::kProcessInclude, pid, "", Label(pid, processes)});
       captured_.insert(pid);
@@ -203,17 +202,7 @@ class WasapiCaptureSession final : public CaptureSession {
   // Returns false when the capture ended.
   bool TickApp() {
     std::string exited;
-    for (auto it = clients_.begin(); it != clients_.end();) {
-      const DWORD pid = (*it)->spec().pid;
-      if (!Alive(pid)) {
-        (*it)->StopAndJoin();
-        core_->ReleaseSource((*it)->source());
-        captured_.erase(pid);
-        it = clients_.erase(it);
-      } else {
-        ++it;
-      }
-    }
+    RetireClients([this](const ClientSpec& spec) { return !Alive(spec.pid); });
     for (const auto& [pid, target] : targets_) {
       if (!Alive(pid)) exited += (exited.empty() ? "" : ", ") + target.label;
     }
