@@ -11,6 +11,8 @@
 import { EventEmitter } from 'events';
 import { AppRef, checkAppList } from './apps';
 import { loadBinding, NativeBinding, NativeCaptureOptions, NativeEnd, NativeStats } from './binding';
+import { ChunkQueue } from './chunk-queue';
+import { EngineError } from './apps';
 import { CaptureConsumer, SharedCapture, SharedCounters } from './shared-capture';
 import { AudioFormat, bytesPerFrame, normalizeFormat } from './format';
 
@@ -28,7 +30,11 @@ export interface CaptureOptions {
   format?: Partial<AudioFormat>;
   /** Chunk length in milliseconds, 1..1000 (default 20). */
   chunkMs?: number;
-  /** Chunks that may wait for JavaScript before new ones are dropped (default 50). */
+  /**
+   * Chunks that may wait for JavaScript before new ones are dropped (default 50); and, while
+   * this capture is paused (pause(), an async iterator between pulls), chunks that may wait
+   * for its consumer.
+   */
   queueChunks?: number;
   /** The app is not heard on its device while captured (Linux, macOS; EUNSUPPORTED on Windows). */
   mute?: boolean;
@@ -131,7 +137,10 @@ export interface CaptureEnd {
   /** frames / sampleRate. */
   seconds: number;
   chunks: number;
-  /** Chunks dropped because JavaScript fell behind (queueChunks were waiting). */
+  /**
+   * Chunks dropped because JavaScript fell behind (queueChunks were waiting in the engine), or
+   * this capture's consumer did (queueChunks were waiting while it was paused).
+   */
   droppedChunks: number;
   /** Frames of those chunks (gaps in the positions the 'chunk' events carried). */
   droppedFrames: number;
@@ -238,6 +247,12 @@ export type CaptureState = 'idle' | 'starting' | 'waiting' | 'recording' | 'ende
  *
  * Captures of this process with the same options share one OS capture (src/shared-capture.ts):
  * one that starts while another runs joins it, its positions counting from 0 where it joined.
+ *
+ * A consumer that cannot take chunks as they come pauses its capture, or reads it with
+ * `for await (const chunk of capture)`: chunks wait in the capture's own queue (at most
+ * `queueChunks`; a chunk that finds it full is dropped, counted in the end's droppedChunks and
+ * left as a jump in the positions). Only this capture drops: others sharing its OS capture get
+ * every chunk.
  */
 export class Capture extends EventEmitter {
   readonly format: AudioFormat;
@@ -249,8 +264,17 @@ export class Capture extends EventEmitter {
   private shared: SharedCapture | undefined;
   /** The shared timeline's counters when this capture joined: its own count from there. */
   private base: SharedCounters = { frames: 0, chunks: 0, droppedChunks: 0, droppedFrames: 0 };
-  private joined = false;
   private consumers = 1;
+  /** Chunks waiting for this capture's consumer while it is paused. */
+  private readonly queue: ChunkQueue<AudioChunk>;
+  private paused = false;
+  /** The end, once the engine gave it; emitted after the queue has drained. */
+  private ending: CaptureEnd | undefined;
+  private endEmitted = false;
+  /** An async iterator left early: what still comes is not wanted. */
+  private discarding = false;
+  /** An async iterator waiting for a chunk or the end. */
+  private wake: (() => void) | undefined;
 
   /** @throws TypeError for bad options; Error with code ENOADDON when the addon is missing. */
   constructor(options: CaptureOptions) {
@@ -263,7 +287,85 @@ export class Capture extends EventEmitter {
     this.frameBytes = bytesPerFrame(format);
     this.nativeOptions = native;
     this.share = options.share !== false;
+    this.queue = new ChunkQueue(native.queueChunks);
     this.binding = loadBinding();
+  }
+
+  /** The capture's end (what the 'end' event carries) once it has been emitted. */
+  get result(): CaptureEnd | undefined {
+    return this.endEmitted ? this.ending : undefined;
+  }
+
+  /** True while chunks wait in this capture's queue instead of being emitted (pause()). */
+  isPaused(): boolean {
+    return this.paused;
+  }
+
+  /**
+   * No more 'chunk' events until resume(): chunks wait in this capture's own queue (at most
+   * queueChunks; later ones are dropped and counted). The 'end' event waits for the queue to
+   * drain. Captures sharing the OS capture are not held back.
+   */
+  pause(): this {
+    this.paused = true;
+    return this;
+  }
+
+  /** Emits the chunks that waited ('chunk'), then 'end' if the capture has ended; goes on live. */
+  resume(): this {
+    this.paused = false;
+    for (let chunk = this.queue.shift(); chunk; chunk = this.paused ? undefined : this.queue.shift()) {
+      this.emit('chunk', chunk);
+    }
+    this.emitEndIfDrained();
+    return this;
+  }
+
+  /** While paused: the oldest waiting chunk, or undefined when none waits. */
+  read(): AudioChunk | undefined {
+    const chunk = this.queue.shift();
+    if (this.queue.length === 0 && this.ending && !this.endEmitted) process.nextTick(() => this.emitEndIfDrained());
+    return chunk;
+  }
+
+  /**
+   * The chunks, as a consumer takes them: `for await (const chunk of capture) …`. The capture
+   * is paused, so chunks wait between pulls (at most queueChunks, then dropped and counted).
+   * The loop ends after the last chunk; with end reason 'error' it throws the EngineError
+   * (code, message). Leaving the loop early (break, throw) stops the capture. Start the
+   * capture before or after; the end's counters are in capture.result after the loop.
+   */
+  async *[Symbol.asyncIterator](): AsyncGenerator<AudioChunk, void, undefined> {
+    this.pause();
+    let finished = false;
+    try {
+      for (;;) {
+        const chunk = this.read();
+        if (chunk) {
+          yield chunk;
+          continue;
+        }
+        if (this.ending) {
+          finished = true;
+          this.emitEndIfDrained();
+          if (this.ending.reason === 'error') {
+            throw Object.assign(new Error(this.ending.message || 'the capture ended with an error'), {
+              code: this.ending.code || 'EUNKNOWN',
+            }) as EngineError;
+          }
+          return;
+        }
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        this.wake = undefined;
+      }
+    } finally {
+      if (!finished) {
+        // Left early: the consumer wants nothing more; the end follows once the engine ends.
+        this.discarding = true;
+        while (this.queue.shift());
+        this.stop();
+      }
+    }
   }
 
   /** Captures (this one included) that share its OS capture now: 1 when it has its own. */
@@ -283,14 +385,14 @@ export class Capture extends EventEmitter {
     this.shared = shared;
     // A running capture's timeline goes on: this one counts from here.
     this.base = { ...shared.counters };
-    this.joined = shared.state === 'waiting' || shared.state === 'recording';
+    const joined = shared.state === 'waiting' || shared.state === 'recording';
     try {
       await shared.started;
     } catch (error) {
       this.state = 'ended';
       throw error;
     }
-    if (this.joined && this.state === 'starting') this.consumer.onState(shared.state as 'waiting' | 'recording');
+    if (joined && this.state === 'starting') this.consumer.onState(shared.state as 'waiting' | 'recording');
   }
 
   /** Stops; what is buffered is delivered, then 'end' with reason 'stopped'. Idempotent. */
@@ -322,8 +424,8 @@ export class Capture extends EventEmitter {
       ...stats,
       frames: Math.max(0, stats.frames - this.base.frames),
       chunks: Math.max(0, stats.chunks - this.base.chunks),
-      droppedChunks: Math.max(0, stats.droppedChunks - this.base.droppedChunks),
-      droppedFrames: Math.max(0, stats.droppedFrames - this.base.droppedFrames),
+      droppedChunks: Math.max(0, stats.droppedChunks - this.base.droppedChunks) + this.queue.droppedChunks,
+      droppedFrames: Math.max(0, stats.droppedFrames - this.base.droppedFrames) + this.queue.droppedFrames,
     };
   }
 
@@ -335,12 +437,19 @@ export class Capture extends EventEmitter {
       this.emit(state);
     },
     onChunk: (data, position) => {
-      this.emit('chunk', {
+      const chunk: AudioChunk = {
         data,
         format: this.format,
         position: position - this.base.frames,
         frames: data.length / this.frameBytes,
-      } satisfies AudioChunk);
+      };
+      if (this.discarding) return;
+      if (!this.paused) {
+        this.emit('chunk', chunk);
+        return;
+      }
+      this.queue.push(chunk);
+      this.wake?.();
     },
     onWarning: (text, code) => this.emit('warning', text, code || undefined),
     onPresence: (kind, back, shared) => {
@@ -361,20 +470,29 @@ export class Capture extends EventEmitter {
       this.state = 'ended';
       const base = this.base;
       const frames = Math.max(0, end.frames - base.frames);
-      this.emit('end', {
+      this.ending = {
         ...end,
         frames,
         chunks: Math.max(0, end.chunks - base.chunks),
-        droppedChunks: Math.max(0, end.droppedChunks - base.droppedChunks),
-        droppedFrames: Math.max(0, end.droppedFrames - base.droppedFrames),
+        droppedChunks: Math.max(0, end.droppedChunks - base.droppedChunks) + this.queue.droppedChunks,
+        droppedFrames: Math.max(0, end.droppedFrames - base.droppedFrames) + this.queue.droppedFrames,
         seconds: frames / this.format.sampleRate,
-      } satisfies CaptureEnd);
+      };
+      this.emitEndIfDrained();
+      this.wake?.();
     },
     onConsumers: (count) => {
       this.consumers = count;
       this.emit('shared', count);
     },
   };
+
+  /** 'end', once: after the engine ended and no chunk waits in this capture's queue. */
+  private emitEndIfDrained(): void {
+    if (!this.ending || this.endEmitted || this.queue.length > 0) return;
+    this.endEmitted = true;
+    this.emit('end', this.ending);
+  }
 
   private relative(position: number): number {
     return Math.max(0, position - this.base.frames);

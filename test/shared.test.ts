@@ -94,6 +94,109 @@ describe('shared captures (real server)', function () {
     assert.deepStrictEqual(a.shared.slice(0, 3), [1, 2, 3]);
   });
 
+  it('a stalled consumer drops alone: a paused capture queues at most queueChunks and counts what it drops; the others get every chunk', async function () {
+    const target = { kind: 'app' as const, apps: ['tone-shared'] };
+    const options = { target, queueChunks: 10 };
+    const [a, b, slow] = [take(options), take(options), take(options)];
+    await Promise.all([a.capture.start(), b.capture.start(), slow.capture.start()]);
+    await waitFor(() => slow.chunks.length >= 5, 5000, 'all three to record');
+    slow.capture.pause();
+    const pausedAt = slow.chunks.length;
+    // 1.2 s stalled: 60 chunks of 20 ms arrive, 10 wait, the rest are dropped.
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    assert.strictEqual(slow.chunks.length, pausedAt, 'no chunk event while paused');
+    assert.ok(slow.capture.stats().droppedChunks >= 40, `the paused one drops (${slow.capture.stats().droppedChunks})`);
+    assert.strictEqual(a.capture.stats().droppedChunks, 0);
+    slow.capture.resume();
+    assert.strictEqual(slow.chunks.length, pausedAt + 10, 'the 10 that waited come at once on resume');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The slow one leaves first: every chunk it got is in a's.
+    for (const t of [slow, b, a]) t.capture.stop();
+    const [endA, endB, endSlow] = await Promise.all([a.ended, b.ended, slow.ended]);
+    await waitFor(() => sourceOutputs().length === 0, 3000, 'the capture stream to close');
+
+    // a and b: every chunk, contiguous, nothing dropped.
+    for (const [t, end] of [[a, endA], [b, endB]] as const) {
+      let at = 0;
+      for (const chunk of t.chunks) {
+        assert.strictEqual(chunk.position, at, 'contiguous');
+        at += chunk.frames;
+      }
+      assert.strictEqual(end.droppedChunks, 0);
+      assert.strictEqual(end.frames, at);
+    }
+    // The slow one: one jump, after the 10 that waited, of exactly the frames it counts as dropped;
+    // every chunk it got is a's chunk at that position (they started together).
+    let at = 0;
+    const jumps: number[] = [];
+    const ofA = new Map(a.chunks.map((c) => [c.position, c.data]));
+    for (const [i, chunk] of slow.chunks.entries()) {
+      if (chunk.position !== at) jumps.push(i);
+      assert.ok(chunk.position >= at, 'positions never go back');
+      assert.ok(ofA.get(chunk.position)?.equals(chunk.data), `chunk at ${chunk.position} is a's`);
+      at = chunk.position + chunk.frames;
+    }
+    assert.deepStrictEqual(jumps, [pausedAt + 10], 'one jump, where the queue was full');
+    const gap = slow.chunks[pausedAt + 10].position - (slow.chunks[pausedAt + 9].position + slow.chunks[pausedAt + 9].frames);
+    assert.strictEqual(endSlow.droppedFrames, gap);
+    assert.strictEqual(endSlow.droppedChunks, gap / 960);
+    assert.strictEqual(endSlow.frames, at, 'its timeline ends with its last chunk');
+  });
+
+  it('for await reads a capture at its own pace: chunks wait between pulls, leaving the loop stops only this capture', async function () {
+    const target = { kind: 'app' as const, apps: ['tone-shared'] };
+    const options = { target, queueChunks: 5 };
+    const other = take(options);
+    await other.capture.start();
+    const reader = new Capture(options);
+    await reader.start();
+    const read: AudioChunk[] = [];
+    for await (const chunk of reader) {
+      read.push(chunk);
+      // 100 ms per chunk of 20 ms: the queue fills and drops.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      if (read.length === 15) break;
+    }
+    await waitFor(() => reader.result !== undefined, 3000, "the reader's end");
+    const end = reader.result!;
+    assert.strictEqual(end.reason, 'stopped');
+    assert.ok(end.droppedChunks > 20, `the reader dropped (${end.droppedChunks})`);
+    let at = 0;
+    let dropped = 0;
+    for (const chunk of read) {
+      assert.ok(chunk.position >= at);
+      dropped += chunk.position - at;
+      at = chunk.position + chunk.frames;
+    }
+    assert.ok(dropped <= end.droppedFrames, 'the jumps are dropped frames');
+    assert.strictEqual(sourceOutputs().length, 1, 'the other capture goes on');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    other.capture.stop();
+    const endOther = await other.ended;
+    assert.strictEqual(endOther.droppedChunks, 0);
+    at = 0;
+    for (const chunk of other.chunks) {
+      assert.strictEqual(chunk.position, at);
+      at += chunk.frames;
+    }
+  });
+
+  it('for await ends with the capture: stop() from elsewhere ends the loop after the chunks that waited', async function () {
+    const reader = new Capture({ target: { kind: 'app', apps: ['tone-shared'] } });
+    await reader.start();
+    setTimeout(() => reader.stop(), 500);
+    let frames = 0;
+    let at = 0;
+    for await (const chunk of reader) {
+      assert.strictEqual(chunk.position, at);
+      at += chunk.frames;
+      frames += chunk.frames;
+    }
+    assert.strictEqual(reader.result?.reason, 'stopped');
+    assert.strictEqual(reader.result?.frames, frames, 'every frame of the timeline came through the loop');
+    assert.ok(frames >= 0.4 * 48000, `half a second (${frames} frames)`);
+  });
+
   it('share: false opens a capture of its own', async function () {
     const target = { kind: 'app' as const, apps: ['tone-shared'] };
     const [a, b] = [take({ target }), take({ target, share: false })];
