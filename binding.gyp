@@ -44,7 +44,8 @@
             "native/backends/linux/pulse_api.cc",
             "native/backends/linux/sink_input.cc",
             "native/backends/linux/stream_restore.cc",
-            "native/backends/linux/stream_targets.cc"
+            "native/backends/linux/stream_targets.cc",
+            "native/backends/linux/tracks.cc"
           ],
           "include_dirs": [
             "<!@(pkg-config --cflags-only-I libpipewire-0.3 2>/dev/null | sed 's/-I//g' | grep . || echo /usr/include/pipewire-0.3 /usr/include/spa-0.2)"

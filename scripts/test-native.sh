@@ -2,7 +2,7 @@
 # Builds and runs the C++ unit tests of the native code that needs no OS audio API, from
 # test/native/ (which mirrors native/; check.h is the harness they share):
 #   tap_logic_test     native/backends/macos/tap_logic.cc (the macOS backend's platform-neutral logic)
-#   capture_core_test  native/core/capture_core.cc (mixing, timeline, stop flush, drops), built with
+#   capture_core_test  native/core/capture_core.cc (mixing, tracks, timed placement, timeline, stop flush, drops), built with
 #                      AUDIOTAP_TEST_CLOCK (a clock the tests advance by hand; test builds only)
 #   spsc_ring_test     native/core/spsc_ring.h (the lock-free ring)
 #   app_list_test      native/core/app_list.cc (streams to the app list every backend returns)

@@ -16,11 +16,16 @@ export interface NativeApp {
   muted: boolean;
 }
 
+/** One target as the addon takes it; `device` for an input, or a system track's sink. */
+export type NativeTarget =
+  | { kind: 'app'; apps: Array<number | string> }
+  | { kind: 'system'; exclude: Array<number | string>; device?: string }
+  | { kind: 'input'; device?: string }
+  | { kind: 'tap'; tapUid: string };
+
 export interface NativeCaptureOptions {
-  target:
-    | { kind: 'app'; apps: Array<number | string> }
-    | { kind: 'system'; exclude: Array<number | string> }
-    | { kind: 'tap'; tapUid: string };
+  /** 'tracks': one target per track, side by side in every frame (Linux). */
+  target: NativeTarget | { kind: 'tracks'; tracks: NativeTarget[] };
   sampleRate: number;
   channels: number;
   encoding: 's16le' | 'f32le';
@@ -64,7 +69,7 @@ export type NativeEvent =
   /** message, and the warning's code ('' when it has none: EPERMISSION, EBUSY, …). */
   | ['warning', string, string]
   /** A followed target went ('gone') or came back ('back'), at this timeline length in frames. */
-  | ['target', 'gone' | 'back', number]
+  | ['target', 'gone' | 'back', number, number | undefined]
   /** The audio server went away ('gone') or the capture runs again on a new one ('back'), at this timeline length in frames. */
   | ['server', 'gone' | 'back', number]
   /** The capture became silent for a known cause ('silent': reason, message) or that cause is gone ('audible'), at this timeline length in frames. */

@@ -10,19 +10,45 @@
  */
 import { EventEmitter } from 'events';
 import { AppRef, checkAppList } from './apps';
-import { loadBinding, NativeBinding, NativeCaptureOptions, NativeEnd, NativeStats } from './binding';
+import { loadBinding, NativeBinding, NativeCaptureOptions, NativeEnd, NativeStats, NativeTarget } from './binding';
 import { ChunkQueue } from './chunk-queue';
 import { EngineError } from './apps';
 import { CaptureConsumer, SharedCapture, SharedCounters } from './shared-capture';
 import { AudioFormat, bytesPerFrame, normalizeFormat } from './format';
 
-export type CaptureTarget =
+/** What one track of a multitrack capture records. */
+export type TrackTarget =
   /** The output of one or more apps, mixed. */
   | { kind: 'app'; apps: AppRef[] }
-  /** The system mix (the default output device's, or `device`'s), minus `exclude`. */
-  | { kind: 'system'; exclude?: AppRef[] }
+  /**
+   * The system mix (the default output device's, or `device`'s: as a track its own, else
+   * CaptureOptions.device), minus `exclude`.
+   */
+  | { kind: 'system'; exclude?: AppRef[]; device?: string }
+  /** Linux: an input device (a microphone): a source by name, default the default source. */
+  | { kind: 'input'; device?: string };
+
+export type CaptureTarget =
+  | TrackTarget
   /** macOS: an existing visible process tap, by UID (not owned). */
-  | { kind: 'tap'; tapUid: string };
+  | { kind: 'tap'; tapUid: string }
+  /**
+   * Linux: several targets (1 to 16) recorded side by side on one timeline: every frame holds
+   * each track's `format.channels` samples in turn (Capture.tracks maps them). A sound that
+   * reaches several tracks lands on the same frame in each.
+   */
+  | { kind: 'tracks'; tracks: TrackTarget[] };
+
+/** One track of a multitrack capture's frames. */
+export interface TrackInfo {
+  /** Its place, 0-based. */
+  index: number;
+  /** What it records, in a few words ("firefox", "system", "input (default)"). */
+  name: string;
+  /** Its first channel in a frame (index × channels), and its channel count. */
+  firstChannel: number;
+  channels: number;
+}
 
 export interface CaptureOptions {
   target: CaptureTarget;
@@ -101,6 +127,8 @@ export interface TargetEvent {
   position: number;
   /** The same, in seconds. */
   seconds: number;
+  /** target-gone / target-back of a multitrack capture: the track whose app it is. */
+  track?: number;
 }
 
 /**
@@ -117,6 +145,7 @@ export interface SilenceEvent extends TargetEvent {
 export interface AudioChunk {
   /** Interleaved PCM in `format`, `frames` whole frames. */
   data: Buffer;
+  /** The chunk's format: for a multitrack capture, channels = tracks × channels per track. */
   format: AudioFormat;
   /**
    * The engine's timeline position of the first frame (frames since the capture started).
@@ -148,6 +177,55 @@ export interface CaptureEnd {
   overrunFrames: number;
 }
 
+/** Most tracks in one capture (CaptureCore::kMaxTracks). */
+export const MAX_TRACKS = 16;
+
+/**
+ * One target, checked and converted for the addon; `field` names it in errors. A tap only as
+ * the whole target (`tap`), not as a track.
+ * @throws TypeError naming the field that is wrong.
+ */
+function normalizeTarget(target: unknown, field: string, tap: boolean): NativeTarget {
+  if (!target || typeof target !== 'object') throw new TypeError(`${field}: expected an object`);
+  const t = target as { kind?: unknown; apps?: unknown; exclude?: unknown; device?: unknown; tapUid?: unknown };
+  if (t.device !== undefined && typeof t.device !== 'string') throw new TypeError(`${field}.device: expected a string`);
+  const device = t.device as string | undefined;
+  if (t.kind === 'app') {
+    const apps = checkAppList(t.apps, `${field}.apps`);
+    if (apps.length === 0) throw new TypeError(`${field}.apps: name at least one app (a PID or a name)`);
+    return { kind: 'app', apps };
+  }
+  const on = device ? { device } : {};
+  if (t.kind === 'system') return { kind: 'system', exclude: checkAppList(t.exclude, `${field}.exclude`), ...on };
+  if (t.kind === 'input') return { kind: 'input', ...on };
+  if (t.kind === 'tap' && tap) {
+    if (typeof t.tapUid !== 'string' || !t.tapUid) throw new TypeError(`${field}.tapUid: expected a tap UID`);
+    return { kind: 'tap', tapUid: t.tapUid };
+  }
+  const kinds = tap ? '"app", "system", "input", "tap" or "tracks"' : '"app", "system" or "input"';
+  throw new TypeError(`${field}.kind: expected ${kinds}, got ${JSON.stringify(t.kind)}`);
+}
+
+/**
+ * A target in a few words: "firefox, 1234", "system", "system − vlc", "input (default)",
+ * "tap <uid>"; a multitrack capture's, its tracks' joined by " | ".
+ */
+export function describeTarget(target: CaptureTarget): string {
+  if (target.kind === 'app') return target.apps.join(', ');
+  if (target.kind === 'system') {
+    return target.exclude && target.exclude.length > 0 ? `system − ${target.exclude.join(', ')}` : 'system';
+  }
+  if (target.kind === 'input') return `input ${target.device || '(default)'}`;
+  if (target.kind === 'tracks') return target.tracks.map((track) => describeTarget(track)).join(' | ');
+  return `tap ${target.tapUid}`;
+}
+
+/** Apps named by name are followed unless asked otherwise (every app track's, for tracks). */
+function followsByDefault(target: NativeCaptureOptions['target']): boolean {
+  const named = (t: NativeTarget) => t.kind === 'app' && t.apps.some((app) => typeof app === 'string');
+  return target.kind === 'tracks' ? target.tracks.some(named) : named(target);
+}
+
 /**
  * Checks capture options and converts them for the addon.
  * @throws TypeError naming the field that is wrong.
@@ -156,20 +234,22 @@ export function normalizeCaptureOptions(options: CaptureOptions) {
   if (!options || typeof options !== 'object') throw new TypeError('options: expected an object');
   const target = options.target as CaptureTarget | undefined;
   if (!target || typeof target !== 'object') throw new TypeError('target: expected an object');
-  let nativeTarget;
-  if (target.kind === 'app') {
-    const apps = checkAppList(target.apps, 'target.apps');
-    if (apps.length === 0) throw new TypeError('target.apps: name at least one app (a PID or a name)');
-    nativeTarget = { kind: 'app' as const, apps };
-  } else if (target.kind === 'system') {
-    nativeTarget = { kind: 'system' as const, exclude: checkAppList(target.exclude, 'target.exclude') };
-  } else if (target.kind === 'tap') {
-    if (typeof target.tapUid !== 'string' || !target.tapUid) throw new TypeError('target.tapUid: expected a tap UID');
-    nativeTarget = { kind: 'tap' as const, tapUid: target.tapUid };
+  let nativeTarget: NativeCaptureOptions['target'];
+  let tracks: Array<{ name: string }> | undefined;
+  if (target.kind === 'tracks') {
+    if (!Array.isArray(target.tracks) || target.tracks.length < 1 || target.tracks.length > MAX_TRACKS) {
+      throw new TypeError(`target.tracks: expected 1 to ${MAX_TRACKS} targets, one per track`);
+    }
+    const each = target.tracks.map((track, i) => normalizeTarget(track, `target.tracks[${i}]`, false));
+    nativeTarget = { kind: 'tracks', tracks: each };
+    tracks = target.tracks.map((track) => ({ name: describeTarget(track) }));
   } else {
-    throw new TypeError(`target.kind: expected "app", "system" or "tap", got ${JSON.stringify((target as { kind?: unknown }).kind)}`);
+    nativeTarget = normalizeTarget(target, 'target', true);
   }
   const format = normalizeFormat(options.format);
+  if (tracks && (options.mute || (options.muteMode !== undefined && options.muteMode !== 'unmuted'))) {
+    throw new TypeError('mute: a multitrack capture is not muted; capture its tracks unmuted, or mute one app in a capture of its own');
+  }
   const chunkMs = options.chunkMs ?? 20;
   if (typeof chunkMs !== 'number' || !(chunkMs >= 1 && chunkMs <= 1000)) {
     throw new TypeError(`chunkMs: expected a number of milliseconds from 1 to 1000, got ${String(options.chunkMs)}`);
@@ -203,6 +283,7 @@ export function normalizeCaptureOptions(options: CaptureOptions) {
   }
   return {
     format,
+    tracks,
     native: {
       target: nativeTarget,
       sampleRate: format.sampleRate,
@@ -217,7 +298,7 @@ export function normalizeCaptureOptions(options: CaptureOptions) {
       privateTap: options.privateTap,
       processTree: options.processTree ?? true,
       strict: options.strict === true,
-      follow: options.follow ?? (nativeTarget.kind === 'app' && nativeTarget.apps.some((app) => typeof app === 'string')),
+      follow: options.follow ?? followsByDefault(nativeTarget),
       serverTimeoutMs: Math.round(serverTimeout * 1000),
     },
   };
@@ -235,7 +316,8 @@ export type CaptureState = 'idle' | 'starting' | 'waiting' | 'recording' | 'ende
  *   lacks the system-audio-recording permission (the message says which and where to grant it);
  *   'EBUSY' (Linux, muted capture): a stream of the app is held by another muted capture
  * - `target-gone`, `target-back` (TargetEvent): a followed app's processes have all exited (the
- *   capture goes on, recording silence), or one plays again (`follow`)
+ *   capture goes on, recording silence), or one plays again (`follow`); in a multitrack
+ *   capture, `track` says whose (an unfollowed app's track records silence after it exits)
  * - `server-lost`, `server-back` (TargetEvent): the audio server went away (the capture goes
  *   on, recording silence, and reconnects), or the capture runs again on a new one
  *   (`serverTimeout`, Linux)
@@ -255,7 +337,10 @@ export type CaptureState = 'idle' | 'starting' | 'waiting' | 'recording' | 'ende
  * every chunk.
  */
 export class Capture extends EventEmitter {
+  /** The format of its chunks (a multitrack capture's: channels = tracks × channels). */
   readonly format: AudioFormat;
+  /** A multitrack capture's tracks, in frame order; undefined for one target. */
+  readonly tracks: TrackInfo[] | undefined;
   state: CaptureState = 'idle';
   private readonly binding: NativeBinding;
   private readonly nativeOptions: NativeCaptureOptions;
@@ -279,12 +364,18 @@ export class Capture extends EventEmitter {
   /** @throws TypeError for bad options; Error with code ENOADDON when the addon is missing. */
   constructor(options: CaptureOptions) {
     super();
-    const { format, native } = normalizeCaptureOptions(options);
+    const { format, native, tracks } = normalizeCaptureOptions(options);
     if (options.share !== undefined && typeof options.share !== 'boolean') {
       throw new TypeError(`share: expected true or false, got ${JSON.stringify(options.share)}`);
     }
-    this.format = format;
-    this.frameBytes = bytesPerFrame(format);
+    this.tracks = tracks?.map((track, index) => ({
+      index,
+      name: track.name,
+      firstChannel: index * format.channels,
+      channels: format.channels,
+    }));
+    this.format = tracks ? { ...format, channels: format.channels * tracks.length } : format;
+    this.frameBytes = bytesPerFrame(this.format);
     this.nativeOptions = native;
     this.share = options.share !== false;
     this.queue = new ChunkQueue(native.queueChunks);
@@ -452,10 +543,12 @@ export class Capture extends EventEmitter {
       this.wake?.();
     },
     onWarning: (text, code) => this.emit('warning', text, code || undefined),
-    onPresence: (kind, back, shared) => {
+    onPresence: (kind, back, shared, track) => {
       const position = this.relative(shared);
       const name = kind === 'target' ? (back ? 'target-back' : 'target-gone') : back ? 'server-back' : 'server-lost';
-      this.emit(name, { position, seconds: position / this.format.sampleRate } satisfies TargetEvent);
+      const event: TargetEvent = { position, seconds: position / this.format.sampleRate };
+      if (track !== undefined) event.track = track;
+      this.emit(name, event);
     },
     onSilence: (silent, shared, reason, message) => {
       const at = { position: this.relative(shared), seconds: this.relative(shared) / this.format.sampleRate };

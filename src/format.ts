@@ -10,8 +10,11 @@ export type Encoding = 's16le' | 'f32le';
 export interface AudioFormat {
   /** Frames per second (Hz), 8000..192000. */
   sampleRate: number;
-  /** Samples per frame: 1 (mono) or 2 (stereo, interleaved L R). */
-  channels: 1 | 2;
+  /**
+   * Samples per frame: 1 (mono) or 2 (stereo, interleaved L R); a multitrack capture's chunks
+   * hold tracks × that, the tracks side by side (AudioChunk.tracks).
+   */
+  channels: number;
   encoding: Encoding;
 }
 

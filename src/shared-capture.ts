@@ -18,7 +18,8 @@ export interface CaptureConsumer {
   onState(state: 'waiting' | 'recording'): void;
   onChunk(data: Buffer, position: number): void;
   onWarning(text: string, code: string): void;
-  onPresence(kind: 'target' | 'server', back: boolean, position: number): void;
+  /** `track`: a multitrack capture's track whose target it is. */
+  onPresence(kind: 'target' | 'server', back: boolean, position: number, track?: number): void;
   onSilence(silent: boolean, position: number, reason: string, message: string): void;
   /** The OS capture ended (totals of the shared timeline). The last event. */
   onEnd(end: NativeEnd): void;
@@ -69,7 +70,8 @@ export class SharedCapture {
     options: NativeCaptureOptions,
     private readonly key: string | undefined,
   ) {
-    const frameBytes = options.channels * (options.encoding === 'f32le' ? 4 : 2);
+    const tracks = options.target.kind === 'tracks' ? options.target.tracks.length : 1;
+    const frameBytes = tracks * options.channels * (options.encoding === 'f32le' ? 4 : 2);
     this.native = new binding.Capture(options, (type: string, a?: unknown, b?: unknown, c?: unknown, d?: unknown) => {
       switch (type) {
         case 'state':
@@ -100,7 +102,7 @@ export class SharedCapture {
           break;
         case 'target':
         case 'server':
-          for (const consumer of this.consumers) consumer.onPresence(type, a === 'back', b as number);
+          for (const consumer of this.consumers) consumer.onPresence(type, a === 'back', b as number, c as number | undefined);
           break;
         case 'silence':
           for (const consumer of this.consumers) consumer.onSilence(a === 'silent', b as number, c as string, d as string);

@@ -1,6 +1,6 @@
 /** src/capture.ts without a server: normalizeCaptureOptions, what every Capture checks before the addon sees it. */
 import assert from 'assert';
-import { CaptureOptions, normalizeCaptureOptions } from '../src/capture';
+import { Capture, CaptureOptions, normalizeCaptureOptions } from '../src/capture';
 
 const app = { target: { kind: 'app', apps: ['firefox'] } } as CaptureOptions;
 
@@ -31,13 +31,39 @@ describe('capture options', function () {
     assert.deepStrictEqual(normalizeCaptureOptions({ target: { kind: 'system' } }).native.target, { kind: 'system', exclude: [] });
     assert.deepStrictEqual(normalizeCaptureOptions({ target: { kind: 'system', exclude: ['zoom'] } }).native.target, { kind: 'system', exclude: ['zoom'] });
     assert.deepStrictEqual(normalizeCaptureOptions({ target: { kind: 'tap', tapUid: 'U-1' } }).native.target, { kind: 'tap', tapUid: 'U-1' });
+    assert.deepStrictEqual(normalizeCaptureOptions({ target: { kind: 'input' } }).native.target, { kind: 'input' });
+    const tracks = normalizeCaptureOptions({
+      target: { kind: 'tracks', tracks: [{ kind: 'app', apps: ['zoom', '77'] }, { kind: 'system', device: 'hdmi' }, { kind: 'input', device: 'mic' }] },
+    });
+    assert.deepStrictEqual(tracks.native.target, {
+      kind: 'tracks',
+      tracks: [{ kind: 'app', apps: ['zoom', 77] }, { kind: 'system', exclude: [], device: 'hdmi' }, { kind: 'input', device: 'mic' }],
+    });
+    assert.deepStrictEqual(tracks.tracks, [{ name: 'zoom, 77' }, { name: 'system' }, { name: 'input mic' }]);
+    assert.strictEqual(tracks.native.follow, true, 'an app named by name in a track is followed');
+  });
+
+  it('a multitrack capture: chunks of tracks × channels, and the track map', function () {
+    const capture = new Capture({ target: { kind: 'tracks', tracks: [{ kind: 'app', apps: ['a'] }, { kind: 'input' }] }, format: { channels: 2, encoding: 'f32le' } });
+    assert.deepStrictEqual(capture.format, { sampleRate: 48000, channels: 4, encoding: 'f32le' });
+    assert.deepStrictEqual(capture.tracks, [
+      { index: 0, name: 'a', firstChannel: 0, channels: 2 },
+      { index: 1, name: 'input (default)', firstChannel: 2, channels: 2 },
+    ]);
+    assert.strictEqual(new Capture({ target: { kind: 'app', apps: ['a'] } }).tracks, undefined);
   });
 
   it('refuses bad options with a TypeError naming the field', function () {
     const bad: Array<[unknown, RegExp]> = [
       [undefined, /^options: expected an object/],
       [{}, /^target: expected an object/],
-      [{ target: { kind: 'apps', apps: ['a'] } }, /^target\.kind: expected "app", "system" or "tap", got "apps"/],
+      [{ target: { kind: 'apps', apps: ['a'] } }, /^target\.kind: expected "app", "system", "input", "tap" or "tracks", got "apps"/],
+      [{ target: { kind: 'input', device: 5 } }, /^target\.device: expected a string/],
+      [{ target: { kind: 'tracks', tracks: [] } }, /^target\.tracks: expected 1 to 16 targets/],
+      [{ target: { kind: 'tracks', tracks: new Array(17).fill({ kind: 'system' }) } }, /^target\.tracks: expected 1 to 16 targets/],
+      [{ target: { kind: 'tracks', tracks: [{ kind: 'app', apps: ['a'] }, { kind: 'tap', tapUid: 'U' }] } }, /^target\.tracks\[1\]\.kind: expected "app", "system" or "input", got "tap"/],
+      [{ target: { kind: 'tracks', tracks: [{ kind: 'app', apps: [] }] } }, /^target\.tracks\[0\]\.apps: name at least one app/],
+      [{ target: { kind: 'tracks', tracks: [{ kind: 'app', apps: ['a'] }] }, mute: true }, /^mute: a multitrack capture is not muted/],
       [{ target: { kind: 'app', apps: [] } }, /^target\.apps: name at least one app/],
       [{ target: { kind: 'app', apps: [0] } }, /^target\.apps\[0\]: expected a PID/],
       [{ target: { kind: 'system', exclude: [''] } }, /^target\.exclude\[0\]:/],

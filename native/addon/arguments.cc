@@ -1,5 +1,7 @@
 #include "addon/arguments.h"
 
+#include "core/capture_core.h"
+
 namespace audiotap {
 
 [[noreturn]] void ThrowType(Napi::Env env, const std::string& message) {
@@ -62,24 +64,58 @@ Format ParseFormat(Napi::Env env, Napi::Object object) {
   return format;
 }
 
+namespace {
+
+// One target: "app", "system", "input" or "tap"; `field` names it in errors.
+Target ParseTarget(Napi::Env env, Napi::Value value, const std::string& field) {
+  if (!value.IsObject()) ThrowType(env, field + ": expected an object");
+  Napi::Object object = value.As<Napi::Object>();
+  Target target;
+  const std::string kind = object.Get("kind").ToString().Utf8Value();
+  if (kind == "app") {
+    target.kind = TargetKind::kApp;
+    target.apps = ParseSelectors(env, object.Get("apps"), (field + ".apps").c_str());
+    if (target.apps.empty()) ThrowType(env, field + ".apps: name at least one app");
+  } else if (kind == "system") {
+    target.kind = TargetKind::kSystem;
+    target.exclude = ParseSelectors(env, object.Get("exclude"), (field + ".exclude").c_str());
+  } else if (kind == "input") {
+    target.kind = TargetKind::kInput;
+  } else if (kind == "tap") {
+    target.kind = TargetKind::kTap;
+    target.tap_uid = object.Get("tapUid").ToString().Utf8Value();
+  } else {
+    ThrowType(env, field + ".kind: expected \"app\", \"system\", \"input\" or \"tap\"");
+  }
+  Napi::Value device = object.Get("device");
+  if (device.IsString()) target.device = device.As<Napi::String>().Utf8Value();
+  return target;
+}
+
+}  // namespace
+
 CaptureOptions ParseCaptureOptions(Napi::Env env, Napi::Object object) {
   CaptureOptions options;
   Napi::Value target_value = object.Get("target");
   if (!target_value.IsObject()) ThrowType(env, "target: expected an object");
   Napi::Object target = target_value.As<Napi::Object>();
-  std::string kind = target.Get("kind").ToString().Utf8Value();
-  if (kind == "app") {
-    options.target.kind = TargetKind::kApp;
-    options.target.apps = ParseSelectors(env, target.Get("apps"), "target.apps");
-    if (options.target.apps.empty()) ThrowType(env, "target.apps: name at least one app");
-  } else if (kind == "system") {
-    options.target.kind = TargetKind::kSystem;
-    options.target.exclude = ParseSelectors(env, target.Get("exclude"), "target.exclude");
-  } else if (kind == "tap") {
-    options.target.kind = TargetKind::kTap;
-    options.target.tap_uid = target.Get("tapUid").ToString().Utf8Value();
+  if (target.Get("kind").ToString().Utf8Value() == "tracks") {
+    Napi::Value tracks = target.Get("tracks");
+    if (!tracks.IsArray()) ThrowType(env, "target.tracks: expected an array of targets");
+    Napi::Array list = tracks.As<Napi::Array>();
+    if (list.Length() < 1 || list.Length() > CaptureCore::kMaxTracks) {
+      ThrowType(env, "target.tracks: expected 1 to " + std::to_string(CaptureCore::kMaxTracks) +
+                         " targets");
+    }
+    for (uint32_t i = 0; i < list.Length(); ++i) {
+      const std::string field = "target.tracks[" + std::to_string(i) + "]";
+      Target track = ParseTarget(env, list.Get(i), field);
+      if (track.kind == TargetKind::kTap) ThrowType(env, field + ": a tap is not a track");
+      options.track_targets.push_back(std::move(track));
+    }
+    options.tracks = static_cast<uint32_t>(options.track_targets.size());
   } else {
-    ThrowType(env, "target.kind: expected \"app\", \"system\" or \"tap\"");
+    options.target = ParseTarget(env, target_value, "target");
   }
   options.format = ParseFormat(env, object);
   options.chunk_frames = ParseUint(env, object, "chunkFrames", options.format.sample_rate / 50,

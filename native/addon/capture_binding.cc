@@ -25,6 +25,7 @@ struct Event {
   EndReason reason = EndReason::kStopped;
   std::string code;  // warning or end code, or the silence's reason; "" for none
   bool silent = false;  // kSilence: silent (true) or audible again
+  int track = -1;       // kTarget: the track whose target it is (multitrack), else -1
   CaptureStats stats;
 };
 
@@ -74,8 +75,8 @@ class Capture : public Napi::ObjectWrap<Capture>, public EventSink {
     event.text = message;
     Push(std::move(event), false);
   }
-  void OnTarget(bool back, uint64_t position) override {
-    PushPresence(Event::Type::kTarget, back, position);
+  void OnTarget(bool back, uint64_t position, int track) override {
+    PushPresence(Event::Type::kTarget, back, position, track);
   }
   void OnServer(bool back, uint64_t position) override {
     PushPresence(Event::Type::kServer, back, position);
@@ -103,11 +104,12 @@ class Capture : public Napi::ObjectWrap<Capture>, public EventSink {
 
  private:
   // A target or the server went ("gone") or came back ("back") at `position`.
-  void PushPresence(Event::Type type, bool back, uint64_t position) {
+  void PushPresence(Event::Type type, bool back, uint64_t position, int track = -1) {
     Event event;
     event.type = type;
     event.text = back ? "back" : "gone";
     event.position = position;
+    event.track = track;
     Push(std::move(event), false);
   }
 
@@ -240,7 +242,8 @@ class Capture : public Napi::ObjectWrap<Capture>, public EventSink {
         case Event::Type::kServer:
           Call(env, {Napi::String::New(env, event.type == Event::Type::kTarget ? "target" : "server"),
                      Napi::String::New(env, event.text),
-                     Napi::Number::New(env, static_cast<double>(event.position))});
+                     Napi::Number::New(env, static_cast<double>(event.position)),
+                     event.track >= 0 ? Napi::Number::New(env, event.track) : env.Undefined()});
           break;
         case Event::Type::kSilence:
           Call(env, {Napi::String::New(env, "silence"),

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 
 #include "core/channel_mix.h"
@@ -22,11 +23,22 @@ namespace {
 // Each source's ring holds 4 s (of kMaxSourceChannels channels: more for fewer): far more than
 // one chunk of drain latency, so an overrun means the drain thread stalled, not ordinary jitter.
 constexpr double kRingSeconds = 4.0;
+// A source placed further than this from the read point by its timestamps is placed at the
+// read point: its clock or the other's is not what it claims.
+constexpr double kMaxPlacementSeconds = 1.0;
+// Two blocks of one device clock whose ends were stamped this close came from one render of
+// the server (renders are a few ms apart or more; one render reaches the callbacks of its
+// streams within about 0.1 ms): their ends are the same frame, exactly.
+constexpr int64_t kSameRenderNs = 1000000;
+// How long a new source waits for a block of the same render as a placed one of its clock
+// before it is placed by its stamps alone (a machine too busy to deliver them together).
+constexpr int64_t kPlaceWaitNs = 150000000;
 }  // namespace
 
 CaptureCore::CaptureCore(const CaptureOptions& options, EventSink* sink)
     : format_(options.format),
       bytes_per_frame_(options.format.BytesPerFrame()),
+      tracks_(options.tracks),
       chunk_frames_(options.chunk_frames),
       chunk_ns_(static_cast<int64_t>(options.chunk_frames) * 1000000000LL /
                 options.format.sample_rate),
@@ -37,6 +49,11 @@ CaptureCore::CaptureCore(const CaptureOptions& options, EventSink* sink)
                   std::max(options.format.channels, kMaxSourceChannels) *
                   BytesPerSample(options.format.encoding)),
       sink_(sink) {
+  if (tracks_ < 1 || tracks_ > kMaxTracks) {
+    throw EngineError("EFORMAT", "a capture has 1 to " + std::to_string(kMaxTracks) +
+                                     " tracks, not " + std::to_string(tracks_));
+  }
+  if (tracks_ > 1) track_.resize(static_cast<size_t>(chunk_frames_) * bytes_per_frame_);
   const size_t chunk_samples = static_cast<size_t>(chunk_frames_) * format_.channels;
   scratch_.resize(static_cast<size_t>(chunk_frames_) * bytes_per_frame_);
   convert_.resize(static_cast<size_t>(chunk_frames_) * kMaxSourceChannels *
@@ -67,8 +84,12 @@ int64_t CaptureCore::NowNs() {
 #endif
 }
 
-int CaptureCore::AcquireSource(uint32_t channels) {
+int CaptureCore::AcquireSource(uint32_t channels, uint32_t track, uint64_t clock) {
   if (channels == 0) channels = format_.channels;
+  if (track >= tracks_) {
+    throw EngineError("EFORMAT", "no track " + std::to_string(track) + " in a capture of " +
+                                     std::to_string(tracks_));
+  }
   if (!CanConvertChannels(channels, format_.channels)) {
     throw EngineError("EFORMAT", "a capture source of " + std::to_string(channels) +
                                      " channels cannot be converted to " +
@@ -86,6 +107,16 @@ int CaptureCore::AcquireSource(uint32_t channels) {
     slot.channels.store(channels, std::memory_order_relaxed);
     slot.bytes_per_frame.store(channels * BytesPerSample(format_.encoding),
                                std::memory_order_relaxed);
+    slot.track.store(track, std::memory_order_relaxed);
+    slot.clock = clock;
+    slot.written_frames.store(0, std::memory_order_relaxed);
+    slot.time_seq.store(0, std::memory_order_relaxed);
+    slot.placed = false;
+    slot.timed = false;
+    slot.start_position = 0;
+    slot.pad_frames = 0;
+    slot.skip_frames = 0;
+    slot.seen_ns = 0;
     slot.state.store(kActive, std::memory_order_release);
     sources_.fetch_add(1, std::memory_order_relaxed);
     return id;
@@ -106,8 +137,24 @@ void CaptureCore::SetSourcePaused(int id, bool paused) {
   slots_[id].paused.store(paused, std::memory_order_relaxed);
 }
 
-void CaptureCore::Write(int id, const void* frames, size_t frame_count) {
+void CaptureCore::Write(int id, const void* frames, size_t frame_count, int64_t capture_ns) {
   Slot& slot = slots_[id];
+  const uint64_t stream_frame = slot.written_frames.load(std::memory_order_relaxed);
+  if (capture_ns != 0) {
+    // Seqlock writer (one producer per slot): odd while the pair changes. The pair's stores
+    // are release (plain stores on x86 and a barrier-free stlr on ARM), so a reader that
+    // sees one of them also sees the odd count before it (no fences: ThreadSanitizer
+    // cannot check those).
+    const uint32_t seq = slot.time_seq.load(std::memory_order_relaxed);
+    slot.time_seq.store(seq + 1, std::memory_order_relaxed);
+    // Kept as the block's end: two streams' blocks of one render end on the same instant.
+    slot.time_ns.store(capture_ns + static_cast<int64_t>(frame_count) * 1000000000 /
+                                        static_cast<int64_t>(format_.sample_rate),
+                       std::memory_order_release);
+    slot.time_frame.store(stream_frame + frame_count, std::memory_order_release);
+    slot.time_seq.store(seq + 2, std::memory_order_release);
+  }
+  slot.written_frames.store(stream_frame + frame_count, std::memory_order_relaxed);
   const size_t frame_bytes = slot.bytes_per_frame.load(std::memory_order_relaxed);
   const size_t bytes = frame_count * frame_bytes;
   const size_t written = slot.ring.Write(frames, bytes);
@@ -119,6 +166,8 @@ void CaptureCore::Write(int id, const void* frames, size_t frame_count) {
 
 void CaptureCore::WriteSilence(int id, size_t frame_count) {
   Slot& slot = slots_[id];
+  slot.written_frames.store(slot.written_frames.load(std::memory_order_relaxed) + frame_count,
+                            std::memory_order_relaxed);
   const size_t frame_bytes = slot.bytes_per_frame.load(std::memory_order_relaxed);
   const size_t bytes = frame_count * frame_bytes;
   const size_t written = slot.ring.WriteZeros(bytes);
@@ -198,6 +247,8 @@ void CaptureCore::Pump(bool flush) {
   size_t flush_budget = 0;  // frames
   for (;;) {
     const int64_t now = NowNs();
+    bool unplaced = false;  // a source's first frames wait to be placed
+    bool any_data = false;  // a source holds frames (placed or not)
     bool any_gating = false;
     bool any_live = false;  // an open source that is not paused
     size_t gating_min = SIZE_MAX;
@@ -205,12 +256,19 @@ void CaptureCore::Pump(bool flush) {
     for (Slot& slot : slots_) {
       const int state = slot.state.load(std::memory_order_acquire);
       if (state == kFree) continue;
-      const size_t avail =
+      const size_t in_ring =
           slot.ring.Readable() / slot.bytes_per_frame.load(std::memory_order_relaxed);
-      if (state == kReleased && avail == 0) {
+      if (state == kReleased && in_ring == 0 && slot.pad_frames == 0) {
         slot.state.store(kFree, std::memory_order_release);
         continue;
       }
+      if (!slot.placed && in_ring > 0) unplaced = true;
+      if (in_ring > 0) any_data = true;
+      // A source waiting to be placed holds the timeline back (its frames are not yet
+      // anywhere); once placed, what it owes in silence counts and what it skips does not.
+      const size_t avail = !slot.placed && in_ring > 0
+                               ? 0
+                               : slot.pad_frames + in_ring - std::min(in_ring, slot.skip_frames);
       const bool paused = slot.paused.load(std::memory_order_relaxed);
       if (state == kActive && !paused) any_live = true;
       const bool quiet = state == kReleased || paused ||
@@ -225,10 +283,24 @@ void CaptureCore::Pump(bool flush) {
     // The timeline starts with the first frame any source delivers (or at once for targets
     // that are always there, such as the system mix).
     if (!recording_) {
-      if (max_avail == 0 && !mark_recording_.load(std::memory_order_acquire)) return;
+      if (!any_data && !mark_recording_.load(std::memory_order_acquire)) return;
       recording_ = true;
       anchor_ns_.store(now, std::memory_order_release);
       sink_->OnState(CaptureState::kRecording);
+    }
+
+    // A source's first frames: where they go on the timeline (after a catch-up, below: the
+    // read point is where the next chunk starts). The scan is repeated with its pad or skip.
+    if (unplaced && (flush || !(any_live && filling_))) {
+      bool placed = false;
+      for (Slot& slot : slots_) {
+        if (slot.state.load(std::memory_order_acquire) == kFree || slot.placed) continue;
+        // At the end nothing is waited for: placed by what is known now.
+        if (slot.ring.Readable() > 0 && Place(slot, flush ? slot.seen_ns + kPlaceWaitNs : now)) {
+          placed = true;
+        }
+      }
+      if (placed) continue;
     }
 
     if (flush) {
@@ -256,6 +328,7 @@ void CaptureCore::Pump(bool flush) {
           EmitMix(chunk_frames_, true);
         }
       }
+      if (unplaced) continue;  // placed at the read point the catch-up has moved
     }
     // Data-driven: every source still delivering has a whole chunk (or, when none is, a
     // source that stopped still holds one).
@@ -293,44 +366,126 @@ uint64_t CaptureCore::ClockPosition() const {
   return std::max(produced, clock);
 }
 
-void CaptureCore::EmitMix(size_t frames, bool silence) {
-  // scratch_ and mix_*_ hold one chunk. Past it, a second source's frames would be written
-  // beyond them; clamping instead leaves the rest in the rings for the next chunk.
-  assert(frames <= chunk_frames_);
-  frames = std::min(frames, size_t{chunk_frames_});
+bool CaptureCore::ReadTime(const Slot& slot, SlotTime* time) {
+  // Seqlock reader: a pair read while the producer wrote it is read again.
+  for (int tries = 0; tries < 64; ++tries) {
+    const uint32_t before = slot.time_seq.load(std::memory_order_acquire);
+    if (before == 0) return false;
+    if (before & 1) continue;
+    time->ns = slot.time_ns.load(std::memory_order_acquire);
+    time->frame = slot.time_frame.load(std::memory_order_acquire);
+    if (slot.time_seq.load(std::memory_order_relaxed) == before) return true;
+  }
+  return false;
+}
+
+bool CaptureCore::Place(Slot& slot, int64_t now) {
+  // The read point: the next chunk's first frame, where the ring's head goes unless timed.
+  const int64_t here = static_cast<int64_t>(frames_.load(std::memory_order_relaxed));
+  SlotTime own;
+  if (!ReadTime(slot, &own)) {
+    slot.placed = true;
+    slot.start_position = here;
+    return true;
+  }
+  if (slot.seen_ns == 0) slot.seen_ns = now;
+  // The reference: a timed source on the timeline, of the same device clock if there is one
+  // (then its latest block ended nearest in time to this one's), else any. Its frame `frame`
+  // sits at start_position + frame.
+  const Slot* ref = nullptr;
+  SlotTime ref_time{0, 0};
+  bool same_clock = false;
+  for (const Slot& other : slots_) {
+    if (&other == &slot || other.state.load(std::memory_order_acquire) != kActive ||
+        !other.placed || !other.timed) {
+      continue;
+    }
+    SlotTime time;
+    if (!ReadTime(other, &time)) continue;
+    const bool same = slot.clock != 0 && other.clock == slot.clock;
+    if (ref == nullptr || (same && !same_clock) ||
+        (same == same_clock && std::llabs(time.ns - own.ns) < std::llabs(ref_time.ns - own.ns))) {
+      ref = &other;
+      ref_time = time;
+      same_clock = same;
+    }
+  }
+  const bool one_render = same_clock && std::llabs(ref_time.ns - own.ns) <= kSameRenderNs;
+  if (same_clock && !one_render && now - slot.seen_ns < kPlaceWaitNs) {
+    return false;  // the blocks of one render have not both arrived yet: the next pass
+  }
+  slot.placed = true;
+  slot.timed = true;
+  slot.start_position = here;
+  if (ref == nullptr) return true;
+  // One render: the blocks' ends are the same frame. Otherwise the stamps say how far apart.
+  const int64_t apart_ns = one_render ? 0 : own.ns - ref_time.ns;
+  const double at = static_cast<double>(ref->start_position) +
+                    static_cast<double>(ref_time.frame) +
+                    static_cast<double>(apart_ns) * format_.sample_rate / 1e9 -
+                    static_cast<double>(own.frame);
+  const double delta = at - static_cast<double>(here);
+  if (!(std::fabs(delta) < kMaxPlacementSeconds * format_.sample_rate)) return true;
+  const int64_t frames = std::llround(delta);
+  slot.start_position = here + frames;
+  if (frames > 0) {
+    slot.pad_frames = static_cast<size_t>(frames);
+  } else if (frames < 0) {
+    // Frames captured before the read point: their place has been emitted. Lost, and counted.
+    slot.skip_frames = static_cast<size_t>(-frames);
+    overrun_frames_.fetch_add(slot.skip_frames, std::memory_order_relaxed);
+  }
+  return true;
+}
+
+size_t CaptureCore::ReadSlot(Slot& slot, uint8_t* into, size_t frames) {
+  const size_t frame_bytes = slot.bytes_per_frame.load(std::memory_order_relaxed);
+  if (slot.skip_frames > 0) {
+    slot.skip_frames -= slot.ring.Discard(slot.skip_frames * frame_bytes) / frame_bytes;
+    if (slot.skip_frames > 0) return 0;  // still too early for its place
+  }
+  const size_t pad = std::min(slot.pad_frames, frames);
+  if (pad > 0) {
+    std::memset(into, 0, pad * bytes_per_frame_);
+    slot.pad_frames -= pad;
+    into += pad * bytes_per_frame_;
+    frames -= pad;
+  }
+  const uint32_t channels = slot.channels.load(std::memory_order_relaxed);
+  if (channels == format_.channels) {
+    return pad + slot.ring.Read(into, frames * bytes_per_frame_) / bytes_per_frame_;
+  }
+  const size_t got = slot.ring.Read(convert_.data(), frames * frame_bytes) / frame_bytes;
+  ConvertChannels(format_.encoding, convert_.data(), channels, into, format_.channels, got);
+  return pad + got;
+}
+
+int CaptureCore::MixTrack(uint32_t track, uint8_t* into, size_t frames) {
   const size_t bytes = frames * bytes_per_frame_;
   const size_t samples = frames * format_.channels;
-  std::vector<uint8_t> out(bytes, 0);
   int contributors = 0;
   for (Slot& slot : slots_) {
-    if (silence) break;
-    if (slot.state.load(std::memory_order_acquire) == kFree) continue;
-    // The first source reads straight into the chunk (the usual case: one stream).
-    uint8_t* into = contributors == 0 ? out.data() : scratch_.data();
-    const uint32_t channels = slot.channels.load(std::memory_order_relaxed);
-    size_t got;
-    if (channels == format_.channels) {
-      got = slot.ring.Read(into, bytes);
-    } else {
-      const size_t frame_bytes = slot.bytes_per_frame.load(std::memory_order_relaxed);
-      const size_t got_frames = slot.ring.Read(convert_.data(), frames * frame_bytes) / frame_bytes;
-      ConvertChannels(format_.encoding, convert_.data(), channels, into, format_.channels,
-                      got_frames);
-      got = got_frames * bytes_per_frame_;
+    // An unplaced source's first frames came after this pass's scan: placed on the next.
+    if (slot.state.load(std::memory_order_acquire) == kFree || !slot.placed ||
+        slot.track.load(std::memory_order_relaxed) != track) {
+      continue;
     }
+    // The first source reads straight into the track (the usual case: one stream).
+    uint8_t* dest = contributors == 0 ? into : scratch_.data();
+    const size_t got = ReadSlot(slot, dest, frames) * bytes_per_frame_;
     if (got == 0) continue;
     if (++contributors == 1) continue;
-    // A second source: switch to a wide accumulator seeded with what `out` holds so far.
+    // A second source: switch to a wide accumulator seeded with what `into` holds so far.
     const size_t got_samples = got / BytesPerSample(format_.encoding);
     if (format_.encoding == SampleEncoding::kF32LE) {
       if (contributors == 2) {
-        std::memcpy(mix_f32_.data(), out.data(), bytes);
+        std::memcpy(mix_f32_.data(), into, bytes);
       }
       const float* in = reinterpret_cast<const float*>(scratch_.data());
       for (size_t i = 0; i < got_samples; ++i) mix_f32_[i] += in[i];
     } else {
       if (contributors == 2) {
-        const int16_t* seed = reinterpret_cast<const int16_t*>(out.data());
+        const int16_t* seed = reinterpret_cast<const int16_t*>(into);
         for (size_t i = 0; i < samples; ++i) mix_s32_[i] = seed[i];
       }
       const int16_t* in = reinterpret_cast<const int16_t*>(scratch_.data());
@@ -339,11 +494,36 @@ void CaptureCore::EmitMix(size_t frames, bool silence) {
   }
   if (contributors >= 2) {
     if (format_.encoding == SampleEncoding::kF32LE) {
-      std::memcpy(out.data(), mix_f32_.data(), bytes);
+      std::memcpy(into, mix_f32_.data(), bytes);
     } else {
-      int16_t* dst = reinterpret_cast<int16_t*>(out.data());
+      int16_t* dst = reinterpret_cast<int16_t*>(into);
       for (size_t i = 0; i < samples; ++i) {
         dst[i] = static_cast<int16_t>(std::clamp<int32_t>(mix_s32_[i], -32768, 32767));
+      }
+    }
+  }
+  return contributors;
+}
+
+void CaptureCore::EmitMix(size_t frames, bool silence) {
+  // scratch_, track_ and mix_*_ hold one chunk of one track. Past it, a second source's frames
+  // would be written beyond them; clamping instead leaves the rest in the rings.
+  assert(frames <= chunk_frames_);
+  frames = std::min(frames, size_t{chunk_frames_});
+  std::vector<uint8_t> out(frames * chunk_frame_bytes(), 0);
+  if (!silence && tracks_ == 1) {
+    MixTrack(0, out.data(), frames);
+  } else if (!silence) {
+    // Each track mixed on its own, then laid into its place in every frame.
+    for (uint32_t track = 0; track < tracks_; ++track) {
+      std::memset(track_.data(), 0, frames * bytes_per_frame_);
+      if (MixTrack(track, track_.data(), frames) == 0) continue;
+      const uint8_t* from = track_.data();
+      uint8_t* to = out.data() + track * bytes_per_frame_;
+      for (size_t i = 0; i < frames; ++i) {
+        std::memcpy(to, from, bytes_per_frame_);
+        from += bytes_per_frame_;
+        to += chunk_frame_bytes();
       }
     }
   }

@@ -13,6 +13,19 @@
 // (a late source may still deliver); when a source goes live again after such a fill, the
 // timeline first catches up with the clock, so the source's audio lands where it sounded. Frames that reach a full ring and chunks the
 // host has no room for are dropped and counted, never queued without bound.
+//
+// Placement: a source that says when its frames were captured (Write's capture_ns) starts at
+// the timeline position of that instant, measured against another timed source already on the
+// timeline (what that one captured at a known instant sits at a known position): a stream
+// opened later, or whose first data arrives later, lands where it sounded. Sources of one
+// device clock (AcquireSource's `clock`) whose latest blocks ended within 1 ms of each other
+// came from one render and their ends are the same frame, exactly; a new source waits up to
+// 150 ms for such a pair (holding the timeline, so nothing is lost) before it is placed by its
+// stamps alone. Sources of other clocks are placed by their stamps (to their precision);
+// sources without timestamps start at the drain's read point.
+//
+// Tracks: with options.tracks > 1 every frame holds the tracks side by side (track t's
+// channels from sample t × channels on), each the mix of its own sources, on one timeline.
 #pragma once
 
 #include <array>
@@ -61,7 +74,8 @@ class EventSink {
   // A followed target's processes are all gone (`back` false: the recording stays open and
   // fills silence) or one plays again (`back` true). `position` is the timeline's length then,
   // in frames.
-  virtual void OnTarget(bool /*back*/, uint64_t /*position*/) {}
+  // `track`: the track whose target it is in a multitrack capture, else -1.
+  virtual void OnTarget(bool /*back*/, uint64_t /*position*/, int /*track*/) {}
   // The audio server went away (`back` false: the capture fills silence and reconnects) or the
   // capture runs again on a new server (`back` true). `position`: the timeline's length then.
   virtual void OnServer(bool /*back*/, uint64_t /*position*/) {}
@@ -85,14 +99,22 @@ class CaptureCore {
   CaptureCore(const CaptureCore&) = delete;
   CaptureCore& operator=(const CaptureCore&) = delete;
 
+  static constexpr uint32_t kMaxTracks = 16;
+
   const Format& format() const { return format_; }
+  uint32_t tracks() const { return tracks_; }
+  // Bytes of one frame of a chunk: tracks × channels × bytes per sample.
+  uint32_t chunk_frame_bytes() const { return bytes_per_frame_ * tracks_; }
   uint32_t chunk_frames() const { return chunk_frames_; }  // frames per chunk (the last: fewer)
 
   // Backend control thread (not real-time). Returns a source ID, or -1 when kMaxSources are
   // open. The source delivers interleaved frames of `channels` channels (0: the capture's own;
   // else 1 to kMaxSourceChannels, converted by the law of core/channel_mix.h; others throw
-  // EngineError EFORMAT). The first use of a slot allocates its ring; later uses reuse it.
-  int AcquireSource(uint32_t channels = 0);
+  // EngineError EFORMAT). The source is mixed into track `track` (0 .. tracks() - 1; others
+  // throw EFORMAT). `clock`: an ID the sources rendered together share (one device: on Linux
+  // a sink's inputs and its monitor), 0 when unknown; timed sources of one clock are placed to
+  // the frame (Placement). The first use of a slot allocates its ring; later uses reuse it.
+  int AcquireSource(uint32_t channels = 0, uint32_t track = 0, uint64_t clock = 0);
   // The source's producer writes no more. Frames it already wrote are still mixed.
   void ReleaseSource(int id);
   // Any thread: the OS says this source's stream is paused (a corked sink-input, a paused
@@ -102,8 +124,10 @@ class CaptureCore {
   // Audio callback thread: lock-free, allocation-free. `frame_count` whole frames in format()'s
   // encoding with the source's channel count (frame_count * channels * bytes per sample
   // bytes). What does not fit the source's ring (4 s or more) is dropped and counted in
-  // overrun_frames.
-  void Write(int id, const void* frames, size_t frame_count);
+  // overrun_frames. `capture_ns`: when the first of these frames was captured, on the
+  // steady clock (CLOCK_MONOTONIC on Linux, as pa_rtclock_now; the host clock elsewhere), in
+  // ns; 0 when the OS does not say. A timed source is placed on the timeline by it.
+  void Write(int id, const void* frames, size_t frame_count, int64_t capture_ns = 0);
   void WriteSilence(int id, size_t frame_count);
 
   // Any thread. The timeline starts now even with no source open (the system mix: silence
@@ -130,13 +154,19 @@ class CaptureCore {
 
   // Backend control thread: a followed target went away or came back (EventSink::OnTarget),
   // at the timeline's position now (ClockPosition).
-  void NoteTarget(bool back) { sink_->OnTarget(back, ClockPosition()); }
+  void NoteTarget(bool back, int track = -1) { sink_->OnTarget(back, ClockPosition(), track); }
   // Backend control thread: the audio server went away or is back (EventSink::OnServer).
   void NoteServer(bool back) { sink_->OnServer(back, ClockPosition()); }
   // Backend control thread: the capture is silent for a known cause, or no longer
   // (EventSink::OnSilence).
-  void NoteSilence(bool silent, const std::string& reason, const std::string& message) {
-    sink_->OnSilence(silent, reason, message, ClockPosition());
+  // `ago_ns`: how long ago it began (a silence is said once it has lasted): the event's
+  // position is then, not now.
+  void NoteSilence(bool silent, const std::string& reason, const std::string& message,
+                   int64_t ago_ns = 0) {
+    const uint64_t now = ClockPosition();
+    const uint64_t back =
+        ago_ns > 0 ? static_cast<uint64_t>(static_cast<double>(ago_ns) * format_.sample_rate / 1e9) : 0;
+    sink_->OnSilence(silent, reason, message, now > back ? now - back : 0);
   }
 
   // Any thread: the timeline position (frames) of this moment: the frames produced, or, when
@@ -154,17 +184,50 @@ class CaptureCore {
     std::atomic<bool> paused{false};
     std::atomic<uint32_t> channels{0};         // of the frames in the ring
     std::atomic<uint32_t> bytes_per_frame{0};  // of the frames in the ring
+    std::atomic<uint32_t> track{0};
+    // The producer's frames so far (its stream's frame index), and its latest timestamp: frame
+    // `time_frame` was captured at `time_ns`. A seqlock (odd `time_seq`: being written) keeps
+    // the pair consistent without a lock on the audio thread; time_seq 0: never timed.
+    std::atomic<uint64_t> written_frames{0};
+    std::atomic<uint32_t> time_seq{0};
+    std::atomic<int64_t> time_ns{0};
+    std::atomic<uint64_t> time_frame{0};
+    // Drain thread only: placed on the timeline (its frame 0 at `start_position`), and the
+    // frames of silence still to go before its ring's first frame.
+    bool placed = false;
+    bool timed = false;
+    int64_t start_position = 0;
+    size_t pad_frames = 0;
+    size_t skip_frames = 0;  // frames of the ring's head that came too late for their place
+    int64_t seen_ns = 0;     // when its first frames were seen, waiting to be placed
+    uint64_t clock = 0;      // AcquireSource's device clock ID (set while the slot is free)
+  };
+  struct SlotTime {
+    int64_t ns;
+    uint64_t frame;
   };
 
   void DrainLoop();
   void Pump(bool flush);
+  // The slot's latest (capture time, frame), consistent; false when it was never timed.
+  static bool ReadTime(const Slot& slot, SlotTime* time);
+  // A source's first data: where on the timeline its frame 0 goes (see Placement above).
+  // False: not yet (a block of the same render as a placed source's is awaited).
+  bool Place(Slot& slot, int64_t now);
+  // Reads `frames` of a slot's frames into `into` (the capture's channel count), after the
+  // silence it still owes; returns the frames given (silence included).
+  size_t ReadSlot(Slot& slot, uint8_t* into, size_t frames);
+  // Mixes track `track`'s sources' next `frames` into `into` (frames × bytes_per_frame_,
+  // zeroed); returns how many sources gave frames.
+  int MixTrack(uint32_t track, uint8_t* into, size_t frames);
   // frames <= chunk_frames_: the mix buffers hold one chunk. `silence`: the sources are not
   // read (the timeline catching up with the wall clock before a source's first frame).
   void EmitMix(size_t frames, bool silence = false);
   static int64_t NowNs();
 
   const Format format_;
-  const uint32_t bytes_per_frame_;
+  const uint32_t bytes_per_frame_;  // of one track
+  const uint32_t tracks_;
   const uint32_t chunk_frames_;
   const int64_t chunk_ns_;
   const int64_t hold_ns_;
@@ -180,6 +243,7 @@ class CaptureCore {
   std::vector<uint8_t> convert_;   // a source's frames in its own channel count
   std::vector<float> mix_f32_;     // f32le sum, in samples
   std::vector<int32_t> mix_s32_;   // s16le sum, wide so that it clamps once, at the end
+  std::vector<uint8_t> track_;     // one track's mix, before it is laid into the chunk
   bool recording_ = false;
   bool filling_ = false;   // the last chunk was silence filled by the clock (nothing live)
   std::atomic<int64_t> anchor_ns_{0};  // when the timeline started (frame 0); 0 before

@@ -55,6 +55,7 @@ enum class TargetKind : uint8_t {
   kApp,     // "app": the output of the processes in `apps`, mixed into one stream
   kSystem,  // "system": the whole system mix, minus the processes in `exclude`
   kTap,     // "tap" (macOS): an existing visible process tap, by its UID, not owned
+  kInput,   // "input" (Linux): an input device's capture (a microphone): a source, `device`
 };
 
 struct Target {
@@ -62,6 +63,9 @@ struct Target {
   std::vector<AppSelector> apps;     // kApp: one or more
   std::vector<AppSelector> exclude;  // kSystem: zero or more
   std::string tap_uid;               // kTap
+  // kInput: the source's name ("" = the default source); kSystem as a track: the sink whose
+  // mix it is ("" = CaptureOptions::device, or the default sink).
+  std::string device;
 };
 
 struct CaptureOptions {
@@ -69,6 +73,13 @@ struct CaptureOptions {
   Format format;
   uint32_t chunk_frames = 960;   // frames per chunk handed to the host (960 = 20 ms at 48 kHz)
   uint32_t queue_chunks = 50;    // chunks that may wait for the host before new ones are dropped
+  // Tracks side by side in every frame: a chunk's frame holds tracks × format.channels samples,
+  // track t's channels from sample t × format.channels on (CaptureCore::AcquireSource puts a
+  // source on a track; a track's sources are mixed). 1: one mix, the usual capture.
+  uint32_t tracks = 1;
+  // A multitrack capture (Linux): one target per track, recorded side by side on one
+  // timeline (`tracks` is their count; `target` is unused). Empty: one target, `target`.
+  std::vector<Target> track_targets;
   bool mute = false;             // the tapped app is not heard on its device while captured
   std::string device;            // output device (sink name / device UID / endpoint ID); "" = default
   // When set, overrides `mute` (kUnmuted = false, otherwise true).

@@ -79,6 +79,14 @@ class SpscRing {
     return n;
   }
 
+  // Consumer side. Skips up to `bytes` without copying them; returns how many.
+  size_t Discard(size_t bytes) {
+    const size_t tail = tail_.load(std::memory_order_relaxed);
+    const size_t n = std::min(bytes, head_.load(std::memory_order_acquire) - tail);
+    tail_.store(tail + n, std::memory_order_release);
+    return n;
+  }
+
  private:
   std::unique_ptr<uint8_t[]> storage_;
   size_t capacity_ = 0;

@@ -22,8 +22,9 @@ export interface NativeSoftClipProcessor {
 }
 
 export interface DspBinding {
-  EqProcessor: new (channels: 1 | 2) => NativeEqProcessor;
-  SoftClipProcessor: new (channels: 1 | 2) => NativeSoftClipProcessor;
+  /** `channels`: samples per frame (the addon throws a RangeError for a count it cannot take). */
+  EqProcessor: new (channels: number) => NativeEqProcessor;
+  SoftClipProcessor: new (channels: number) => NativeSoftClipProcessor;
 }
 
 /**

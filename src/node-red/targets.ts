@@ -49,11 +49,5 @@ export function parseTarget(value: unknown): CaptureTarget {
   );
 }
 
-/** "firefox, 1234", "system", "system − vlc", "tap <uid>": a target in a few words. */
-export function describeTarget(target: CaptureTarget): string {
-  if (target.kind === 'app') return target.apps.join(', ');
-  if (target.kind === 'system') {
-    return target.exclude && target.exclude.length > 0 ? `system − ${target.exclude.join(', ')}` : 'system';
-  }
-  return `tap ${target.tapUid}`;
-}
+/** A target in a few words (src/capture.ts). */
+export { describeTarget } from '../capture';

@@ -252,8 +252,22 @@ export function playTone(
   const seconds = options.seconds ?? 30;
   const b = options.bursts === true ? SHORT_BURSTS : options.bursts || undefined;
   const variant = `${b ? `-bursts-${b.leadSeconds}-${b.onSeconds}-${b.periodSeconds}` : ''}${options.leftOnly ? '-left' : ''}`;
-  const file = path.join(os.tmpdir(), `audio-tap-tone-${freq}-${seconds}-${options.amplitude ?? 0.5}${variant}.raw`);
-  if (!fs.existsSync(file)) fs.writeFileSync(file, sineS16(freq, seconds, options.amplitude ?? 0.5, 48000, options.bursts, options.leftOnly));
+  const key = `tone-${freq}-${seconds}-${options.amplitude ?? 0.5}${variant}`;
+  return playPcm(name, key, () => sineS16(freq, seconds, options.amplitude ?? 0.5, 48000, options.bursts, options.leftOnly), options);
+}
+
+/**
+ * Plays s16le stereo 48 kHz PCM (made by `make` once, kept in a file named by `key`) from a
+ * separate `pacat` process whose application.name is `name`; options as playTone's.
+ */
+export function playPcm(
+  name: string,
+  key: string,
+  make: () => Buffer,
+  options: { delayMs?: number; device?: string; parentShell?: boolean } = {},
+): Player {
+  const file = path.join(os.tmpdir(), `audio-tap-${key}.raw`);
+  if (!fs.existsSync(file)) fs.writeFileSync(file, make());
   const pacat = [
     'pacat', '--playback', '--raw', '--format=s16le', '--rate=48000', '--channels=2',
     // 100 ms: low enough that a new monitor stream starts quickly, high enough that the

@@ -3,13 +3,17 @@
 namespace audiotap {
 namespace pulse {
 
-void Audibility::Note(uint32_t stream, bool corked, bool muted, double volume) {
+void Audibility::Note(uint32_t stream, bool corked, bool muted, double volume, int64_t now_ns) {
   streams_[stream] = Stream{corked, muted, muted || volume < kSilentVolume};
+  Recompute(now_ns);
 }
 
-void Audibility::Forget(uint32_t stream) { streams_.erase(stream); }
+void Audibility::Forget(uint32_t stream, int64_t now_ns) {
+  streams_.erase(stream);
+  Recompute(now_ns);
+}
 
-bool Audibility::Changed() {
+void Audibility::Recompute(int64_t now_ns) {
   // Silent: something plays, and all that plays is silenced. Corked streams play nothing.
   bool playing = false;
   bool audible = false;
@@ -20,9 +24,16 @@ bool Audibility::Changed() {
   }
   // With no stream left (the app's streams ended or its server went away) the cause is gone
   // only once a stream plays again audibly: an app that stops playing is not "unmuted".
-  if (playing) silent_ = !audible;
-  if (silent_ == reported_) return false;
-  reported_ = silent_;
+  if (!playing) return;
+  if (!audible && !silent_) silent_since_ns_ = now_ns;
+  silent_ = !audible;
+}
+
+bool Audibility::Changed(int64_t now_ns) {
+  // Audible again is said at once; silence once it has lasted (or was said already).
+  const bool say = silent_ && (reported_ || now_ns - silent_since_ns_ >= kSilentHoldNs);
+  if (say == reported_) return false;
+  reported_ = say;
   return true;
 }
 

@@ -30,6 +30,7 @@
 #include "backends/linux/pulse_api.h"
 #include "backends/linux/sink_input.h"
 #include "backends/linux/stream_restore.h"
+#include "backends/linux/tracks.h"
 #include "core/app_follow.h"
 #include "core/capture_core.h"
 #include "core/channel_mix.h"
@@ -37,6 +38,13 @@
 namespace audiotap {
 namespace pulse {
 namespace {
+
+// The steady clock (CLOCK_MONOTONIC), in ns: what the core's timestamps are on.
+int64_t SteadyNowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 // A random token, 64 bits in hex.
 std::string NewToken() {
@@ -49,10 +57,12 @@ std::string NewToken() {
 
 class PulseCapture : public CaptureSession {
  public:
-  PulseCapture(const CaptureOptions& options, CaptureCore* core)
+  PulseCapture(const CaptureOptions& options, CaptureCore* core, uint32_t track, TrackHost* host)
       : pa_(Pulse()),
         options_(options),
         core_(core),
+        track_(track),
+        host_(host),
         // PulseAudio has no "muted only while read": a capture is always being read.
         mute_(options.EffectiveMuteMode() != MuteMode::kUnmuted) {}
 
@@ -110,12 +120,13 @@ class PulseCapture : public CaptureSession {
   void StartLocked() {
     Connection& c = *connection_;
     const Target& target = options_.target;
+    pipewire_ = c.OnPipeWire();  // asked here: OpenMonitor also runs on the loop thread
     RecoverStraySinks(c);
     // Before anything is opened or moved: what the server has stored, to leave it so.
     stored_routing_.Snapshot(c);
     if (mute_ && target.kind != TargetKind::kApp) {
-      throw EngineError("EUNSUPPORTED",
-                        "mute applies to app captures (one app or several), not to the system mix");
+      throw EngineError("EUNSUPPORTED", "mute applies to app captures (one app or several), not "
+                                        "to the system mix or an input device");
     }
     if (target.kind == TargetKind::kTap) {
       throw EngineError("EUNSUPPORTED",
@@ -126,6 +137,11 @@ class PulseCapture : public CaptureSession {
       // The whole mix of one sink: its monitor source.
       core_->MarkRecording();
       OpenSinkMonitor();
+      return;
+    }
+    if (target.kind == TargetKind::kInput) {
+      core_->MarkRecording();
+      OpenInput();
       return;
     }
 
@@ -151,6 +167,13 @@ class PulseCapture : public CaptureSession {
   void OpenSinkMonitor() {
     const SinkSummary sink = connection_->RequireSink(options_.device);
     OpenMonitor(PA_INVALID_INDEX, sink.monitor, RecordChannels(sink.channels));
+  }
+
+  // With the lock held: an input device (a source such as a microphone), recorded as it is.
+  void OpenInput() {
+    const std::string& name = options_.target.device.empty() ? options_.device : options_.target.device;
+    const Connection::SourceSummary source = connection_->RequireSource(name);
+    OpenMonitor(PA_INVALID_INDEX, source.index, RecordChannels(source.channels));
   }
 
   // With the lock held: a muted capture's private sink, the sink-inputs wanted now and those
@@ -211,7 +234,7 @@ class PulseCapture : public CaptureSession {
     if (quitting_) return;
     server_lost_ = true;
     DropServerState();
-    core_->NoteServer(false);
+    NoteServer(false);
     // A reconnection that ended before (an earlier restart) has finished its work.
     if (reconnector_.joinable()) reconnector_.join();
     reconnector_ = std::thread([this, why] { Reconnect(why); });
@@ -261,7 +284,7 @@ class PulseCapture : public CaptureSession {
         }
       }
       if (resumed) {
-        core_->NoteServer(true);
+        NoteServer(true);
         return;
       }
       connection_.reset();
@@ -286,11 +309,16 @@ class PulseCapture : public CaptureSession {
   void ResumeLocked() {
     Connection& c = *connection_;
     c.OnLost([this](const std::string& why) { ServerLost(why); });
+    pipewire_ = c.OnPipeWire();
     RecoverStraySinks(c);
     stored_routing_ = StreamRestore();
     stored_routing_.Snapshot(c);
     if (options_.target.kind == TargetKind::kSystem && options_.target.exclude.empty()) {
       OpenSinkMonitor();
+      return;
+    }
+    if (options_.target.kind == TargetKind::kInput) {
+      OpenInput();
       return;
     }
     FollowSinkInputs(c.SinkInputs());
@@ -361,7 +389,7 @@ class PulseCapture : public CaptureSession {
     const auto named = [&input](const std::string& name) { return SinkInputNamed(input, name); };
     switch (follow_.ClaimProcess(input.pid, named)) {
       case AppFollow::Claim::kBack:
-        core_->NoteTarget(true);
+        core_->NoteTarget(true, host_ ? static_cast<int>(track_) : -1);
         return true;
       case AppFollow::Claim::kYes:
         return true;
@@ -416,7 +444,12 @@ class PulseCapture : public CaptureSession {
 
     auto monitor = std::make_unique<Monitor>(Monitor{this, sink_input});
     monitor->frame_bytes = recorded.BytesPerFrame();
-    monitor->source = core_->AcquireSource(channels);
+    // The source recorded from is the device clock: PulseAudio renders a sink's inputs with
+    // its monitor and sends each its part at once, so their streams are placed to the frame
+    // (core/capture_core.h, Placement). pipewire-pulse sends record streams in fragments cut
+    // from the graph's quanta, a monitor a quantum later: placed by their stamps alone.
+    const uint64_t clock = pipewire_ ? 0 : uint64_t{monitor_source} + 1;
+    monitor->source = core_->AcquireSource(channels, track_, clock);
     if (monitor->source < 0) {
       core_->sink()->OnWarning("", "too many streams to mix (more than " +
                                std::to_string(CaptureCore::kMaxSources) + "); sink-input " +
@@ -468,18 +501,28 @@ class PulseCapture : public CaptureSession {
     monitor.source = -1;
   }
 
-  // The real-time path: copy into the core's ring, nothing else.
+  // The real-time path: copy into the core's ring, nothing else. Each block is stamped with
+  // when its first frame was rendered: the server renders a sink's inputs and its monitor in
+  // one pass and sends at once, so the newest frame readable now was rendered about now (to
+  // a few frames, measured against the sink's monitor: docs/linux.md). The core places a
+  // stream that starts later by it (core/capture_core.h, Placement).
   static void OnRead(pa_stream* stream, size_t, void* user) {
     auto* monitor = static_cast<Monitor*>(user);
     PulseCapture* self = monitor->owner;
     const PulseApi& pa = self->pa_;
     const size_t frame = monitor->frame_bytes;
+    const int64_t rate = self->core_->format().sample_rate;
+    const int64_t now_ns = SteadyNowNs();
     const void* data = nullptr;
     size_t bytes = 0;
-    while (pa.pa_stream_readable_size(stream) > 0) {
+    for (;;) {
+      const size_t readable = pa.pa_stream_readable_size(stream);
+      if (readable == 0 || readable == static_cast<size_t>(-1)) return;
       if (pa.pa_stream_peek(stream, &data, &bytes) < 0 || bytes == 0) return;
       if (data) {
-        self->core_->Write(monitor->source, data, bytes / frame);
+        const int64_t ahead = static_cast<int64_t>(readable / frame);
+        self->core_->Write(monitor->source, data, bytes / frame,
+                           now_ns - ahead * 1000000000 / rate);
       } else {
         self->core_->WriteSilence(monitor->source, bytes / frame);  // a hole in the stream
       }
@@ -565,19 +608,25 @@ class PulseCapture : public CaptureSession {
   // Loop thread: a captured sink-input's state; tells the core when the capture turns silent
   // for a known cause, or stops being so (audibility.h).
   void NoteHeard(const SinkInput& input) {
-    audibility_.Note(input.index, input.corked, input.muted, input.volume);
+    audibility_.Note(input.index, input.corked, input.muted, input.volume, SteadyNowNs());
     ReportAudibility();
   }
 
   void ForgetHeard(uint32_t sink_input) {
-    audibility_.Forget(sink_input);
+    audibility_.Forget(sink_input, SteadyNowNs());
     ReportAudibility();
   }
 
+  // Also every 250 ms (OnTimer): a silence is said once it has lasted (audibility.h).
   void ReportAudibility() {
-    if (!audibility_.Changed()) return;
-    core_->NoteSilence(audibility_.silent(), "muted",
-                       audibility_.silent() ? audibility_.Message() : "");
+    const int64_t now = SteadyNowNs();
+    if (!audibility_.Changed(now)) return;
+    if (audibility_.silent()) {
+      // Said after the hold: its position is where it began.
+      core_->NoteSilence(true, "muted", audibility_.Message(), now - audibility_.silent_since_ns());
+    } else {
+      core_->NoteSilence(false, "muted", "");
+    }
   }
 
   // kApp: every 250 ms, the app's state (core/app_follow.h): gone while followed, or exited,
@@ -594,21 +643,40 @@ class PulseCapture : public CaptureSession {
     const auto name_runs = [](const std::string& name) { return !ProcessesNamed(name).empty(); };
     switch (self->follow_.Tick(&ProcessAlive, name_runs, streams)) {
       case AppFollow::Verdict::kExited:
-        self->core_->End(EndReason::kTargetExited, "", "the app exited");
+        if (self->host_) {
+          // One track's app: its track records silence from here; the whole ends with the last.
+          self->core_->NoteTarget(false, static_cast<int>(self->track_));
+          self->host_->TrackExited(self->track_);
+        } else {
+          self->core_->End(EndReason::kTargetExited, "", "the app exited");
+        }
         return;
       case AppFollow::Verdict::kGone:
-        self->core_->NoteTarget(false);
+        self->core_->NoteTarget(false, self->host_ ? static_cast<int>(self->track_) : -1);
         break;
       case AppFollow::Verdict::kNone:
         break;
     }
+    self->ReportAudibility();
     self->pa_.pa_context_rttime_restart(self->connection_->context(), event,
                                         self->pa_.pa_rtclock_now() + 250000);
+  }
+
+  // The server went or came back: the core hears it, or, for a track, the whole capture.
+  void NoteServer(bool back) {
+    if (host_) {
+      host_->TrackServer(track_, back);
+    } else {
+      core_->NoteServer(back);
+    }
   }
 
   const PulseApi& pa_;
   const CaptureOptions options_;
   CaptureCore* const core_;
+  const uint32_t track_;     // the core's track its sources go to (0 for a plain capture)
+  bool pipewire_ = false;    // the server is pipewire-pulse (asked at start and on a new server)
+  TrackHost* const host_;    // a multitrack capture's whole (tracks.cc); null for a plain one
   const bool mute_;
   std::unique_ptr<Connection> connection_;
   std::mutex stop_mutex_;
@@ -632,7 +700,13 @@ class PulseCapture : public CaptureSession {
 }  // namespace
 
 std::unique_ptr<CaptureSession> StartCapture(const CaptureOptions& options, CaptureCore* core) {
-  auto capture = std::make_unique<PulseCapture>(options, core);
+  if (!options.track_targets.empty()) return StartTracks(options, core);
+  return StartTrack(options, core, 0, nullptr);
+}
+
+std::unique_ptr<CaptureSession> StartTrack(const CaptureOptions& options, CaptureCore* core,
+                                           uint32_t track, TrackHost* host) {
+  auto capture = std::make_unique<PulseCapture>(options, core, track, host);
   capture->Start();
   return capture;
 }

@@ -9,10 +9,27 @@
 namespace audiotap {
 namespace pulse {
 
-// Opens a capture of `options.target` feeding `core` (worker thread). Throws EngineError:
-// ENOSERVER, ENOLIB, ENOAPP, EAMBIGUOUS, EBUSY (the app is muted by another capture),
-// EUNSUPPORTED (mute of the system mix, an existing tap).
+// What one track of a multitrack capture tells the whole (tracks.cc). Called from the track's
+// own connection thread.
+class TrackHost {
+ public:
+  virtual ~TrackHost() = default;
+  // The track's app exited and is not followed: the track records silence from here.
+  virtual void TrackExited(uint32_t track) = 0;
+  // The track's connection lost its server (`back` false) or runs again on a new one.
+  virtual void TrackServer(uint32_t track, bool back) = 0;
+};
+
+// Opens a capture of `options.target` feeding `core`, or of `options.track_targets`, one per
+// track (worker thread). Throws EngineError: ENOSERVER, ENOLIB, ENOAPP (no such app, sink or
+// source), EAMBIGUOUS, EBUSY (the app is muted by another capture), EUNSUPPORTED (mute of the
+// system mix, an input or tracks; an existing tap).
 std::unique_ptr<CaptureSession> StartCapture(const CaptureOptions& options, CaptureCore* core);
+
+// One target's capture feeding `core`'s track `track`; with `host`, one track of a multitrack
+// capture (`options.target` is the track's). Throws as StartCapture.
+std::unique_ptr<CaptureSession> StartTrack(const CaptureOptions& options, CaptureCore* core,
+                                           uint32_t track, TrackHost* host);
 
 }  // namespace pulse
 }  // namespace audiotap

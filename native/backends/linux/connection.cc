@@ -244,6 +244,53 @@ SinkSummary Connection::RequireSink(const std::string& sink_name) {
   return sink;
 }
 
+bool Connection::OnPipeWire() {
+  if (on_pipewire_ >= 0) return on_pipewire_ == 1;
+  struct Ctx {
+    Connection* self;
+    std::string name;
+  } ctx{this, {}};
+  Await(pa_.pa_context_get_server_info(
+            context_,
+            [](pa_context*, const pa_server_info* info, void* user) {
+              auto* c = static_cast<Ctx*>(user);
+              if (info && info->server_name) c->name = info->server_name;
+              c->self->Signal();
+            },
+            &ctx),
+        "reading the server info");
+  on_pipewire_ = ctx.name.find("PipeWire") != std::string::npos ? 1 : 0;
+  return on_pipewire_ == 1;
+}
+
+Connection::SourceSummary Connection::RequireSource(const std::string& source_name) {
+  struct Query {
+    Connection* self;
+    SourceSummary source;
+  } query{this, {}};
+  const std::string name = source_name.empty() ? "@DEFAULT_SOURCE@" : source_name;
+  Await(pa_.pa_context_get_source_info_by_name(
+            context_, name.c_str(),
+            [](pa_context*, const pa_source_info* info, int eol, void* user) {
+              auto* q = static_cast<Query*>(user);
+              if (eol == 0 && info) {
+                q->source.index = info->index;
+                q->source.name = info->name;
+                q->source.channels = info->sample_spec.channels;
+              }
+              if (eol != 0) q->self->Signal();
+            },
+            &query),
+        "reading the source info");
+  if (query.source.index == PA_INVALID_INDEX) {
+    throw EngineError("ENOAPP", source_name.empty()
+                                    ? "the audio server has no default source (no input device)"
+                                    : "no input device (source) named \"" + source_name +
+                                          "\"; list them with `pactl list short sources`");
+  }
+  return query.source;
+}
+
 void Connection::OnContextState(pa_context* context, void* user) {
   auto* self = static_cast<Connection*>(user);
   self->Signal();

@@ -97,6 +97,20 @@ class Connection {
   SinkSummary Sink(const std::string& sink_name);
   SinkSummary Sink(uint32_t index);
 
+  // With the lock held: whether the server is PipeWire's pulse server (its server name says
+  // "on PipeWire"), asked once per connection.
+  bool OnPipeWire();
+
+  // With the lock held: an input device (source) by name ("" = the default source) that must
+  // exist: its index and channel count. Throws ENOAPP, saying how to list sources, when there
+  // is no such source.
+  struct SourceSummary {
+    uint32_t index = PA_INVALID_INDEX;
+    std::string name;
+    uint8_t channels = 0;
+  };
+  SourceSummary RequireSource(const std::string& source_name);
+
   // With the lock held: a sink by name ("" = the default sink) that must exist.
   // Throws ENOAPP, saying how to list sinks, when there is no such sink.
   SinkSummary RequireSink(const std::string& sink_name);
@@ -135,6 +149,7 @@ class Connection {
   pa_context* context_ = nullptr;
   bool ready_ = false;
   std::function<void(const std::string&)> on_lost_;
+  int on_pipewire_ = -1;  // OnPipeWire's answer; -1: not asked yet
 };
 
 // Holds a connection's main-loop lock for a scope.

@@ -33,6 +33,7 @@ namespace pulse {
   X(pa_context_suspend_sink_by_index)    \
   X(pa_context_get_sink_info_by_name)    \
   X(pa_context_get_sink_info_by_index)   \
+  X(pa_context_get_source_info_by_name)  \
   X(pa_context_get_sink_input_info)      \
   X(pa_context_get_sink_input_info_list) \
   X(pa_context_get_client_info_list)     \

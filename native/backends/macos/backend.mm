@@ -68,6 +68,11 @@ class CoreAudioBackend final : public Backend {
 
   std::unique_ptr<CaptureSession> StartCapture(const CaptureOptions& options,
                                                CaptureCore* core) override {
+    if (!options.track_targets.empty() || options.target.kind == TargetKind::kInput) {
+      throw EngineError("EUNSUPPORTED",
+                        "multitrack captures and input devices are Linux-only so far; on macOS "
+                        "capture an app, the system mix or a tap");
+    }
     if (@available(macOS 14.2, *)) {
       return WithAutoreleasePool([&]() -> std::unique_ptr<CaptureSession> {
         auto session = std::make_unique<TapSession>(options, core);

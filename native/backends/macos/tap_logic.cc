@@ -234,6 +234,8 @@ TapPlan PlanTap(const CaptureOptions& options, const std::vector<uint32_t>& proc
       break;
     case TargetKind::kTap:
       throw EngineError("EUNSUPPORTED", "an existing tap is attached by its UID, not planned");
+    case TargetKind::kInput:
+      throw EngineError("EUNSUPPORTED", "an input device is not tapped");
   }
   plan.processes = process_objects;
   plan.mono = options.format.channels == 1;

@@ -354,6 +354,11 @@ void RequireProcessLoopback(CaptureCore* core) {
 std::unique_ptr<CaptureSession> StartCapture(const CaptureOptions& options, CaptureCore* core) {
   ValidateFormat(options.format);
   const Target& target = options.target;
+  if (!options.track_targets.empty() || target.kind == TargetKind::kInput) {
+    throw EngineError("EUNSUPPORTED",
+                      "multitrack captures and input devices are Linux-only so far; on Windows "
+                      "capture apps or the system mix");
+  }
   if (target.kind == TargetKind::kTap) {
     throw EngineError("EUNSUPPORTED", "existing process taps are a macOS feature; on Windows "
                                       "capture apps by PID or name");

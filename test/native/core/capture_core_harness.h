@@ -28,6 +28,12 @@ int64_t TestClockNs();
 struct CaptureCoreTestPeer {
   static void Pump(CaptureCore& core, bool flush) { core.Pump(flush); }
   static void EmitMix(CaptureCore& core, size_t frames) { core.EmitMix(frames); }
+  // What Pump does before a source's first frames are mixed (EmitMix mixes placed ones only).
+  static void PlaceSources(CaptureCore& core) {
+    for (auto& slot : core.slots_) {
+      if (slot.state.load() != CaptureCore::kFree && !slot.placed) core.Place(slot, TestClockNs());
+    }
+  }
   static int64_t HoldNs(const CaptureCore& core) { return core.hold_ns_; }
   static size_t RingFrames(const CaptureCore& core, int id) {
     return core.slots_[id].ring.Capacity() / core.bytes_per_frame_;
@@ -248,5 +254,6 @@ std::vector<check::Test> MixTests();
 std::vector<check::Test> TimelineTests();
 std::vector<check::Test> ChannelTests();
 std::vector<check::Test> ThreadTests();
+std::vector<check::Test> TrackTests();
 
 }  // namespace cctest

@@ -275,6 +275,7 @@ void TestEmitMixBoundAsserted() {
   WriteSome(core, ia, a, SIZE_MAX);
   WriteSome(core, ib, b, SIZE_MAX);
   // In bound: exactly one chunk, mixed.
+  Peer::PlaceSources(core);
   Peer::EmitMix(core, kChunk);
   EXPECT_EQ(core.Stats().frames, size_t{kChunk});
   std::fflush(nullptr);

@@ -131,6 +131,23 @@ void TestWriteZeros() {
   EXPECT_SAMPLES(ReadAll(ring), want, "zeros after a partial fill");
 }
 
+// Discard skips bytes without copying them, across the end of the storage, and never more
+// than there are.
+void TestDiscard() {
+  SpscRing ring;
+  ring.Allocate(16);
+  const std::vector<uint8_t> data = Stream(0, 12);
+  EXPECT_EQ(ring.Write(data.data(), 12), 12u);
+  std::vector<uint8_t> out(10);
+  EXPECT_EQ(ring.Read(out.data(), 10), 10u);
+  const std::vector<uint8_t> more = Stream(12, 12);
+  EXPECT_EQ(ring.Write(more.data(), 12), 12u);  // wraps
+  EXPECT_EQ(ring.Discard(5), 5u);               // bytes 10..14, across the wrap
+  EXPECT_SAMPLES(ReadAll(ring), Stream(15, 9), "after the discard");
+  EXPECT_EQ(ring.Discard(3), 0u);  // nothing left
+  EXPECT_EQ(ring.Readable(), 0u);
+}
+
 void TestReset() {
   SpscRing ring;
   ring.Allocate(16);
@@ -188,6 +205,7 @@ int main(int argc, char** argv) {
       {"FullRingOverrun", TestFullRingOverrun},
       {"WrapAround", TestWrapAround},
       {"WriteZeros", TestWriteZeros},
+      {"Discard", TestDiscard},
       {"Reset", TestReset},
       {"ThreadedProducerConsumer", TestThreadedProducerConsumer},
   };
