@@ -37,5 +37,21 @@
     /** True for a comma-separated list of PIDs ("1234", "1234, 5678"). */
     function isPidList(v) { return /^\s*\d+(\s*,\s*\d+)*\s*$/.test(String(v)); }
 
-    window.AudioTapEditor = { register: register, range: range, isPidList: isPidList };
+    /**
+     * True for tap-source's tracks as src/node-red/targets.ts parseTrackList reads them: 1 to 16
+     * targets separated by ";" or new lines, each "system", "input", "input:<source>" or apps.
+     */
+    function isTrackList(v) {
+        var items = String(v === undefined || v === null ? '' : v).split(/[;\n]/)
+            .map(function (item) { return item.trim(); })
+            .filter(function (item) { return item !== ''; });
+        if (items.length < 1 || items.length > 16) { return false; }
+        return items.every(function (item) {
+            var lower = item.toLowerCase();
+            if (lower === 'system' || lower === 'input' || lower.indexOf('input:') === 0) { return true; }
+            return item.split(',').some(function (app) { return app.trim() !== ''; });
+        });
+    }
+
+    window.AudioTapEditor = { register: register, range: range, isPidList: isPidList, isTrackList: isTrackList };
 })();

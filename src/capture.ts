@@ -14,7 +14,7 @@ import { loadBinding, NativeBinding, NativeCaptureOptions, NativeEnd, NativeStat
 import { ChunkQueue } from './chunk-queue';
 import { EngineError } from './apps';
 import { CaptureConsumer, SharedCapture, SharedCounters } from './shared-capture';
-import { AudioFormat, bytesPerFrame, normalizeFormat } from './format';
+import { AudioFormat, bytesPerFrame, normalizeFormat, TrackInfo } from './format';
 
 /** What one track of a multitrack capture records. */
 export type TrackTarget =
@@ -39,16 +39,6 @@ export type CaptureTarget =
    */
   | { kind: 'tracks'; tracks: TrackTarget[] };
 
-/** One track of a multitrack capture's frames. */
-export interface TrackInfo {
-  /** Its place, 0-based. */
-  index: number;
-  /** What it records, in a few words ("firefox", "system", "input (default)"). */
-  name: string;
-  /** Its first channel in a frame (index × channels), and its channel count. */
-  firstChannel: number;
-  channels: number;
-}
 
 export interface CaptureOptions {
   target: CaptureTarget;

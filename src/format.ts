@@ -20,6 +20,20 @@ export interface AudioFormat {
 
 export const DEFAULT_FORMAT: AudioFormat = { sampleRate: 48000, channels: 2, encoding: 's16le' };
 
+/** Most channels a PCM message carries: 16 tracks of stereo (a multitrack capture). */
+export const MAX_MESSAGE_CHANNELS = 32;
+
+/** One track of a multitrack recording's frames (msg.audio.tracks, Capture.tracks). */
+export interface TrackInfo {
+  /** Its place, 0-based. */
+  index: number;
+  /** What it records, in a few words ("firefox", "system", "input (default)"). */
+  name: string;
+  /** Its first channel in a frame (index × channels), and its channel count. */
+  firstChannel: number;
+  channels: number;
+}
+
 /** Bits per sample: 16 for s16le, 32 for f32le. */
 export function bitDepth(encoding: Encoding): 16 | 32 {
   return encoding === 's16le' ? 16 : 32;
@@ -31,10 +45,11 @@ export function bytesPerFrame(format: AudioFormat): number {
 }
 
 /**
- * Checks a (possibly partial) format and fills in defaults.
+ * Checks a (possibly partial) format and fills in defaults. `maxChannels`: 2 for what a capture
+ * or a playback asks for; MAX_MESSAGE_CHANNELS for a message (a multitrack recording's).
  * @throws TypeError naming the field when a value is of the wrong type or out of range.
  */
-export function normalizeFormat(format: Partial<AudioFormat> | undefined): AudioFormat {
+export function normalizeFormat(format: Partial<AudioFormat> | undefined, maxChannels = 2): AudioFormat {
   const given = format ?? {};
   // An unset field (missing or undefined) takes the default.
   const f = {
@@ -47,13 +62,14 @@ export function normalizeFormat(format: Partial<AudioFormat> | undefined): Audio
     throw new TypeError(`sampleRate: expected an integer from 8000 to 192000 Hz, got ${String(f.sampleRate)}`);
   }
   const channels = asNumber(f.channels);
-  if (channels !== 1 && channels !== 2) {
-    throw new TypeError(`channels: expected 1 or 2, got ${String(f.channels)}`);
+  if (channels === undefined || !Number.isInteger(channels) || channels < 1 || channels > maxChannels) {
+    const range = maxChannels === 2 ? '1 or 2' : `1 to ${maxChannels}`;
+    throw new TypeError(`channels: expected ${range}, got ${String(f.channels)}`);
   }
   if (f.encoding !== 's16le' && f.encoding !== 'f32le') {
     throw new TypeError(`encoding: expected "s16le" or "f32le", got ${JSON.stringify(f.encoding)}`);
   }
-  return { sampleRate: rate, channels: channels as 1 | 2, encoding: f.encoding };
+  return { sampleRate: rate, channels, encoding: f.encoding };
 }
 
 /** `msg.audio` of a PCM message. */
@@ -72,6 +88,8 @@ export interface AudioInfo extends AudioFormat {
   final?: true;
   /** With `final`: why the recording ended ('stopped' | 'target-exited' | 'error'). */
   reason?: string;
+  /** A multitrack recording: its tracks, side by side in every frame (channels = their sum). */
+  tracks?: TrackInfo[];
 }
 
 /** A PCM message as the nodes of this package emit it. */
@@ -90,10 +108,10 @@ export interface PcmMessage {
 }
 
 /** Builds the format fields of a PCM message (everything but payload and topic). */
-export function pcmFields(format: AudioFormat, recordingId: string, position: number, source?: string) {
+export function pcmFields(format: AudioFormat, recordingId: string, position: number, source?: string, tracks?: TrackInfo[]) {
   const bits = bitDepth(format.encoding);
   return {
-    audio: { ...format, bitDepth: bits, recordingId, position, ...(source ? { source } : {}) } as AudioInfo,
+    audio: { ...format, bitDepth: bits, recordingId, position, ...(source ? { source } : {}), ...(tracks ? { tracks } : {}) } as AudioInfo,
     format: 'raw' as const,
     rate: format.sampleRate,
     bits,
@@ -109,7 +127,7 @@ export function pcmFields(format: AudioFormat, recordingId: string, position: nu
 export function formatOfMessage(msg: Record<string, unknown>): AudioFormat {
   const audio = msg.audio as Partial<AudioInfo> | undefined;
   if (audio && typeof audio === 'object') {
-    return normalizeFormat({ sampleRate: audio.sampleRate, channels: audio.channels, encoding: audio.encoding });
+    return normalizeFormat({ sampleRate: audio.sampleRate, channels: audio.channels, encoding: audio.encoding }, MAX_MESSAGE_CHANNELS);
   }
   if (msg.format === 'raw' && msg.rate !== undefined) {
     const encoding =
@@ -123,7 +141,7 @@ export function formatOfMessage(msg: Record<string, unknown>): AudioFormat {
         `msg.encoding/msg.bits: only signed-integer 16-bit and floating-point 32-bit PCM are supported, got ${String(msg.encoding)} ${String(msg.bits)}-bit`,
       );
     }
-    return normalizeFormat({ sampleRate: msg.rate as number, channels: msg.channels as 1 | 2, encoding });
+    return normalizeFormat({ sampleRate: msg.rate as number, channels: msg.channels as number, encoding }, MAX_MESSAGE_CHANNELS);
   }
   throw new TypeError('msg.audio: missing; a PCM message needs msg.audio {sampleRate, channels, encoding} (as tap-source sends)');
 }

@@ -104,12 +104,14 @@ describe('the editor in headless Chromium', function () {
         check('tap-source', 'chunkMs', '1001'),
         check('tap-source', 'app', '12, 34', { targetType: 'pid' }),
         check('tap-source', 'app', '12, firefox', { targetType: 'pid' }),
+        check('tap-source', 'app', 'zoom; firefox, 12; input:mic', { targetType: 'tracks' }),
+        check('tap-source', 'app', ' ; ', { targetType: 'tracks' }),
         check('audio-out', 'bufferMs', '5e1'),
         check('eq', 'preamp', '-49'),
         check('soft-clip', 'ramp', '1000'),
       ];
     });
-    assert.deepStrictEqual(verdicts, [true, true, false, true, false, false, false, true, false, true, false, true]);
+    assert.deepStrictEqual(verdicts, [true, true, false, true, false, false, false, true, false, true, false, true, false, true]);
   });
 
   it('the tap-source dialog lists the playing apps; picking one, deploying, the status shows time and level', async function () {

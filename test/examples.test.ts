@@ -4,8 +4,10 @@
  */
 import assert from 'assert';
 import fs from 'fs';
+import os from 'os';
 import path from 'path';
 import { channelSamples, db, medianToneAmplitude } from './helpers/signal';
+import { readWav } from './helpers/wav';
 import { AudioChunk, Capture, CaptureEnd } from '../src/engine';
 import { sinkOfPlayer, useAudio, waitFor } from './helpers/pulse';
 
@@ -87,5 +89,30 @@ describe('example flows', function () {
 
     helper.getNode(stop.id).receive({});
     await waitFor(() => sinkOfPlayer(player) === audio.pulse.sink, 5000, 'the app to be back on its sink');
+  });
+
+  it('Record apps and a microphone as tracks.json: one multichannel WAV, the app on its own track', async function () {
+    const flow = JSON.parse(fs.readFileSync(path.join(examplesDir, 'Record apps and a microphone as tracks.json'), 'utf8')) as Array<Record<string, unknown>>;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'audio-tap-example-tracks-'));
+    try {
+      const tab = { id: 'example-tab', type: 'tab', label: 'tracks' };
+      const nodes = flow.map((node) => ({ ...node, z: tab.id, ...(node.type === 'wav-sink' ? { directory: dir } : {}) }));
+      await helper.load([...coreNodes, ...ours], [tab, ...nodes]);
+      const tap = flow.find((node) => node.type === 'tap-source')!;
+      const sink = flow.find((node) => node.type === 'wav-sink')!;
+      const written = new Promise<{ path: string; frames: number }>((resolve) =>
+        helper.getNode(sink.id).on('call:send', (call: { args: Array<{ payload: { path: string; frames: number } }> }) => resolve(call.args[0].payload)),
+      );
+      helper.getNode(tap.id).receive({ payload: 'start', duration: 1 });
+      const file = await written;
+      const wav = await readWav(file.path);
+      assert.strictEqual(wav.format.channels, 4, 'two stereo tracks: the app and the input');
+      assert.strictEqual(wav.format.audioFormat, 0xfffe);
+      assert.strictEqual(file.frames, 48000);
+      const app = channelSamples(wav.data, 's16le', 4, 0).subarray(4800);
+      assert.ok(medianToneAmplitude(app, 440, 48000) > 0.2, 'demo-tone on the first track');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

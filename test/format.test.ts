@@ -44,6 +44,16 @@ describe('format', function () {
     });
   });
 
+  it('a message may carry up to 32 channels (a multitrack recording: tracks × channels), a capture asks for 1 or 2', function () {
+    const audio = { sampleRate: 48000, channels: 6, encoding: 's16le' };
+    assert.deepStrictEqual(formatOfMessage({ audio }), audio);
+    assert.throws(() => formatOfMessage({ audio: { ...audio, channels: 33 } }), /^TypeError: channels: expected 1 to 32, got 33/);
+    assert.throws(() => formatOfMessage({ audio: { ...audio, channels: 2.5 } }), /^TypeError: channels: expected 1 to 32/);
+    assert.throws(() => normalizeFormat({ channels: 6 }), /^TypeError: channels: expected 1 or 2, got 6/);
+    const tracks = [{ index: 0, name: 'zoom', firstChannel: 0, channels: 2 }];
+    assert.deepStrictEqual(pcmFields({ sampleRate: 48000, channels: 2, encoding: 's16le' }, 'r', 0, 'zoom', tracks).audio.tracks, tracks);
+  });
+
   it('sameFormat: rate, channels and encoding all equal', function () {
     const a = { sampleRate: 48000, channels: 2, encoding: 's16le' } as const;
     assert.ok(sameFormat(a, { ...a }));

@@ -6,9 +6,19 @@
  * pulse server, within 10 ms).
  */
 import assert from 'assert';
+import fs from 'fs';
 import { AudioChunk, Capture, CaptureEnd, CaptureOptions } from '../src/engine';
+import { useFlowRig } from './helpers/flow-rig';
 import { channelSamples, medianToneAmplitude } from './helpers/signal';
-import { addNullSink, playPcm, Player, playTone, sourceOutputs, startPulse, PulseServer, testServerKind, waitFor, waitForRendering } from './helpers/pulse';
+import { addNullSink, playPcm, Player, playTone, sourceOutputs, testServerKind, waitFor, waitForRendering } from './helpers/pulse';
+import { ffprobe, readWav } from './helpers/wav';
+
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const helper = require('node-red-node-test-helper');
+const tapSource = require('../nodes/tap-source/tap-source.js');
+const wavSink = require('../nodes/wav-sink/wav-sink.js');
+
+helper.init(require.resolve('node-red'));
 
 interface Recorded {
   capture: Capture;
@@ -63,20 +73,15 @@ function bestLag(x: Float64Array, y: Float64Array, maxLag: number): { lag: numbe
 
 describe('multitrack captures (real server)', function () {
   this.timeout(40000);
-  let pulse: PulseServer;
+  const rig = useFlowRig(helper, 'tracks');
   const players: Player[] = [];
   let removeMic: (() => void) | undefined;
 
-  before(async function () {
-    pulse = await startPulse();
-  });
   afterEach(async function () {
+    await helper.unload();
     await Promise.all(players.splice(0).map((player) => player.stop()));
     removeMic?.();
     removeMic = undefined;
-  });
-  after(async function () {
-    await pulse?.stop();
   });
 
   it('two apps and a microphone: three tracks side by side, each holding only its own tone', async function () {
@@ -169,5 +174,44 @@ describe('multitrack captures (real server)', function () {
     let both = 0;
     for (let i = 0; i < a0.length; i++) both += Math.abs(a0[i]) > 0.001 && Math.abs(b0[i]) > 0.001 ? 1 : 0;
     assert.ok(both < a0.length * 0.05, `a's and b's tracks hold different bursts (${both} frames both sound)`);
+  });
+
+  it('tap-source with msg.target {kind: "tracks"} and wav-sink: one 4-channel WAV (WAVE_FORMAT_EXTENSIBLE), msg.audio.tracks, each track its tone', async function () {
+    const a = playTone('tracks-node-a', 440, { seconds: 30 });
+    const b = playTone('tracks-node-b', 660, { seconds: 30 });
+    players.push(a, b);
+    await Promise.all([a, b].map((p) => waitForRendering(p)));
+    await helper.load(
+      [tapSource, wavSink],
+      [
+        { id: 'tap', type: 'tap-source', targetType: 'app', app: 'unused', duration: 1, wires: [['sink', 'seen'], []] },
+        { id: 'sink', type: 'wav-sink', directory: rig.dir, filename: '{recordingId}.wav', wires: [['saved']] },
+        { id: 'seen', type: 'helper' },
+        { id: 'saved', type: 'helper' },
+      ],
+    );
+    const seen: Array<{ audio: { channels: number; tracks?: unknown[] } }> = [];
+    helper.getNode('seen').on('input', (msg: { audio: { channels: number; tracks?: unknown[] } }) => seen.push(msg));
+    const saved = new Promise<{ payload: { path: string; frames: number } }>((resolve) => helper.getNode('saved').on('input', resolve));
+    helper.getNode('tap').receive({
+      payload: 'start',
+      target: { kind: 'tracks', tracks: [{ kind: 'app', apps: ['tracks-node-a'] }, { kind: 'app', apps: ['tracks-node-b'] }] },
+    });
+    const msg = await saved;
+    assert.strictEqual(seen[0].audio.channels, 4);
+    assert.deepStrictEqual(seen[0].audio.tracks, [
+      { index: 0, name: 'tracks-node-a', firstChannel: 0, channels: 2 },
+      { index: 1, name: 'tracks-node-b', firstChannel: 2, channels: 2 },
+    ]);
+    const probe = ffprobe(msg.payload.path);
+    assert.deepStrictEqual(probe, { codec: 'pcm_s16le', sampleRate: 48000, channels: 4, frames: 48000 });
+    const wav = await readWav(msg.payload.path);
+    assert.strictEqual(wav.format.audioFormat, 0xfffe);
+    for (const [channel, own, other] of [[0, 440, 660], [1, 440, 660], [2, 660, 440], [3, 660, 440]]) {
+      const x = channelSamples(wav.data, 's16le', 4, channel).subarray(4800);
+      assert.ok(medianToneAmplitude(x, own, 48000) > 0.4, `channel ${channel}: its track's ${own} Hz`);
+      assert.ok(medianToneAmplitude(x, other, 48000) < 0.003, `channel ${channel}: not ${other} Hz`);
+    }
+    fs.rmSync(msg.payload.path);
   });
 });

@@ -30,9 +30,12 @@ constexpr double kMaxPlacementSeconds = 1.0;
 // the server (renders are a few ms apart or more; one render reaches the callbacks of its
 // streams within about 0.1 ms): their ends are the same frame, exactly.
 constexpr int64_t kSameRenderNs = 1000000;
-// How long a new source waits for a block of the same render as a placed one of its clock
+// How long a new source waits for blocks of the same render as a placed one of its clock
 // before it is placed by its stamps alone (a machine too busy to deliver them together).
 constexpr int64_t kPlaceWaitNs = 150000000;
+// Matches on this many new blocks in a row that agree place a source: a server that fell behind
+// sends two renders at once, and one match may pair blocks of neighbouring renders.
+constexpr int kAgreeingMatches = 3;
 }  // namespace
 
 CaptureCore::CaptureCore(const CaptureOptions& options, EventSink* sink)
@@ -117,6 +120,9 @@ int CaptureCore::AcquireSource(uint32_t channels, uint32_t track, uint64_t clock
     slot.pad_frames = 0;
     slot.skip_frames = 0;
     slot.seen_ns = 0;
+    slot.agreeing = 0;
+    slot.match_start = 0;
+    slot.match_frame = UINT64_MAX;
     slot.state.store(kActive, std::memory_order_release);
     sources_.fetch_add(1, std::memory_order_relaxed);
     return id;
@@ -389,15 +395,18 @@ bool CaptureCore::Place(Slot& slot, int64_t now) {
     return true;
   }
   if (slot.seen_ns == 0) slot.seen_ns = now;
-  // The reference: a timed source on the timeline, of the same device clock if there is one
+  // The reference: a live timed source on the timeline, of the same device clock if there is one
   // (then its latest block ended nearest in time to this one's), else any. Its frame `frame`
   // sits at start_position + frame.
   const Slot* ref = nullptr;
   SlotTime ref_time{0, 0};
   bool same_clock = false;
   for (const Slot& other : slots_) {
+    // Only a source delivering now: one that went quiet (an app's old stream, after a restart)
+    // maps stamps to positions of a stretch the clock has since filled.
     if (&other == &slot || other.state.load(std::memory_order_acquire) != kActive ||
-        !other.placed || !other.timed) {
+        !other.placed || !other.timed || other.paused.load(std::memory_order_relaxed) ||
+        now - other.last_write_ns.load(std::memory_order_relaxed) > hold_ns_) {
       continue;
     }
     SlotTime time;
@@ -411,19 +420,29 @@ bool CaptureCore::Place(Slot& slot, int64_t now) {
     }
   }
   const bool one_render = same_clock && std::llabs(ref_time.ns - own.ns) <= kSameRenderNs;
-  if (same_clock && !one_render && now - slot.seen_ns < kPlaceWaitNs) {
-    return false;  // the blocks of one render have not both arrived yet: the next pass
+  if (one_render && own.frame != slot.match_frame) {
+    // A match on a new block: the blocks' ends are the same frame, which puts frame 0 here.
+    const int64_t start = ref->start_position + static_cast<int64_t>(ref_time.frame) -
+                          static_cast<int64_t>(own.frame);
+    slot.agreeing = slot.agreeing > 0 && start == slot.match_start ? slot.agreeing + 1 : 1;
+    slot.match_start = start;
+    slot.match_frame = own.frame;
+  }
+  if (same_clock && slot.agreeing < kAgreeingMatches && now - slot.seen_ns < kPlaceWaitNs) {
+    return false;  // not sure yet: the next pass (the timeline waits)
   }
   slot.placed = true;
   slot.timed = true;
   slot.start_position = here;
   if (ref == nullptr) return true;
-  // One render: the blocks' ends are the same frame. Otherwise the stamps say how far apart.
-  const int64_t apart_ns = one_render ? 0 : own.ns - ref_time.ns;
-  const double at = static_cast<double>(ref->start_position) +
-                    static_cast<double>(ref_time.frame) +
-                    static_cast<double>(apart_ns) * format_.sample_rate / 1e9 -
-                    static_cast<double>(own.frame);
+  // Matched blocks say where, to the frame (the latest match, if time ran out); otherwise the
+  // stamps say how far apart.
+  const double at = slot.agreeing > 0
+                        ? static_cast<double>(slot.match_start)
+                        : static_cast<double>(ref->start_position) +
+                              static_cast<double>(ref_time.frame) +
+                              static_cast<double>(own.ns - ref_time.ns) * format_.sample_rate / 1e9 -
+                              static_cast<double>(own.frame);
   const double delta = at - static_cast<double>(here);
   if (!(std::fabs(delta) < kMaxPlacementSeconds * format_.sample_rate)) return true;
   const int64_t frames = std::llround(delta);

@@ -20,8 +20,9 @@
 // opened later, or whose first data arrives later, lands where it sounded. Sources of one
 // device clock (AcquireSource's `clock`) whose latest blocks ended within 1 ms of each other
 // came from one render and their ends are the same frame, exactly; a new source waits up to
-// 150 ms for such a pair (holding the timeline, so nothing is lost) before it is placed by its
-// stamps alone. Sources of other clocks are placed by their stamps (to their precision);
+// 150 ms for three such matches in a row that agree (a server that fell behind sends two
+// renders at once: one match may pair neighbours), holding the timeline so nothing is lost,
+// before it is placed by the latest match or, with none, its stamps alone. Sources of other clocks are placed by their stamps (to their precision);
 // sources without timestamps start at the drain's read point.
 //
 // Tracks: with options.tracks > 1 every frame holds the tracks side by side (track t's
@@ -200,6 +201,9 @@ class CaptureCore {
     size_t pad_frames = 0;
     size_t skip_frames = 0;  // frames of the ring's head that came too late for their place
     int64_t seen_ns = 0;     // when its first frames were seen, waiting to be placed
+    int agreeing = 0;        // same-render matches in a row that put frame 0 at match_start
+    int64_t match_start = 0;
+    uint64_t match_frame = UINT64_MAX;  // the own block end of the last match counted
     uint64_t clock = 0;      // AcquireSource's device clock ID (set while the slot is free)
   };
   struct SlotTime {

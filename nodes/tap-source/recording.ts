@@ -14,7 +14,7 @@
  */
 import type { NodeMessage, NodeStatus } from 'node-red';
 import { Capture, CaptureEnd, CaptureTarget, SilenceEvent, TargetEvent } from '../../src/capture';
-import { AudioFormat, pcmFields } from '../../src/format';
+import { AudioFormat, pcmFields, TrackInfo } from '../../src/format';
 import { describeTarget } from '../../src/node-red/targets';
 import { ActivityChange, ActivityDetector } from './activity';
 import { LevelMeter, recordingStatus } from './levels';
@@ -42,7 +42,10 @@ export interface RecordingHost {
 export interface RecordingOptions {
   id: string;
   target: CaptureTarget;
+  /** The chunks' format (a multitrack capture's: tracks × channels). */
   format: AudioFormat;
+  /** A multitrack capture's tracks (msg.audio.tracks). */
+  tracks?: TrackInfo[];
   /** Properties of the start message that ride along on every message. */
   extras: Record<string, unknown>;
   topic: string;
@@ -73,6 +76,7 @@ export class TapRecording {
   /** The target in a few words ("firefox", "system − zoom"), for statuses and messages. */
   readonly targetText: string;
   readonly format: AudioFormat;
+  private readonly tracks: TrackInfo[] | undefined;
   /** Resolves once the recording has ended (its last message sent) or failed to start. */
   readonly ended: Promise<void>;
 
@@ -127,6 +131,7 @@ export class TapRecording {
     this.target = options.target;
     this.targetText = describeTarget(options.target);
     this.format = options.format;
+    this.tracks = options.tracks;
     this.extras = options.extras;
     this.topic = options.topic;
     this.emitLevels = options.emitLevels;
@@ -299,13 +304,13 @@ export class TapRecording {
       ...this.extras,
       topic: this.topic,
       payload: data,
-      ...pcmFields(this.format, this.pcmId(), position, this.targetText),
+      ...pcmFields(this.format, this.pcmId(), position, this.targetText, this.tracks),
     } as NodeMessage);
   }
 
   /** The last message of a recording (or segment) on output 1: downstream nodes (wav-sink) finalize. */
   private sendFinal(position: number, reason: string): void {
-    const fields = pcmFields(this.format, this.pcmId(), position, this.targetText);
+    const fields = pcmFields(this.format, this.pcmId(), position, this.targetText, this.tracks);
     this.host.sendPcm({
       ...this.extras,
       topic: this.topic,

@@ -19,12 +19,12 @@ import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { Capture, CaptureTarget, DEFAULT_SERVER_TIMEOUT } from '../../src/capture';
 import { AudioFormat, normalizeFormat } from '../../src/format';
 import { asNumber, settingNumber } from '../../src/numbers';
-import { describeTarget, parseAppList, parseTarget } from '../../src/node-red/targets';
+import { describeTarget, parseAppList, parseTarget, parseTrackList } from '../../src/node-red/targets';
 import { DEFAULT_SOUND_DB, RecordingHost, TapRecording } from './recording';
 
 interface TapSourceDef extends NodeDef {
   /** 'app' (names or PIDs), 'pid', 'system' (the mix minus `exclude`), 'msg' (`app` names the property). */
-  targetType: 'app' | 'pid' | 'system' | 'msg';
+  targetType: 'app' | 'pid' | 'system' | 'tracks' | 'msg';
   app: string;
   exclude: string;
   sampleRate: string | number;
@@ -59,7 +59,7 @@ module.exports = function (RED: NodeAPI) {
     RED.nodes.createNode(this, config);
     const node = this;
     const defaults = {
-      targetType: (['app', 'pid', 'system', 'msg'] as const).includes(config.targetType) ? config.targetType : 'app',
+      targetType: (['app', 'pid', 'system', 'tracks', 'msg'] as const).includes(config.targetType) ? config.targetType : 'app',
       app: config.app ?? '',
       exclude: config.exclude ?? '',
       chunkMs: 20,
@@ -142,6 +142,8 @@ module.exports = function (RED: NodeAPI) {
           target = parseTarget(msg.target);
         } else if (defaults.targetType === 'system') {
           target = { kind: 'system', exclude: parseAppList(defaults.exclude, 'exclude') };
+        } else if (defaults.targetType === 'tracks') {
+          target = parseTrackList(defaults.app);
         } else if (defaults.targetType === 'msg') {
           const property = defaults.app || 'target';
           const value = RED.util.getMessageProperty(msg, property);
@@ -176,7 +178,7 @@ module.exports = function (RED: NodeAPI) {
           queueChunks: defaults.queueChunks,
           mute: typeof msg.mute === 'boolean' ? msg.mute : defaults.mute,
           strict: !arm,
-          ...(target.kind === 'app' ? { follow: defaults.follow, processTree: defaults.processTree } : {}),
+          ...(target.kind === 'app' || target.kind === 'tracks' ? { follow: defaults.follow, processTree: defaults.processTree } : {}),
           serverTimeout: defaults.serverTimeout,
         });
       } catch (error) {
@@ -192,7 +194,8 @@ module.exports = function (RED: NodeAPI) {
         {
           id: RED.util.generateId(),
           target,
-          format,
+          format: capture.format,
+          ...(capture.tracks ? { tracks: capture.tracks } : {}),
           extras,
           topic: typeof msg.topic === 'string' && msg.topic ? msg.topic : defaults.topic || describeTarget(target),
           duration,

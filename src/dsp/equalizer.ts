@@ -7,7 +7,7 @@ import { PRESETS } from './presets';
 import { loadDsp, NativeEqProcessor } from './native';
 import { AudioFormat } from '../format';
 import { asNumberOrInfinity } from '../numbers';
-import { DEFAULT_RAMP_MS, RampedStream } from './ramped-stream';
+import { DEFAULT_RAMP_MS, dspChannels, RampedStream } from './ramped-stream';
 
 /** Equaliser settings: bands in cascade order, preamp in dB (applied first), bypass. */
 export interface EqSettings {
@@ -70,7 +70,7 @@ export class Equalizer extends RampedStream<EqSettings, NativeEqProcessor> {
    * @throws RangeError naming the field when a band cannot be designed at this sample rate
    */
   constructor(format: AudioFormat, settings: EqSettings, rampMs = DEFAULT_RAMP_MS) {
-    super(format, new (loadDsp().EqProcessor)(format.channels), settings, rampMs);
+    super(format, new (loadDsp().EqProcessor)(dspChannels(format)), settings, rampMs);
   }
 
   /**

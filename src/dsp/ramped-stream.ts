@@ -41,6 +41,17 @@ export function rampSetting(value: unknown, fallback: number): number {
 }
 
 /** One stream through a native processor; subclasses say how settings reach it (update). */
+/**
+ * The channel count a DSP stream takes: 1 or 2.
+ * @throws RangeError saying so for a message of more channels (a multitrack recording).
+ */
+export function dspChannels(format: AudioFormat): number {
+  if (format.channels === 1 || format.channels === 2) return format.channels;
+  throw new RangeError(
+    `channels: mono or stereo PCM only, got ${format.channels} channels (a multitrack recording's tracks side by side: capture each track on its own to process it)`,
+  );
+}
+
 export abstract class RampedStream<Settings, Native extends NativeStreamProcessor> implements StreamProcessor {
   readonly format: AudioFormat;
   /** Frames a ramped settings change takes. */

@@ -9,7 +9,7 @@ import { dbToGain } from './cookbook';
 import { loadDsp, NativeSoftClipProcessor } from './native';
 import { AudioFormat } from '../format';
 import { asNumberOrInfinity } from '../numbers';
-import { DEFAULT_RAMP_MS, RampedStream } from './ramped-stream';
+import { DEFAULT_RAMP_MS, dspChannels, RampedStream } from './ramped-stream';
 
 /** gain: dB (volume, before the curve); threshold, ceiling: dBFS, threshold < ceiling ≤ 0. */
 export interface SoftClipSettings {
@@ -56,7 +56,7 @@ export class SoftClipper extends RampedStream<SoftClipSettings, NativeSoftClipPr
    * @throws RangeError naming the field for settings out of range
    */
   constructor(format: AudioFormat, settings: SoftClipSettings, rampMs = DEFAULT_RAMP_MS) {
-    super(format, new (loadDsp().SoftClipProcessor)(format.channels), settings, rampMs);
+    super(format, new (loadDsp().SoftClipProcessor)(dspChannels(format)), settings, rampMs);
   }
 
   /** Moves to new settings (checked; throws RangeError naming the field). */

@@ -22,11 +22,15 @@
  * ```
  *
  * Float: WAVE_FORMAT_IEEE_FLOAT (3) in an 18-byte WAVEFORMATEX (cbSize = 0) plus a `fact`
- * chunk, as Microsoft requires of every non-PCM format. WAVE_FORMAT_EXTENSIBLE would say the
- * same with a 40-byte fmt and a sub-format GUID; it only adds something for more than two
- * channels (the channel mask) or containers narrower than their samples, neither of which this
- * package writes, and the plain tag is read by more programs (old players, the `wav` npm
- * package, browsers' decodeAudioData).
+ * chunk, as Microsoft requires of every non-PCM format.
+ *
+ * More than two channels (a multitrack recording): WAVE_FORMAT_EXTENSIBLE (0xFFFE), a 40-byte
+ * fmt (WAVEFORMATEXTENSIBLE, cbSize = 22: wValidBitsPerSample, dwChannelMask, the sub-format
+ * GUID KSDATAFORMAT_SUBTYPE_PCM or _IEEE_FLOAT), as Microsoft requires for more than two
+ * channels ("Multiple Channel Audio Data and WAVE Files", 2007); the mask is 0 (channels not
+ * assigned to speakers: the tracks are sources, not positions), and float keeps its fact
+ * chunk: 104 bytes of header for PCM, 116 for float. Mono and stereo keep the plain tags, read
+ * by more programs (old players, the `wav` npm package, browsers' decodeAudioData).
  *
  * All multi-byte fields are little-endian.
  */
@@ -36,6 +40,10 @@ import { AudioFormat, bitDepth, bytesPerFrame } from '../format';
 export const WAVE_FORMAT_PCM = 1;
 /** wFormatTag of IEEE 754 float samples (mmreg.h). */
 export const WAVE_FORMAT_IEEE_FLOAT = 3;
+/** wFormatTag of WAVEFORMATEXTENSIBLE (mmreg.h): the sample type is the sub-format GUID. */
+export const WAVE_FORMAT_EXTENSIBLE = 0xfffe;
+/** The tail of KSDATAFORMAT_SUBTYPE_PCM / _IEEE_FLOAT (ksmedia.h) after their first 4 bytes (1 or 3). */
+const SUBTYPE_TAIL = Buffer.from([0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xaa, 0x00, 0x38, 0x9b, 0x71]);
 /** The largest value of a RIFF 32-bit size field; RF64 writes it where ds64 holds the size. */
 export const RIFF_MAX_SIZE = 0xffffffff;
 /** Bytes of the ds64 chunk's body without a table (EBU Tech 3306 §3.3): 3 × u64 + u32. */
@@ -48,8 +56,8 @@ export interface WavLayout {
   frameBytes: number;
   /** Length of the header = offset of the first data byte (80 for PCM, 94 for float). */
   headerBytes: number;
-  /** Body of the fmt chunk: 16 (PCM) or 18 (WAVEFORMATEX with cbSize). */
-  fmtBytes: 16 | 18;
+  /** Body of the fmt chunk: 16 (PCM), 18 (WAVEFORMATEX with cbSize), 40 (WAVEFORMATEXTENSIBLE). */
+  fmtBytes: 16 | 18 | 40;
   /** Offset of the fact chunk's sample-frame count, or undefined (PCM has no fact chunk). */
   factOffset?: number;
   /** Offset of the data chunk's 32-bit size field. */
@@ -68,7 +76,7 @@ const FMT_OFFSET = JUNK_OFFSET + 8 + DS64_BODY_BYTES; // 48
 export function wavLayout(format: AudioFormat): WavLayout {
   const frameBytes = bytesPerFrame(format);
   const float = format.encoding === 'f32le';
-  const fmtBytes = float ? 18 : 16;
+  const fmtBytes = format.channels > 2 ? 40 : float ? 18 : 16;
   const afterFmt = FMT_OFFSET + 8 + fmtBytes;
   const factOffset = float ? afterFmt + 8 : undefined;
   const dataChunk = float ? afterFmt + 12 : afterFmt;
@@ -123,13 +131,21 @@ export function wavHeader(layout: WavLayout, dataBytes: number): Buffer {
   const bits = bitDepth(format.encoding);
   h.write('fmt ', FMT_OFFSET, 'latin1');
   h.writeUInt32LE(fmtBytes, FMT_OFFSET + 4);
-  h.writeUInt16LE(format.encoding === 'f32le' ? WAVE_FORMAT_IEEE_FLOAT : WAVE_FORMAT_PCM, FMT_OFFSET + 8);
+  const tag = format.encoding === 'f32le' ? WAVE_FORMAT_IEEE_FLOAT : WAVE_FORMAT_PCM;
+  h.writeUInt16LE(fmtBytes === 40 ? WAVE_FORMAT_EXTENSIBLE : tag, FMT_OFFSET + 8);
   h.writeUInt16LE(format.channels, FMT_OFFSET + 10);
   h.writeUInt32LE(format.sampleRate, FMT_OFFSET + 12);
   h.writeUInt32LE(format.sampleRate * frameBytes, FMT_OFFSET + 16); // nAvgBytesPerSec
   h.writeUInt16LE(frameBytes, FMT_OFFSET + 20); // nBlockAlign
   h.writeUInt16LE(bits, FMT_OFFSET + 22);
   // cbSize (float only) at FMT_OFFSET + 24 stays 0: no extra format bytes.
+  if (fmtBytes === 40) {
+    h.writeUInt16LE(22, FMT_OFFSET + 24); // cbSize
+    h.writeUInt16LE(bits, FMT_OFFSET + 26); // wValidBitsPerSample
+    h.writeUInt32LE(0, FMT_OFFSET + 28); // dwChannelMask: no speaker positions
+    h.writeUInt32LE(tag, FMT_OFFSET + 32); // SubFormat: the GUID whose first field is the tag
+    SUBTYPE_TAIL.copy(h, FMT_OFFSET + 36);
+  }
 
   if (factOffset !== undefined) {
     h.write('fact', factOffset - 8, 'latin1');

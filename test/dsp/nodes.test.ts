@@ -156,7 +156,9 @@ describe('eq and soft-clip nodes', function () {
       [{ payload: Buffer.alloc(8) }, /msg\.audio: missing/],
       [pcmMessage(Buffer.alloc(10), 'r', 0), /msg\.payload: 10 bytes is not a whole number of 8-byte frames/],
       [{ ...pcmMessage(Buffer.alloc(8), 'r', 0), audio: { sampleRate: 48000, channels: 2, encoding: 'f64le' } }, /encoding/],
-      [{ ...pcmMessage(Buffer.alloc(8), 'r', 0), audio: { sampleRate: 48000, channels: 3, encoding: 'f32le' } }, /channels/],
+      [{ ...pcmMessage(Buffer.alloc(8), 'r', 0), audio: { sampleRate: 48000, channels: 33, encoding: 'f32le' } }, /channels: expected 1 to 32/],
+      // A multitrack recording's message (two stereo tracks): a clear refusal, not a crash.
+      [{ ...pcmMessage(Buffer.alloc(16), 'r', 0), audio: { sampleRate: 48000, channels: 4, encoding: 'f32le' } }, /channels: mono or stereo PCM only, got 4 channels \(a multitrack/],
       [pcmMessage('text' as unknown as Buffer, 'r', 0), /msg\.payload: expected a Buffer/],
       [{ bands: [{ type: 'peaking', frequency: 1000, q: 0 }] }, /msg\.bands\[0\]\.q/],
       [{ bands: [{ type: 'peaking', frequency: 1000, q: -3 }] }, /msg\.bands\[0\]\.q/],

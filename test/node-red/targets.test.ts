@@ -1,6 +1,6 @@
 /** src/node-red/targets.ts: what tap-source captures, from its form and from msg.target. */
 import assert from 'assert';
-import { describeTarget, parseAppList, parseTarget } from '../../src/node-red/targets';
+import { describeTarget, parseAppList, parseTarget, parseTrackList } from '../../src/node-red/targets';
 
 describe('parseAppList', function () {
   it('splits a comma-separated list: digits are PIDs, the rest names, blanks skipped', function () {
@@ -52,6 +52,28 @@ describe('parseTarget', function () {
   it('refuses an item that is not an app, naming where it is', function () {
     assert.throws(() => parseTarget({ kind: 'system', exclude: [0] }), /msg\.target\.exclude\[0\]: expected a PID/);
     assert.throws(() => parseTarget(['ok', null]), /msg\.target\[1\]: expected a PID/);
+  });
+});
+
+describe('parseTrackList', function () {
+  it('reads tracks separated by ";" or lines: apps (several mixed in one), system, input, input:<source>', function () {
+    assert.deepStrictEqual(parseTrackList('zoom; chrome, 1234\n input ;input:mic.monitor; System'), {
+      kind: 'tracks',
+      tracks: [
+        { kind: 'app', apps: ['zoom'] },
+        { kind: 'app', apps: ['chrome', 1234] },
+        { kind: 'input' },
+        { kind: 'input', device: 'mic.monitor' },
+        { kind: 'system' },
+      ],
+    });
+    assert.strictEqual(describeTarget(parseTrackList('zoom; input')), 'zoom | input (default)');
+  });
+
+  it('refuses no track, more than 16, and an app that is neither a name nor a PID, naming the field', function () {
+    assert.throws(() => parseTrackList(' ; '), /^TypeError: tracks: expected 1 to 16 tracks separated by ";"/);
+    assert.throws(() => parseTrackList(new Array(17).fill('a').join(';')), /^TypeError: tracks: expected 1 to 16/);
+    assert.throws(() => parseTrackList(undefined), /^TypeError: tracks:/);
   });
 });
 

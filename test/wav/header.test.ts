@@ -55,6 +55,35 @@ describe('wav header', function () {
     assert.deepStrictEqual(wavHeader(layout, frames * 8), expected);
   });
 
+  it('more than two channels (a multitrack recording): WAVE_FORMAT_EXTENSIBLE, fmt 40, mask 0, the PCM or float sub-format GUID — byte-exact', function () {
+    const guidTail = Buffer.from([0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xaa, 0x00, 0x38, 0x9b, 0x71]);
+    const pcm = wavLayout({ sampleRate: 48000, channels: 6, encoding: 's16le' });
+    assert.strictEqual(pcm.headerBytes, 104);
+    assert.deepStrictEqual(
+      wavHeader(pcm, 1200),
+      Buffer.concat([
+        ascii('RIFF'), u32(104 - 8 + 1200), ascii('WAVE'),
+        junk,
+        ascii('fmt '), u32(40), u16(0xfffe), u16(6), u32(48000), u32(48000 * 12), u16(12), u16(16),
+        u16(22), u16(16), u32(0), u32(1), guidTail,
+        ascii('data'), u32(1200),
+      ]),
+    );
+    const float = wavLayout({ sampleRate: 48000, channels: 4, encoding: 'f32le' });
+    assert.strictEqual(float.headerBytes, 116);
+    assert.deepStrictEqual(
+      wavHeader(float, 160),
+      Buffer.concat([
+        ascii('RIFF'), u32(116 - 8 + 160), ascii('WAVE'),
+        junk,
+        ascii('fmt '), u32(40), u16(0xfffe), u16(4), u32(48000), u32(48000 * 16), u16(16), u16(32),
+        u16(22), u16(32), u32(0), u32(3), guidTail,
+        ascii('fact'), u32(4), u32(10),
+        ascii('data'), u32(160),
+      ]),
+    );
+  });
+
   it('turns RF64 (ds64 where JUNK was, sizes 0xFFFFFFFF) one frame past what RIFF can say', function () {
     for (const encoding of ['s16le', 'f32le'] as const) {
       const layout = wavLayout({ sampleRate: 48000, channels: 2, encoding });
@@ -98,6 +127,10 @@ describe('wav header', function () {
       [{ sampleRate: 44100, channels: 2, encoding: 's16le' }, 'pcm_s16le', '16-bit Signed Integer PCM'],
       [{ sampleRate: 16000, channels: 1, encoding: 'f32le' }, 'pcm_f32le', '32-bit Floating Point PCM'],
       [{ sampleRate: 48000, channels: 2, encoding: 'f32le' }, 'pcm_f32le', '32-bit Floating Point PCM'],
+      // Multitrack: three stereo tracks, two mono ones.
+      [{ sampleRate: 48000, channels: 6, encoding: 's16le' }, 'pcm_s16le', '16-bit Signed Integer PCM'],
+      [{ sampleRate: 48000, channels: 2 * 2, encoding: 'f32le' }, 'pcm_f32le', '32-bit Floating Point PCM'],
+      [{ sampleRate: 16000, channels: 3, encoding: 's16le' }, 'pcm_s16le', '16-bit Signed Integer PCM'],
     ];
     for (const [format, codec, soxEncoding] of cases) {
       it(`${format.encoding} ${format.channels} ch ${format.sampleRate} Hz: format, frames and samples exact`, async function () {
@@ -126,8 +159,9 @@ describe('wav header', function () {
         assert.deepStrictEqual(wav.chunks.map((c) => c.id), format.encoding === 'f32le' ? ['JUNK', 'fmt ', 'fact', 'data'] : ['JUNK', 'fmt ', 'data']);
         if (format.encoding === 'f32le') {
           assert.strictEqual(wav.factFrames, frames);
-          assert.strictEqual(wav.format.cbSize, 0);
+          assert.strictEqual(wav.format.cbSize, format.channels > 2 ? 22 : 0);
         }
+        assert.strictEqual(wav.format.audioFormat, format.channels > 2 ? 0xfffe : format.encoding === 'f32le' ? 3 : 1);
       });
     }
   });

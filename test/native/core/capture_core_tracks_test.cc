@@ -167,6 +167,97 @@ void TestTimedSourceLandsWhereItSounded() {
   }
 }
 
+// A server that fell behind sends two renders at once: b's first block arrives with the second
+// of a burst of two of a's, and those two match in time though they are neighbours. Placed only
+// once three matches on new blocks agree, b still lands on the frame.
+void TestBurstOfRendersDoesNotMisplace() {
+  FakeClock clock;
+  FakeSink sink;
+  CaptureCore core(TrackOptions(2), &sink);
+  const size_t impulse_at = 12000;
+  const size_t b_late = 8 * kRender;
+  Signal<int16_t> a = Impulse(40 * kChunk, impulse_at);
+  Signal<int16_t> b = Impulse(40 * kChunk, impulse_at - b_late);
+  const int ia = core.AcquireSource(0, 0, 1);
+  const int ib = core.AcquireSource(0, 1, 1);
+  const int64_t t0 = 9000 * kMs;
+  // A block that arrives at `arrival_ns` (its end), as OnRead stamps it.
+  auto write = [&](int id, Signal<int16_t>& sig, int64_t arrival_ns) {
+    WriteTimed(core, id, sig, kRender, arrival_ns - kRenderNs);
+  };
+  size_t render = 0;
+  for (; render < 8; ++render) {
+    write(ia, a, t0 + static_cast<int64_t>(render + 1) * kRenderNs);
+    clock.Advance(kRenderNs);
+    Peer::Pump(core, false);
+  }
+  // Renders 8 and 9 arrive together (a late server catching up); b's render 8 with them, its
+  // render 9 a moment later: the drain sees a's 9 beside b's 8 first.
+  const int64_t burst = t0 + 10 * kRenderNs;
+  write(ia, a, burst - 50000);
+  write(ia, a, burst);
+  write(ib, b, burst - 40000);
+  Peer::Pump(core, false);
+  write(ib, b, burst + 30000);
+  render = 10;
+  for (; a.written < a.frames(); ++render) {
+    clock.Advance(kRenderNs);
+    write(ia, a, t0 + static_cast<int64_t>(render + 1) * kRenderNs);
+    write(ib, b, t0 + static_cast<int64_t>(render + 1) * kRenderNs + 20000);
+    Peer::Pump(core, false);
+  }
+  Peer::Pump(core, true);
+  const std::vector<int16_t> frames = Timeline<int16_t>(sink.Chunks(), 4, "burst");
+  EXPECT_EQ(FirstSound(TrackOf(frames, 2, 2, 0)), static_cast<int64_t>(impulse_at));
+  EXPECT_EQ(FirstSound(TrackOf(frames, 2, 2, 1)), static_cast<int64_t>(impulse_at));
+  EXPECT_EQ(core.Stats().overrun_frames, 0u);
+}
+
+// A source that went quiet (an app's old stream after it exited; the clock filled the gap) is
+// no reference: the app's next stream starts where an untimed one would, at the read point
+// after the timeline caught up with the clock, whatever its stamps say.
+void TestQuietSourceIsNoReference() {
+  int64_t landed[2] = {-1, -1};
+  for (int timed = 0; timed < 2; ++timed) {
+    FakeClock clock;
+    FakeSink sink;
+    CaptureCore core(TrackOptions(1), &sink);
+    const int64_t t0 = 4000 * kMs;
+    Signal<int16_t> a = Impulse(10 * kChunk, 10 * kChunk - 1);
+    const int ia = core.AcquireSource(0, 0, 1);
+    for (size_t render = 0; a.written < a.frames(); ++render) {
+      WriteTimed(core, ia, a, kRender, t0 + static_cast<int64_t>(render) * kRenderNs);
+      clock.Advance(kRenderNs);
+      Peer::Pump(core, false);
+    }
+    // a's stream stays open but delivers nothing (its removal not yet seen).
+    for (int i = 0; i < 150; ++i) {  // 1.5 s of nothing: the clock fills silence
+      clock.Advance(kRenderNs);
+      Peer::Pump(core, false);
+    }
+    const int ib = core.AcquireSource(0, 0, 1);
+    Signal<int16_t> b = Impulse(10 * kChunk, 100);
+    for (size_t render = 0; b.written < b.frames(); ++render) {
+      // Stamps that a quiet reference would map 0.4 s before where the clock has got to.
+      const int64_t stamp = timed ? t0 + 1500 * kMs + static_cast<int64_t>(render) * kRenderNs : 0;
+      WriteTimed(core, ib, b, kRender, stamp);
+      clock.Advance(kRenderNs);
+      Peer::Pump(core, false);
+    }
+    Peer::Pump(core, true);
+    const std::vector<int16_t> frames = Timeline<int16_t>(sink.Chunks(), 2, "quiet reference");
+    // The second impulse: b's.
+    for (size_t i = 10 * kChunk; i < frames.size() / 2; ++i) {
+      if (frames[i * 2] != 0) {
+        landed[timed] = static_cast<int64_t>(i);
+        break;
+      }
+    }
+  }
+  EXPECT(landed[0] > 0);
+  EXPECT_EQ(landed[1], landed[0]);
+}
+
 // A source that never shares a render with the others (another device's clock, blocks of its
 // own size and phase): after the wait it is placed by its stamps alone, and held the timeline
 // meanwhile, so none of its frames is lost.
@@ -299,6 +390,8 @@ std::vector<check::Test> TrackTests() {
       {"TrackOutOfRange", TestTrackOutOfRange},
       {"TimedSourceLandsWhereItSounded", TestTimedSourceLandsWhereItSounded},
       {"TimedSourceOfAnotherDevice", TestTimedSourceOfAnotherDevice},
+      {"BurstOfRendersDoesNotMisplace", TestBurstOfRendersDoesNotMisplace},
+      {"QuietSourceIsNoReference", TestQuietSourceIsNoReference},
       {"LateTimedSourceSkipsToItsPlace", TestLateTimedSourceSkipsToItsPlace},
       {"UntrustedTimestampsAtReadPoint", TestUntrustedTimestampsAtReadPoint},
       {"ThreadedTimedTracks", TestThreadedTimedTracks},
