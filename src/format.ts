@@ -146,6 +146,23 @@ export function formatOfMessage(msg: Record<string, unknown>): AudioFormat {
   throw new TypeError('msg.audio: missing; a PCM message needs msg.audio {sampleRate, channels, encoding} (as tap-source sends)');
 }
 
+/**
+ * One track of a multitrack recording's interleaved PCM: channels `track.firstChannel` ..
+ * + `track.channels` of every frame of `pcm` (in `format`, whose channels hold every track).
+ * @returns a new Buffer of the same frames, `track.channels` samples each.
+ */
+export function trackPcm(pcm: Buffer, format: AudioFormat, track: Pick<TrackInfo, 'firstChannel' | 'channels'>): Buffer {
+  const sample = bitDepth(format.encoding) / 8;
+  const frameBytes = format.channels * sample;
+  const frames = Math.floor(pcm.length / frameBytes);
+  const size = track.channels * sample;
+  const out = Buffer.allocUnsafe(frames * size);
+  for (let i = 0, from = track.firstChannel * sample, to = 0; i < frames; i++, from += frameBytes, to += size) {
+    pcm.copy(out, to, from, from + size);
+  }
+  return out;
+}
+
 /** Same sample rate, channels and encoding. */
 export function sameFormat(a: AudioFormat, b: AudioFormat): boolean {
   return a.sampleRate === b.sampleRate && a.channels === b.channels && a.encoding === b.encoding;

@@ -1,6 +1,6 @@
 /** src/format.ts: PCM formats, and the format fields of the messages every node sends and takes. */
 import assert from 'assert';
-import { bitDepth, bytesPerFrame, formatOfMessage, normalizeFormat, pcmFields, sameFormat } from '../src/format';
+import { bitDepth, bytesPerFrame, formatOfMessage, normalizeFormat, pcmFields, sameFormat, trackPcm } from '../src/format';
 
 describe('format', function () {
   it('bits and bytes: s16le 16 bits, f32le 32; a frame is every channel of one instant', function () {
@@ -52,6 +52,20 @@ describe('format', function () {
     assert.throws(() => normalizeFormat({ channels: 6 }), /^TypeError: channels: expected 1 or 2, got 6/);
     const tracks = [{ index: 0, name: 'zoom', firstChannel: 0, channels: 2 }];
     assert.deepStrictEqual(pcmFields({ sampleRate: 48000, channels: 2, encoding: 's16le' }, 'r', 0, 'zoom', tracks).audio.tracks, tracks);
+  });
+
+  it("trackPcm: one track's channels out of a multitrack frame, every frame", function () {
+    // Three frames of three tracks (mono, stereo, mono): s16le samples numbered frame*10 + channel.
+    const format = { sampleRate: 48000, channels: 4, encoding: 's16le' as const };
+    const pcm = Buffer.alloc(3 * 4 * 2);
+    for (let f = 0; f < 3; f++) for (let c = 0; c < 4; c++) pcm.writeInt16LE(f * 10 + c, (f * 4 + c) * 2);
+    const samples = (b: Buffer) => Array.from({ length: b.length / 2 }, (_, i) => b.readInt16LE(i * 2));
+    assert.deepStrictEqual(samples(trackPcm(pcm, format, { firstChannel: 1, channels: 2 })), [1, 2, 11, 12, 21, 22]);
+    assert.deepStrictEqual(samples(trackPcm(pcm, format, { firstChannel: 3, channels: 1 })), [3, 13, 23]);
+    const f32 = Buffer.alloc(2 * 2 * 4);
+    [0.5, -0.25, 0.125, -1].forEach((v, i) => f32.writeFloatLE(v, i * 4));
+    const right = trackPcm(f32, { sampleRate: 48000, channels: 2, encoding: 'f32le' }, { firstChannel: 1, channels: 1 });
+    assert.deepStrictEqual([right.readFloatLE(0), right.readFloatLE(4)], [-0.25, -1]);
   });
 
   it('sameFormat: rate, channels and encoding all equal', function () {

@@ -7,6 +7,7 @@
  */
 import assert from 'assert';
 import fs from 'fs';
+import path from 'path';
 import { AudioChunk, Capture, CaptureEnd, CaptureOptions } from '../src/engine';
 import { useFlowRig } from './helpers/flow-rig';
 import { channelSamples, medianToneAmplitude } from './helpers/signal';
@@ -213,5 +214,38 @@ describe('multitrack captures (real server)', function () {
       assert.ok(medianToneAmplitude(x, other, 48000) < 0.003, `channel ${channel}: not ${other} Hz`);
     }
     fs.rmSync(msg.payload.path);
+  });
+
+  it('wav-sink "a file per track": one file per track with its channels and its tone, a message each', async function () {
+    const a = playTone('tracks-file-a', 440, { seconds: 30 });
+    const b = playTone('tracks-file-b', 660, { seconds: 30 });
+    players.push(a, b);
+    await Promise.all([a, b].map((p) => waitForRendering(p)));
+    await helper.load(
+      [tapSource, wavSink],
+      [
+        { id: 'tap', type: 'tap-source', targetType: 'tracks', app: 'tracks-file-a; tracks-file-b', channels: 1, duration: 1, wires: [['sink'], []] },
+        { id: 'sink', type: 'wav-sink', directory: rig.dir, filename: 'meeting.wav', perTrack: true, wires: [['saved']] },
+        { id: 'saved', type: 'helper' },
+      ],
+    );
+    const saved: Array<{ payload: { path: string; frames: number; channels: number; track: { index: number; name: string }; recordingId: string } }> = [];
+    helper.getNode('saved').on('input', (msg: (typeof saved)[number]) => saved.push(msg));
+    helper.getNode('tap').receive({ payload: 'start' });
+    await waitFor(() => saved.length === 2, 10000, 'a file per track');
+    saved.sort((x, y) => x.payload.track.index - y.payload.track.index);
+    assert.deepStrictEqual(saved.map((m) => m.payload.track), [{ index: 0, name: 'tracks-file-a' }, { index: 1, name: 'tracks-file-b' }]);
+    assert.deepStrictEqual(saved.map((m) => path.basename(m.payload.path)), ['meeting-tracks-file-a.wav', 'meeting-tracks-file-b.wav']);
+    for (const [i, msg] of saved.entries()) {
+      assert.match(msg.payload.recordingId, new RegExp(`-track${i + 1}$`));
+      assert.deepStrictEqual(ffprobe(msg.payload.path), { codec: 'pcm_s16le', sampleRate: 48000, channels: 1, frames: 48000 });
+      const wav = await readWav(msg.payload.path);
+      assert.strictEqual(wav.format.audioFormat, 1, 'a mono file: the plain PCM tag');
+      const x = channelSamples(wav.data, 's16le', 1).subarray(4800);
+      const [own, other] = i === 0 ? [440, 660] : [660, 440];
+      assert.ok(medianToneAmplitude(x, own, 48000) > 0.3, `track ${i}'s file: its ${own} Hz`);
+      assert.ok(medianToneAmplitude(x, other, 48000) < 0.003, `track ${i}'s file: no ${other} Hz`);
+      fs.rmSync(msg.payload.path);
+    }
   });
 });

@@ -16,7 +16,7 @@
  */
 import path from 'path';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { AudioFormat, AudioInfo, bitDepth, bytesPerFrame, sameFormat } from '../../src/format';
+import { AudioFormat, AudioInfo, bitDepth, bytesPerFrame, sameFormat, TrackInfo, trackPcm } from '../../src/format';
 import { PcmChunk, PcmMessageError, readPcmMessage } from '../../src/node-red/pcm-message';
 import { asNumber } from '../../src/numbers';
 import { expandFilename, FileNamer, resolveInside } from '../../src/wav/names';
@@ -32,6 +32,8 @@ interface WavSinkDef extends NodeDef {
   rotateMiB?: number | string;
   /** Largest jump in msg.audio.position filled with silence, seconds; '' = 10. */
   maxGap?: number | string;
+  /** A multitrack recording (msg.audio.tracks): a file per track instead of one multichannel file. */
+  perTrack?: boolean;
 }
 
 /** Files open at once (one per concurrent recording): memory and descriptors stay bounded. */
@@ -58,6 +60,27 @@ export function numericOption(name: string, value: unknown, fallback: number, mi
   return n;
 }
 
+/**
+ * msg.audio.tracks of a multitrack message, checked against its format: tracks side by side,
+ * covering its channels.
+ * @throws RangeError (status 'format') saying what does not fit.
+ */
+function checkTracks(tracks: unknown[], format: AudioFormat): TrackInfo[] {
+  let next = 0;
+  const checked = tracks.map((value, i) => {
+    const t = value as Partial<TrackInfo>;
+    if (!t || !Number.isInteger(t.channels) || t.channels! < 1 || t.firstChannel !== next) {
+      throw Object.assign(new RangeError(`msg.audio.tracks[${i}]: expected {index, name, firstChannel: ${next}, channels}, got ${JSON.stringify(value)}`), { status: 'format' });
+    }
+    next += t.channels!;
+    return { index: i, name: typeof t.name === 'string' && t.name ? t.name : `track${i + 1}`, firstChannel: t.firstChannel!, channels: t.channels! };
+  });
+  if (next !== format.channels) {
+    throw Object.assign(new RangeError(`msg.audio.tracks: ${next} channels in all, but the message has ${format.channels}`), { status: 'format' });
+  }
+  return checked;
+}
+
 /** Rotation limits: 0 (off) or at least `min`. */
 function limitOption(name: string, value: unknown, min: number, max: number): number {
   const n = numericOption(name, value, 0, 0, max);
@@ -80,6 +103,8 @@ interface Recording {
   warned: Set<string>;
   /** The recording's file failed: reported, its later chunks are ignored. */
   failed: boolean;
+  /** A file of one track of a multitrack recording (perTrack). */
+  track?: { index: number; name: string };
 }
 
 module.exports = function (RED: NodeAPI) {
@@ -102,6 +127,7 @@ module.exports = function (RED: NodeAPI) {
       node.error(RED._('wav-sink.errors.config', { error: configError.message }));
     }
     const rotating = rotateMinutes > 0 || rotateMiB > 0;
+    const perTrack = config.perTrack === true;
     const recordings = new Map<string, Recording>();
     let closing = false;
     /** A red status (an i18n key) that stays until the next recording starts. */
@@ -149,6 +175,7 @@ module.exports = function (RED: NodeAPI) {
         gapFrames: rec.gapFrames,
         droppedFrames: result.droppedFrames,
         ...(rec.startPosition !== undefined ? { startPosition: rec.startPosition } : {}),
+        ...(rec.track ? { track: rec.track } : {}),
         reason,
       };
     }
@@ -169,7 +196,7 @@ module.exports = function (RED: NodeAPI) {
       for (const old of dead.slice(0, Math.max(0, dead.length - MAX_FAILED))) recordings.delete(old.id);
     }
 
-    function start(msg: Msg, audio: Partial<AudioInfo>, id: string, format: AudioFormat): Recording {
+    function start(msg: Msg, audio: Partial<AudioInfo>, id: string, format: AudioFormat, track?: TrackInfo): Recording {
       if (live() >= MAX_OPEN_FILES) {
         throw Object.assign(new Error(`${MAX_OPEN_FILES} files are open already; end a recording before starting another`), { status: 'busy' });
       }
@@ -184,6 +211,7 @@ module.exports = function (RED: NodeAPI) {
           topic: typeof msg.topic === 'string' ? msg.topic : '',
           recordingId: id,
           now: new Date(),
+          ...(track ? { track: track.name } : {}),
         },
         rotating,
       );
@@ -194,6 +222,7 @@ module.exports = function (RED: NodeAPI) {
       }
       let writer: WavWriter;
       const rec = { id, format, frameBytes: bytesPerFrame(format), namer, gapFrames: 0, extras, warned: new Set<string>(), failed: false } as Recording;
+      if (track) rec.track = { index: track.index, name: track.name };
       try {
         writer = new WavWriter({
           format,
@@ -227,36 +256,27 @@ module.exports = function (RED: NodeAPI) {
       send({ ...rec.extras, filename: payload.path, payload } as NodeMessage);
     }
 
-    node.on('input', (msg: Msg, send, done) => {
-      const fail = (status: string, error: Error) => {
-        node.status({ fill: 'red', shape: 'ring', text: RED._(`wav-sink.status.${status}`) });
-        done(error);
-      };
-      if (configError) return fail('config', configError);
-      let pcm: PcmChunk;
-      try {
-        pcm = readPcmMessage(msg);
-      } catch (error) {
-        return fail((error as PcmMessageError).refusal, error as Error);
-      }
+    /**
+     * Writes one chunk to its recording's file (starting the file on its first chunk, finishing
+     * it on the final message). `track`: the chunk is one track's of a multitrack recording.
+     * @throws Error with `status` (an i18n key of the red status) when the chunk is refused.
+     */
+    function write(msg: Msg, audio: Partial<AudioInfo>, id: string, pcm: PcmChunk, send: (msg: NodeMessage) => void, track?: TrackInfo): Promise<void> | undefined {
       const { payload, format, frames } = pcm;
-      const audio = (msg.audio ?? {}) as Partial<AudioInfo>;
-      const id = typeof audio.recordingId === 'string' && audio.recordingId ? audio.recordingId : `topic:${String(msg.topic ?? '')}`;
-      if (closing) return done(); // the flow is stopping: no new files, open ones are finalizing
       let rec = recordings.get(id);
       if (rec && !sameFormat(rec.format, format)) {
         const want = `${rec.format.sampleRate} Hz ${rec.format.channels} ch ${rec.format.encoding}`;
         const got = `${format.sampleRate} Hz ${format.channels} ch ${format.encoding}`;
-        return fail('changed', new Error(`chunk format ${got} differs from the open file's ${want} (${rec.namer.requestedPath}); the chunk was not written`));
+        throw Object.assign(new Error(`chunk format ${got} differs from the open file's ${want} (${rec.namer.requestedPath}); the chunk was not written`), { status: 'changed' });
       }
       if (!rec) {
         // Nothing to write (an empty chunk, or the final message of a recording this node has
         // no file of, as after a partial redeploy): no file.
-        if (frames === 0) return done();
+        if (frames === 0) return undefined;
         try {
-          rec = start(msg, audio, id, format);
+          rec = start(msg, audio, id, format, track);
         } catch (error) {
-          return fail((error as { status?: string }).status ?? 'filename', error as Error);
+          throw Object.assign(error as Error, { status: (error as { status?: string }).status ?? 'filename' });
         }
       }
       // A final message's position is the end of the timeline: chunks dropped just before the
@@ -274,11 +294,44 @@ module.exports = function (RED: NodeAPI) {
         if (place.back > 0) warnOnce(rec, 'back', { frames: place.back, position: audio.position });
         if (frames > 0 && rec.writer.write(payload) === 'dropped') warnOnce(rec, 'dropped', {});
       }
-      if (audio.final) {
-        finish(rec, String(audio.reason ?? 'stopped'), send).then(() => done(), done);
-      } else {
-        done();
+      return audio.final ? finish(rec, String(audio.reason ?? 'stopped'), send) : undefined;
+    }
+
+    node.on('input', (msg: Msg, send, done) => {
+      const fail = (status: string, error: Error) => {
+        node.status({ fill: 'red', shape: 'ring', text: RED._(`wav-sink.status.${status}`) });
+        done(error);
+      };
+      if (configError) return fail('config', configError);
+      let pcm: PcmChunk;
+      try {
+        pcm = readPcmMessage(msg);
+      } catch (error) {
+        return fail((error as PcmMessageError).refusal, error as Error);
       }
+      const audio = (msg.audio ?? {}) as Partial<AudioInfo>;
+      const id = typeof audio.recordingId === 'string' && audio.recordingId ? audio.recordingId : `topic:${String(msg.topic ?? '')}`;
+      if (closing) return done(); // the flow is stopping: no new files, open ones are finalizing
+      const finishing: Array<Promise<void>> = [];
+      try {
+        const tracks = perTrack && Array.isArray(audio.tracks) ? checkTracks(audio.tracks, pcm.format) : undefined;
+        if (tracks) {
+          // A file per track: each track's channels, as a recording of its own.
+          for (const track of tracks) {
+            const format = { ...pcm.format, channels: track.channels };
+            const one: PcmChunk = { payload: trackPcm(pcm.payload, pcm.format, track), format, frames: pcm.frames };
+            const done = write(msg, { ...audio, channels: track.channels }, `${id}-track${track.index + 1}`, one, send, track);
+            if (done) finishing.push(done);
+          }
+        } else {
+          const done = write(msg, audio, id, pcm, send);
+          if (done) finishing.push(done);
+        }
+      } catch (error) {
+        return fail((error as { status?: string }).status ?? 'filename', error as Error);
+      }
+      if (finishing.length === 0) return done();
+      Promise.all(finishing).then(() => done(), done);
     });
 
     node.on('close', (_removed: boolean, done: () => void) => {

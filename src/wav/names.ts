@@ -21,6 +21,8 @@ export interface NameValues {
   recordingId: string;
   /** The time the recording's first message arrived: {timestamp} (YYYYMMDD-HHMMSS), {date}. */
   now: Date;
+  /** A file of one track of a multitrack recording: its name, {track}. */
+  track?: string;
 }
 
 /** The placeholder that numbers the parts of a rotated recording (1, 2, …). */
@@ -45,14 +47,21 @@ function splitExtension(file: string): [string, string] {
 }
 
 /**
- * Expands {app}, {topic}, {timestamp}, {recordingId} and {date} in a file name pattern, adds
- * ".wav" when the name has no extension, and leaves {part} for {@link partPath}. With
- * `rotating`, a name without {part} gets "-{part}" before its extension (`talk.wav` →
- * `talk-{part}.wav`), so that parts have names of their own.
+ * Expands {app}, {topic}, {timestamp}, {recordingId}, {date} and {track} in a file name
+ * pattern, adds ".wav" when the name has no extension, and leaves {part} for
+ * {@link partPath}. With `rotating`, a name without {part} gets "-{part}" before its extension
+ * (`talk.wav` → `talk-{part}.wav`), so that parts have names of their own; so does a track's
+ * file get "-{track}" (`talk.wav` → `talk-zoom.wav`).
  */
 export function expandFilename(pattern: string, values: NameValues, rotating = false): string {
-  let name = pattern.replace(/\{(app|topic|timestamp|recordingId|date)\}/g, (_m, key: string) => {
+  if (values.track !== undefined && !pattern.includes('{track}')) {
+    const [stem, ext] = splitExtension(pattern);
+    pattern = `${stem}-{track}${ext}`;
+  }
+  let name = pattern.replace(/\{(app|topic|timestamp|recordingId|date|track)\}/g, (_m, key: string) => {
     switch (key) {
+      case 'track':
+        return safePart(values.track ?? '');
       case 'app':
         return safePart(values.app);
       case 'topic':

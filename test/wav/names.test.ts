@@ -33,6 +33,14 @@ describe('wav file names', function () {
     });
   });
 
+  it('{track}: the name of a track file; a pattern without it gets "-{track}" before the extension', function () {
+    const values = { app: 'zoom | input (default)', topic: '', recordingId: 'r1', now: new Date(2026, 11, 5, 7, 30, 0) };
+    assert.strictEqual(expandFilename('meeting.wav', { ...values, track: 'zoom' }), 'meeting-zoom.wav');
+    assert.strictEqual(expandFilename('{track}/{date}.wav', { ...values, track: 'input (default)' }), 'input (default)/20261205.wav');
+    assert.strictEqual(expandFilename('talk', { ...values, track: 'a/b' }, true), 'talk-a_b-{part}.wav');
+    assert.strictEqual(expandFilename('talk.wav', values), 'talk.wav', 'no track: unchanged');
+  });
+
   it('withSuffix: -N before the extension; 0 leaves the name', function () {
     assert.strictEqual(withSuffix('/r/talk.wav', 0), '/r/talk.wav');
     assert.strictEqual(withSuffix('/r/talk.wav', 2), '/r/talk-2.wav');
