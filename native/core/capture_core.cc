@@ -302,7 +302,7 @@ void CaptureCore::Pump(bool flush) {
       for (Slot& slot : slots_) {
         if (slot.state.load(std::memory_order_acquire) == kFree || slot.placed) continue;
         // At the end nothing is waited for: placed by what is known now.
-        if (slot.ring.Readable() > 0 && Place(slot, flush ? slot.seen_ns + kPlaceWaitNs : now)) {
+        if (slot.ring.Readable() > 0 && Place(slot, now, flush)) {
           placed = true;
         }
       }
@@ -385,7 +385,7 @@ bool CaptureCore::ReadTime(const Slot& slot, SlotTime* time) {
   return false;
 }
 
-bool CaptureCore::Place(Slot& slot, int64_t now) {
+bool CaptureCore::Place(Slot& slot, int64_t now, bool now_or_never) {
   // The read point: the next chunk's first frame, where the ring's head goes unless timed.
   const int64_t here = static_cast<int64_t>(frames_.load(std::memory_order_relaxed));
   SlotTime own;
@@ -428,7 +428,8 @@ bool CaptureCore::Place(Slot& slot, int64_t now) {
     slot.match_start = start;
     slot.match_frame = own.frame;
   }
-  if (same_clock && slot.agreeing < kAgreeingMatches && now - slot.seen_ns < kPlaceWaitNs) {
+  if (same_clock && slot.agreeing < kAgreeingMatches && !now_or_never &&
+      now - slot.seen_ns < kPlaceWaitNs) {
     return false;  // not sure yet: the next pass (the timeline waits)
   }
   slot.placed = true;

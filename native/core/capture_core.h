@@ -216,8 +216,9 @@ class CaptureCore {
   // The slot's latest (capture time, frame), consistent; false when it was never timed.
   static bool ReadTime(const Slot& slot, SlotTime* time);
   // A source's first data: where on the timeline its frame 0 goes (see Placement above).
-  // False: not yet (a block of the same render as a placed source's is awaited).
-  bool Place(Slot& slot, int64_t now);
+  // False: not yet (a block of the same render as a placed source's is awaited), unless
+  // `now_or_never` (the stop's flush: placed by what is known now).
+  bool Place(Slot& slot, int64_t now, bool now_or_never = false);
   // Reads `frames` of a slot's frames into `into` (the capture's channel count), after the
   // silence it still owes; returns the frames given (silence included).
   size_t ReadSlot(Slot& slot, uint8_t* into, size_t frames);

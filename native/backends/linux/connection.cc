@@ -201,25 +201,27 @@ std::vector<SinkSummary> Connection::Sinks() {
   return ctx.sinks;
 }
 
+Connection::ServerNames Connection::ServerInfo() {
+  struct Ctx {
+    Connection* self;
+    ServerNames names;
+  } ctx{this, {}};
+  Await(pa_.pa_context_get_server_info(
+            context_,
+            [](pa_context*, const pa_server_info* info, void* user) {
+              auto* c = static_cast<Ctx*>(user);
+              if (info && info->server_name) c->names.server = info->server_name;
+              if (info && info->default_sink_name) c->names.default_sink = info->default_sink_name;
+              c->self->Signal();
+            },
+            &ctx),
+        "reading the server info");
+  return ctx.names;
+}
+
 SinkSummary Connection::Sink(const std::string& sink_name) {
-  std::string name = sink_name;
-  if (name.empty()) {
-    struct Ctx {
-      Connection* self;
-      std::string name;
-    } ctx{this, {}};
-    Await(pa_.pa_context_get_server_info(
-              context_,
-              [](pa_context*, const pa_server_info* info, void* user) {
-                auto* c = static_cast<Ctx*>(user);
-                if (info && info->default_sink_name) c->name = info->default_sink_name;
-                c->self->Signal();
-              },
-              &ctx),
-          "reading the server info");
-    if (ctx.name.empty()) return {};
-    name = ctx.name;
-  }
+  const std::string name = sink_name.empty() ? ServerInfo().default_sink : sink_name;
+  if (name.empty()) return {};
   SinkQuery query{this, {}};
   Await(pa_.pa_context_get_sink_info_by_name(context_, name.c_str(), &SinkQuery::OnInfo, &query),
         "reading the sink info");
@@ -245,21 +247,9 @@ SinkSummary Connection::RequireSink(const std::string& sink_name) {
 }
 
 bool Connection::OnPipeWire() {
-  if (on_pipewire_ >= 0) return on_pipewire_ == 1;
-  struct Ctx {
-    Connection* self;
-    std::string name;
-  } ctx{this, {}};
-  Await(pa_.pa_context_get_server_info(
-            context_,
-            [](pa_context*, const pa_server_info* info, void* user) {
-              auto* c = static_cast<Ctx*>(user);
-              if (info && info->server_name) c->name = info->server_name;
-              c->self->Signal();
-            },
-            &ctx),
-        "reading the server info");
-  on_pipewire_ = ctx.name.find("PipeWire") != std::string::npos ? 1 : 0;
+  if (on_pipewire_ < 0) {
+    on_pipewire_ = ServerInfo().server.find("PipeWire") != std::string::npos ? 1 : 0;
+  }
   return on_pipewire_ == 1;
 }
 

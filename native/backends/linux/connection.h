@@ -148,6 +148,13 @@ class Connection {
   pa_threaded_mainloop* loop_ = nullptr;
   pa_context* context_ = nullptr;
   bool ready_ = false;
+  // With the lock held: the server's name and its default sink's ("" when it has none).
+  struct ServerNames {
+    std::string server;
+    std::string default_sink;
+  };
+  ServerNames ServerInfo();
+
   std::function<void(const std::string&)> on_lost_;
   int on_pipewire_ = -1;  // OnPipeWire's answer; -1: not asked yet
 };

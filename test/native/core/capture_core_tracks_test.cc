@@ -258,6 +258,33 @@ void TestQuietSourceIsNoReference() {
   EXPECT_EQ(landed[1], landed[0]);
 }
 
+// A stop right after a timed source's first block, before it could be matched: the flush places
+// it by what is known and its frames come out, none lost.
+void TestStopFlushesAnUnplacedSource() {
+  FakeClock clock;
+  FakeSink sink;
+  CaptureCore core(TrackOptions(2), &sink);
+  const int64_t t0 = 2000 * kMs;
+  Signal<int16_t> a = Impulse(10 * kRender, 1);
+  Signal<int16_t> b = Impulse(3 * kRender, 5);
+  const int ia = core.AcquireSource(0, 0, 1);
+  const int ib = core.AcquireSource(0, 1, 1);
+  for (size_t render = 0; render < 4; ++render) {
+    WriteTimed(core, ia, a, kRender, t0 + static_cast<int64_t>(render) * kRenderNs);
+    clock.Advance(kRenderNs);
+    Peer::Pump(core, false);
+  }
+  // b's first blocks, a render apart from a's latest: no match yet; then the stop.
+  WriteTimed(core, ib, b, 3 * kRender, t0 + 7 * kRenderNs);
+  Peer::Pump(core, true);
+  uint64_t frames = 0;
+  for (const FakeSink::Chunk& chunk : sink.Chunks()) frames += chunk.pcm.size() / 8;
+  const std::vector<int16_t> out = Timeline<int16_t>(sink.Chunks(), 4, "flush unplaced");
+  EXPECT(FirstSound(TrackOf(out, 2, 2, 1)) >= 0);  // b's impulse is in the file
+  EXPECT(frames >= 4 * kRender);
+  EXPECT_EQ(core.Stats().overrun_frames, 0u);
+}
+
 // A source that never shares a render with the others (another device's clock, blocks of its
 // own size and phase): after the wait it is placed by its stamps alone, and held the timeline
 // meanwhile, so none of its frames is lost.
@@ -392,6 +419,7 @@ std::vector<check::Test> TrackTests() {
       {"TimedSourceOfAnotherDevice", TestTimedSourceOfAnotherDevice},
       {"BurstOfRendersDoesNotMisplace", TestBurstOfRendersDoesNotMisplace},
       {"QuietSourceIsNoReference", TestQuietSourceIsNoReference},
+      {"StopFlushesAnUnplacedSource", TestStopFlushesAnUnplacedSource},
       {"LateTimedSourceSkipsToItsPlace", TestLateTimedSourceSkipsToItsPlace},
       {"UntrustedTimestampsAtReadPoint", TestUntrustedTimestampsAtReadPoint},
       {"ThreadedTimedTracks", TestThreadedTimedTracks},
