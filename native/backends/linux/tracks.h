@@ -1,7 +1,7 @@
 // A multitrack capture on the pulse server: one capture per track (an app, a sink's mix, an
 // input device), each on its own connection, all feeding one core whose frames hold the
 // tracks side by side (core/capture_core.h, Tracks). Streams are placed on the shared
-// timeline by when their blocks were rendered (capture.cc's OnRead stamps them), so a sound
+// timeline by when their blocks were rendered (capture_monitors.cc's OnRead stamps them), so a sound
 // that reaches several tracks lands on the same frame in each.
 #pragma once
 
