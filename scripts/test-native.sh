@@ -8,6 +8,7 @@
 #   app_list_test      native/core/app_list.cc (streams to the app list every backend returns)
 #   app_follow_test    native/core/app_follow.cc (the follow rules of an app capture, every backend)
 #   audibility_test    native/backends/linux/audibility.cc (when a Linux capture is silent for a known cause)
+#   channel_groups_test native/dsp/channel_groups.h (eq and soft clip over N channels: a multitrack message)
 # Two builds: every test under AddressSanitizer + UndefinedBehaviorSanitizer ("asan+ubsan"),
 # then the ring and the capture core's drain-thread tests (named Threaded*) under
 # ThreadSanitizer ("tsan"). Each binary run prints one summary line,
@@ -108,6 +109,8 @@ compile asan capture_core_test "${asan[@]}" "${test_clock[@]}" \
   test/native/core/capture_core*_test.cc
 compile tsan spsc_ring_test "${tsan[@]}" test/native/core/spsc_ring_test.cc
 wait_all
+compile asan channel_groups_test "${asan[@]}" native/core/engine.cc native/dsp/biquad_cascade.cc \
+  native/dsp/soft_clipper.cc test/native/dsp/channel_groups_test.cc
 compile tsan capture_core_test "${tsan[@]}" "${test_clock[@]}" \
   native/core/engine.cc native/core/capture_core.cc native/core/channel_mix.cc \
   test/native/core/capture_core*_test.cc
@@ -119,6 +122,7 @@ run asan app_list_test
 run asan app_follow_test
 run asan audibility_test
 run asan capture_core_test
+run asan channel_groups_test
 run tsan spsc_ring_test
 # Five rounds: whether two threads race over a slot depends on how they interleave.
 run tsan capture_core_test Threaded --repeat=5

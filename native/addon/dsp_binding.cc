@@ -4,6 +4,7 @@
 #include <string>
 
 #include "dsp/biquad_cascade.h"
+#include "dsp/channel_groups.h"
 #include "dsp/soft_clipper.h"
 
 namespace audiotap {
@@ -12,13 +13,13 @@ namespace {
 
 uint32_t ChannelsArg(const Napi::CallbackInfo& info) {
   if (info.Length() < 1 || !info[0].IsNumber()) {
-    throw Napi::TypeError::New(info.Env(), "channels must be 1 or 2");
+    throw Napi::TypeError::New(info.Env(), "channels must be a number from 1 to 32");
   }
-  const uint32_t channels = info[0].As<Napi::Number>().Uint32Value();
-  if (channels != 1 && channels != 2) {
-    throw Napi::RangeError::New(info.Env(), "channels must be 1 or 2");
+  const double channels = info[0].As<Napi::Number>().DoubleValue();
+  if (!(channels >= 1 && channels <= kMaxDspChannels) || channels != static_cast<uint32_t>(channels)) {
+    throw Napi::RangeError::New(info.Env(), "channels must be a whole number from 1 to 32");
   }
-  return channels;
+  return static_cast<uint32_t>(channels);
 }
 
 double NumberArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
@@ -67,7 +68,7 @@ Napi::Value ProcessPcm(const Napi::CallbackInfo& info, Processor& processor, uin
   return Napi::Number::New(info.Env(), static_cast<double>(bad));
 }
 
-// JavaScript: new EqProcessor(channels). One per stream.
+// JavaScript: new EqProcessor(channels), 1 to 32 interleaved channels. One per stream.
 class EqProcessor : public Napi::ObjectWrap<EqProcessor> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -113,10 +114,10 @@ class EqProcessor : public Napi::ObjectWrap<EqProcessor> {
     return Napi::Boolean::New(info.Env(), cascade_.ramping());
   }
 
-  BiquadCascade cascade_;
+  ChannelGroups<BiquadCascade> cascade_;
 };
 
-// JavaScript: new SoftClipProcessor(channels). One per stream.
+// JavaScript: new SoftClipProcessor(channels), 1 to 32 interleaved channels. One per stream.
 class SoftClipProcessor : public Napi::ObjectWrap<SoftClipProcessor> {
  public:
   static Napi::Function Define(Napi::Env env) {

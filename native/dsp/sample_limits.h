@@ -1,11 +1,16 @@
-// Limits of the output sample formats, shared by the DSP: a double becomes an s16le or f32le
-// sample through these (NaN → 0, saturated to the format's range).
+// Limits shared by the DSP: the channels a processor takes, and the output sample formats (a
+// double becomes an s16le or f32le sample through these: NaN → 0, saturated to the range).
 #pragma once
 
 #include <algorithm>
 #include <cfloat>
+#include <cstdint>
 
 namespace audiotap {
+
+// Most interleaved channels a DSP processor takes: a PCM message's most (16 stereo tracks of a
+// multitrack recording, src/format.ts MAX_MESSAGE_CHANNELS).
+constexpr uint32_t kMaxDspChannels = 32;
 
 constexpr double kFloatMax = FLT_MAX;
 

@@ -10,7 +10,9 @@
 namespace audiotap {
 
 SoftClipper::SoftClipper(uint32_t channels) : channels_(channels) {
-  if (channels != 1 && channels != 2) throw std::invalid_argument("channels must be 1 or 2");
+  if (channels == 0 || channels > kMaxDspChannels) {
+    throw std::invalid_argument("channels must be 1 to 32");
+  }
 }
 
 void SoftClipper::SetTarget(double gain, double threshold, double ceiling, uint32_t ramp_frames) {

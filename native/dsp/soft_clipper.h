@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "core/engine.h"
+#include "dsp/sample_limits.h"
 
 namespace audiotap {
 
@@ -16,6 +17,7 @@ namespace audiotap {
 // ceiling holds for any gain. Samples are in full-scale units (s16le: 32767 = 1.0).
 class SoftClipper {
  public:
+  // 1 to kMaxDspChannels interleaved channels; throws std::invalid_argument otherwise.
   explicit SoftClipper(uint32_t channels);
 
   // threshold, ceiling: linear full-scale amplitudes, 0 < threshold < ceiling; gain linear.

@@ -3,7 +3,8 @@
  * native biquad cascade, with preamp and bypass.
  *
  * Input:  PCM messages (msg.payload Buffer + msg.audio, as tap-source sends), s16le or f32le,
- *         1 or 2 channels, any rate. Control fields, alone or on a PCM message: msg.preset,
+ *         1 to 32 channels (a multitrack recording's tracks: each channel filtered alike, with
+ *         its own memory), any rate. Control fields, alone or on a PCM message: msg.preset,
  *         msg.bands, msg.preamp (dB), msg.bypass; changes are ramped over the ramp time.
  * Output: the same message with msg.payload filtered in place, format unchanged.
  * Filter memory is kept per recording (msg.audio.recordingId, else msg.topic), at most

@@ -3,7 +3,8 @@
  * volume, applied before the curve), a threshold below which it is transparent and a ceiling
  * the output never exceeds.
  *
- * Input:  PCM messages (msg.payload Buffer + msg.audio), s16le or f32le, 1 or 2 channels.
+ * Input:  PCM messages (msg.payload Buffer + msg.audio), s16le or f32le, 1 to 32 channels
+ *         (a multitrack recording's tracks: every sample clipped alike).
  *         Control fields, alone or on a PCM message: msg.gain (dB), msg.threshold (dBFS),
  *         msg.ceiling (dBFS); changes are ramped over the ramp time.
  * Output: the same message with msg.payload clipped in place, format unchanged.

@@ -2,7 +2,7 @@
  * What the equaliser and the soft clipper share: one native processor per stream, fed chunks
  * of whole interleaved frames, with settings changes ramped over a fixed time.
  */
-import { AudioFormat, bytesPerFrame } from '../format';
+import { AudioFormat, bytesPerFrame, MAX_MESSAGE_CHANNELS } from '../format';
 import { checkPayload } from './pcm';
 import { settingNumber } from '../numbers';
 import type { StreamProcessor } from './streams';
@@ -40,18 +40,19 @@ export function rampSetting(value: unknown, fallback: number): number {
   return ramp;
 }
 
-/** One stream through a native processor; subclasses say how settings reach it (update). */
 /**
- * The channel count a DSP stream takes: 1 or 2.
- * @throws RangeError saying so for a message of more channels (a multitrack recording).
+ * The channel count a DSP stream takes: 1 to MAX_MESSAGE_CHANNELS interleaved channels (a
+ * multitrack recording's tracks side by side), every channel processed alike with its own
+ * memory.
+ * @throws RangeError naming the field for any other count
  */
 export function dspChannels(format: AudioFormat): number {
-  if (format.channels === 1 || format.channels === 2) return format.channels;
-  throw new RangeError(
-    `channels: mono or stereo PCM only, got ${format.channels} channels (a multitrack recording's tracks side by side: capture each track on its own to process it)`,
-  );
+  const channels = format.channels;
+  if (Number.isInteger(channels) && channels >= 1 && channels <= MAX_MESSAGE_CHANNELS) return channels;
+  throw new RangeError(`channels: expected 1 to ${MAX_MESSAGE_CHANNELS}, got ${String(channels)}`);
 }
 
+/** One stream through a native processor; subclasses say how settings reach it (update). */
 export abstract class RampedStream<Settings, Native extends NativeStreamProcessor> implements StreamProcessor {
   readonly format: AudioFormat;
   /** Frames a ramped settings change takes. */

@@ -7,7 +7,7 @@ import { Band } from '../../src/dsp/cookbook';
 import { Equalizer } from '../../src/dsp/equalizer';
 import { SoftClipper } from '../../src/dsp/soft-clipper';
 import { AudioFormat } from '../../src/format';
-import { f32, noise, s16 } from './signals';
+import { channel, f32, noise, s16 } from './signals';
 import { nodeWithCatalog } from '../helpers/i18n';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -157,8 +157,6 @@ describe('eq and soft-clip nodes', function () {
       [pcmMessage(Buffer.alloc(10), 'r', 0), /msg\.payload: 10 bytes is not a whole number of 8-byte frames/],
       [{ ...pcmMessage(Buffer.alloc(8), 'r', 0), audio: { sampleRate: 48000, channels: 2, encoding: 'f64le' } }, /encoding/],
       [{ ...pcmMessage(Buffer.alloc(8), 'r', 0), audio: { sampleRate: 48000, channels: 33, encoding: 'f32le' } }, /channels: expected 1 to 32/],
-      // A multitrack recording's message (two stereo tracks): a clear refusal, not a crash.
-      [{ ...pcmMessage(Buffer.alloc(16), 'r', 0), audio: { sampleRate: 48000, channels: 4, encoding: 'f32le' } }, /channels: mono or stereo PCM only, got 4 channels \(a multitrack/],
       [pcmMessage('text' as unknown as Buffer, 'r', 0), /msg\.payload: expected a Buffer/],
       [{ bands: [{ type: 'peaking', frequency: 1000, q: 0 }] }, /msg\.bands\[0\]\.q/],
       [{ bands: [{ type: 'peaking', frequency: 1000, q: -3 }] }, /msg\.bands\[0\]\.q/],
@@ -223,6 +221,46 @@ describe('eq and soft-clip nodes', function () {
     const error = nextError(clip);
     clip.receive({ threshold: 0, ceiling: -6 });
     assert.match(await error, /msg\.ceiling .* above threshold/);
+  });
+
+  it('a multitrack message: every track filtered and clipped as it would be alone, the track map kept', async () => {
+    await helper.load([eqNode, softClipNode], [
+      { id: 'eqn', type: 'eq', bands, preamp: 6, bypass: false, ramp: 20, wires: [['clip']] },
+      { id: 'clip', type: 'soft-clip', gain: 0, threshold: -12, ceiling: -6, ramp: 0, wires: [['out']] },
+      { id: 'out', type: 'helper' },
+    ]);
+    // Three mono tracks (an odd count: the native side pairs channels 0-1 and runs 2 alone),
+    // then two stereo tracks; each track a noise of its own.
+    for (const [perTrack, tracks] of [[1, 3], [2, 2]] as const) {
+      const channels = perTrack * tracks;
+      const multi: AudioFormat = { sampleRate: 48000, channels, encoding: 'f32le' };
+      const one: AudioFormat = { sampleRate: 48000, channels: perTrack, encoding: 'f32le' };
+      const signals = Array.from({ length: channels }, (_, c) => noise(4800, 0.6, 10 + c));
+      const x = f32(signals);
+      const map = Array.from({ length: tracks }, (_, t) => ({ index: t, name: `t${t}`, firstChannel: t * perTrack, channels: perTrack }));
+      const chunks = split(x, multi);
+      const got = collect(helper.getNode('out'), chunks.length);
+      chunks.forEach((c, i) => {
+        const msg = pcmMessage(c, `multi-${channels}`, i * 480, multi);
+        helper.getNode('eqn').receive({ ...msg, audio: { ...msg.audio, tracks: map } });
+      });
+      const out = await got;
+      const y = Buffer.concat(out.map((m) => m.payload));
+      assert.deepStrictEqual((out[0].audio as unknown as { tracks: unknown }).tracks, map);
+      for (let t = 0; t < tracks; t++) {
+        const alone = f32(signals.slice(t * perTrack, (t + 1) * perTrack));
+        const eq = new Equalizer(one, { bands, preamp: 6, bypass: false });
+        const clip = new SoftClipper(one, { gain: 0, threshold: -12, ceiling: -6 });
+        const want = split(alone, one).map((c) => clip.process(eq.process(c)));
+        for (let c = 0; c < perTrack; c++) {
+          const ch = t * perTrack + c;
+          assert.deepStrictEqual(channel(y, multi, ch), channel(Buffer.concat(want), one, c), `track ${t} channel ${c} (of ${channels})`);
+        }
+      }
+      // The curve did act: the loudest sample sits below the ceiling, above the threshold.
+      const peak = Math.max(...Array.from({ length: channels }, (_, c) => Math.max(...channel(y, multi, c).map(Math.abs))));
+      assert.ok(peak > Math.pow(10, -12 / 20) && peak < Math.pow(10, -6 / 20), `peak ${peak}`);
+    }
   });
 
   it('eq → soft-clip → wav-sink writes the processed audio', async () => {
