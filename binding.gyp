@@ -15,6 +15,7 @@
         "native/core/engine.cc",
         "native/core/capture_core.cc",
         "native/core/channel_mix.cc",
+        "native/core/track_set.cc",
         "native/dsp/biquad_cascade.cc",
         "native/dsp/soft_clipper.cc"
       ],
@@ -47,8 +48,7 @@
             "native/backends/linux/pulse_api.cc",
             "native/backends/linux/sink_input.cc",
             "native/backends/linux/stream_restore.cc",
-            "native/backends/linux/stream_targets.cc",
-            "native/backends/linux/tracks.cc"
+            "native/backends/linux/stream_targets.cc"
           ],
           "include_dirs": [
             "<!@(pkg-config --cflags-only-I libpipewire-0.3 2>/dev/null | sed 's/-I//g' | grep . || echo /usr/include/pipewire-0.3 /usr/include/spa-0.2)"

@@ -2,7 +2,8 @@
 # Builds and runs the C++ unit tests of the native code that needs no OS audio API, from
 # test/native/ (which mirrors native/; check.h is the harness they share):
 #   tap_logic_test     native/backends/macos/tap_logic.cc (the macOS backend's platform-neutral logic)
-#   capture_core_test  native/core/capture_core.cc (mixing, tracks, timed placement, timeline, stop flush, drops), built with
+#   capture_core_test  native/core/capture_core.cc (mixing, tracks, timed placement, timeline, stop flush, drops) and
+#                      native/core/track_set.cc (a multitrack capture's tracks), built with
 #                      AUDIOTAP_TEST_CLOCK (a clock the tests advance by hand; test builds only)
 #   spsc_ring_test     native/core/spsc_ring.h (the lock-free ring)
 #   app_list_test      native/core/app_list.cc (streams to the app list every backend returns)
@@ -106,14 +107,14 @@ compile asan audibility_test "${asan[@]}" native/backends/linux/audibility.cc \
 wait_all
 compile asan capture_core_test "${asan[@]}" "${test_clock[@]}" \
   native/core/engine.cc native/core/capture_core.cc native/core/channel_mix.cc \
-  test/native/core/capture_core*_test.cc
+  native/core/track_set.cc test/native/core/capture_core*_test.cc
 compile tsan spsc_ring_test "${tsan[@]}" test/native/core/spsc_ring_test.cc
 wait_all
 compile asan channel_groups_test "${asan[@]}" native/core/engine.cc native/dsp/biquad_cascade.cc \
   native/dsp/soft_clipper.cc test/native/dsp/channel_groups_test.cc
 compile tsan capture_core_test "${tsan[@]}" "${test_clock[@]}" \
   native/core/engine.cc native/core/capture_core.cc native/core/channel_mix.cc \
-  test/native/core/capture_core*_test.cc
+  native/core/track_set.cc test/native/core/capture_core*_test.cc
 wait_all
 
 run asan tap_logic_test

@@ -25,7 +25,7 @@ export type TrackTarget =
    * CaptureOptions.device), minus `exclude`.
    */
   | { kind: 'system'; exclude?: AppRef[]; device?: string }
-  /** Linux: an input device (a microphone): a source by name, default the default source. */
+  /** Linux, Windows: an input device (a microphone): a source (Linux) or input endpoint's name or ID (Windows), default the default one. */
   | { kind: 'input'; device?: string };
 
 export type CaptureTarget =
@@ -33,7 +33,7 @@ export type CaptureTarget =
   /** macOS: an existing visible process tap, by UID (not owned). */
   | { kind: 'tap'; tapUid: string }
   /**
-   * Linux: several targets (1 to 16) recorded side by side on one timeline: every frame holds
+   * Linux, Windows: several targets (1 to 16) recorded side by side on one timeline: every frame holds
    * each track's `format.channels` samples in turn (Capture.tracks maps them). A sound that
    * reaches several tracks lands on the same frame in each.
    */

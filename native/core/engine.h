@@ -77,7 +77,7 @@ struct CaptureOptions {
   // track t's channels from sample t × format.channels on (CaptureCore::AcquireSource puts a
   // source on a track; a track's sources are mixed). 1: one mix, the usual capture.
   uint32_t tracks = 1;
-  // A multitrack capture (Linux): one target per track, recorded side by side on one
+  // A multitrack capture (Linux, Windows): one target per track, recorded side by side on one
   // timeline (`tracks` is their count; `target` is unused). Empty: one target, `target`.
   std::vector<Target> track_targets;
   bool mute = false;             // the tapped app is not heard on its device while captured

@@ -36,7 +36,7 @@ export function parseTrackList(value: unknown, field = 'tracks'): CaptureTarget 
     .map((item) => item.trim())
     .filter((item) => item !== '');
   if (items.length === 0 || items.length > MAX_TRACKS) {
-    throw new TypeError(`${field}: expected 1 to ${MAX_TRACKS} tracks separated by ";" (an app, "system", "input" or "input:<source>"), got ${JSON.stringify(value)}`);
+    throw new TypeError(`${field}: expected 1 to ${MAX_TRACKS} tracks separated by ";" (an app, "system", "input" or "input:<device>"), got ${JSON.stringify(value)}`);
   }
   const tracks = items.map((item, i): TrackTarget => {
     const lower = item.toLowerCase();

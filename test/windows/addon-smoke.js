@@ -123,6 +123,16 @@ async function waitFor(condition, ms) {
     { failsOnlyWith: ['ENOAPP', 'EUNSUPPORTED', 'ENOSERVER'] });
   await capture('capture system minus one', { target: { kind: 'system', exclude: [process.pid] } });
   await capture('capture system mix', { target: { kind: 'system' }, encoding: 'f32le' });
+  await capture('capture an input device', { target: { kind: 'input' } });
+  await capture('capture an unknown input device', { target: { kind: 'input', device: 'no such microphone' } },
+    { failsOnlyWith: ['ENOAPP', 'ENOSERVER'] });
+  await capture('capture tracks (an app, the system mix)',
+    { target: { kind: 'tracks', tracks: [{ kind: 'app', apps: [process.pid] }, { kind: 'system' }] } });
+  await capture('capture tracks (two input devices)',
+    { target: { kind: 'tracks', tracks: [{ kind: 'input' }, { kind: 'input' }] } });
+  await capture('capture tracks with mute',
+    { target: { kind: 'tracks', tracks: [{ kind: 'system' }, { kind: 'input' }] }, mute: true },
+    { mustFailWith: 'EUNSUPPORTED' });
   await capture('capture with mute', { target: { kind: 'app', apps: [process.pid] }, mute: true },
     { mustFailWith: 'EUNSUPPORTED' });
   await capture('capture existing tap', { target: { kind: 'tap', tapUid: 'x' } },

@@ -2,7 +2,7 @@
 // it on windows-2022, build 20348, which has process loopback but usually no sound card and
 // may have the Windows Audio service stopped). Elsewhere the suite is pending, not passing.
 import assert from 'assert';
-import { backendName, Capture, CaptureEnd, listApps, Playback, setAppVolume } from '../../src';
+import { AudioChunk, backendName, Capture, CaptureEnd, listApps, Playback, setAppVolume } from '../../src';
 
 interface CodedError extends Error {
   code?: string;
@@ -84,6 +84,39 @@ describe('WASAPI backend (Windows)', function () {
     capture.stop();
     const end = await ended;
     assert.strictEqual(end.reason, 'stopped');
+  });
+
+  it('records its own process tree and the system mix as two tracks on one timeline, or fails with a coded error', async function () {
+    const capture = new Capture({
+      target: { kind: 'tracks', tracks: [{ kind: 'app', apps: [process.pid] }, { kind: 'system' }] },
+      format: { sampleRate: 48000, channels: 2, encoding: 's16le' },
+    });
+    const ended = new Promise<CaptureEnd>((resolve) => capture.once('end', resolve));
+    const chunks: AudioChunk[] = [];
+    capture.on('chunk', (chunk: AudioChunk) => chunks.push(chunk));
+    try {
+      await capture.start();
+    } catch (error) {
+      // No audio service or no output device on the runner, or process loopback refused.
+      assert(['ENOSERVER', 'EUNSUPPORTED', 'EOS', 'ENOAPP'].includes((error as CodedError).code ?? ''), String(error));
+      return;
+    }
+    assert.strictEqual(capture.format.channels, 4);
+    assert.deepStrictEqual(capture.tracks?.map((t) => [t.index, t.firstChannel, t.channels]), [[0, 0, 2], [1, 2, 2]]);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    capture.stop();
+    const end = await ended;
+    assert.strictEqual(end.reason, 'stopped');
+    // The system mix starts the timeline at once: every chunk holds both tracks (4 channels).
+    assert.ok(chunks.length > 0, 'chunks arrived');
+    for (const chunk of chunks) assert.strictEqual(chunk.data.length, chunk.frames * 4 * 2);
+  });
+
+  it('names the input device that does not exist', async function () {
+    const capture = new Capture({ target: { kind: 'input', device: 'no such microphone' } });
+    const error = await rejection(capture.start());
+    assert(['ENOAPP', 'ENOSERVER'].includes(error.code ?? ''), String(error));
+    if (error.code === 'ENOAPP') assert.match(error.message, /no input device has the endpoint ID or name "no such microphone"|there is no active input device/);
   });
 
   it('plays to the default output and stops cleanly, or fails with a coded error', async function () {

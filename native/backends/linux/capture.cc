@@ -20,7 +20,6 @@
 #include "backends/linux/connection.h"
 #include "backends/linux/mute_sink.h"
 #include "backends/linux/pulse_capture.h"
-#include "backends/linux/tracks.h"
 #include "core/channel_mix.h"
 
 namespace audiotap {
@@ -39,7 +38,11 @@ std::string NewToken() {
 }  // namespace
 
 std::unique_ptr<CaptureSession> StartCapture(const CaptureOptions& options, CaptureCore* core) {
-  if (!options.track_targets.empty()) return StartTracks(options, core);
+  if (!options.track_targets.empty()) {
+    return StartTrackSet(options, core, [core](const CaptureOptions& one, uint32_t track, TrackHost* host) {
+      return StartTrack(one, core, track, host);
+    });
+  }
   return StartTrack(options, core, 0, nullptr);
 }
 

@@ -5,25 +5,16 @@
 
 #include "core/capture_core.h"
 #include "core/engine.h"
+#include "core/track_set.h"
 
 namespace audiotap {
 namespace pulse {
 
-// What one track of a multitrack capture tells the whole (tracks.cc). Called from the track's
-// own connection thread.
-class TrackHost {
- public:
-  virtual ~TrackHost() = default;
-  // The track's app exited and is not followed: the track records silence from here.
-  virtual void TrackExited(uint32_t track) = 0;
-  // The track's connection lost its server (`back` false) or runs again on a new one.
-  virtual void TrackServer(uint32_t track, bool back) = 0;
-};
-
 // Opens a capture of `options.target` feeding `core`, or of `options.track_targets`, one per
-// track (worker thread). Throws EngineError: ENOSERVER, ENOLIB, ENOAPP (no such app, sink or
-// source), EAMBIGUOUS, EBUSY (the app is muted by another capture), EUNSUPPORTED (mute of the
-// system mix, an input or tracks; an existing tap).
+// track, each on a connection of its own (core/track_set.h; worker thread). Throws
+// EngineError: ENOSERVER, ENOLIB, ENOAPP (no such app, sink or source), EAMBIGUOUS, EBUSY (the
+// app is muted by another capture), EUNSUPPORTED (mute of the system mix, an input or tracks;
+// an existing tap).
 std::unique_ptr<CaptureSession> StartCapture(const CaptureOptions& options, CaptureCore* core);
 
 // One target's capture feeding `core`'s track `track`; with `host`, one track of a multitrack

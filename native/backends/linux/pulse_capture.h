@@ -104,7 +104,7 @@ class PulseCapture : public CaptureSession {
   CaptureCore* const core_;
   const uint32_t track_;     // the core's track its sources go to (0 for a plain capture)
   bool pipewire_ = false;    // the server is pipewire-pulse (asked at start and on a new server)
-  TrackHost* const host_;    // a multitrack capture's whole (tracks.cc); null for a plain one
+  TrackHost* const host_;    // a multitrack capture's whole (core/track_set.h); null for a plain one
   const bool mute_;
   std::unique_ptr<Connection> connection_;
   std::mutex stop_mutex_;

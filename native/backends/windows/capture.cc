@@ -20,6 +20,7 @@
 #include "core/app_follow.h"
 #include "core/app_list.h"
 #include "core/channel_mix.h"
+#include "core/track_set.h"
 
 namespace audiotap {
 namespace win {
@@ -38,8 +39,12 @@ int64_t NowMs() {
 
 class WasapiCaptureSession final : public CaptureSession {
  public:
-  WasapiCaptureSession(const CaptureOptions& options, CaptureCore* core)
-      : options_(options), format_(RecordedFormat(options.format)), core_(core),
+  // `track`: the core's track its sources go to; `host`: a multitrack capture's whole
+  // (core/track_set.h), null for a capture of one target.
+  WasapiCaptureSession(const CaptureOptions& options, CaptureCore* core, uint32_t track,
+                       TrackHost* host)
+      : options_(options), format_(RecordedFormat(options.format)), core_(core), track_(track),
+        host_(host),
         stop_(CreateEventW(nullptr, TRUE, FALSE, nullptr)),
         wake_(CreateEventW(nullptr, FALSE, FALSE, nullptr)) {
     if (!stop_ || !wake_) win::ThrowHresult("CreateEvent", HRESULT_FROM_WIN32(GetLastError()));
@@ -56,7 +61,9 @@ class WasapiCaptureSession final : public CaptureSession {
 
   // Adds a client and its source; throws EngineError (and releases the source) on failure.
   void AddClient(ClientSpec spec) {
-    const int source = core_->AcquireSource(format_.channels);
+    // Clock 0: packets are placed on the timeline by their QPC stamps (loopback clients of
+    // one endpoint are not known to deliver the same render in step).
+    const int source = core_->AcquireSource(format_.channels, track_, 0);
     if (source < 0) {
       throw EngineError("EUNSUPPORTED", "a capture mixes at most " +
                                             std::to_string(CaptureCore::kMaxSources) +
@@ -210,7 +217,13 @@ class WasapiCaptureSession final : public CaptureSession {
     const auto no_scan = [](const std::string&) { return false; };  // nothing is awaited here
     switch (follow_.Tick(alive, no_scan, /*streams=*/false)) {
       case AppFollow::Verdict::kExited:
-        core_->End(EndReason::kTargetExited, "", exited + " exited");
+        if (host_) {
+          // One track's app: its track records silence from here; the whole ends with the last.
+          core_->NoteTarget(false, static_cast<int>(track_));
+          host_->TrackExited(track_);
+        } else {
+          core_->End(EndReason::kTargetExited, "", exited + " exited");
+        }
         return false;
       case AppFollow::Verdict::kGone:
         // The app's PIDs are forgotten (a reused PID is not the app); so are their handles.
@@ -218,7 +231,7 @@ class WasapiCaptureSession final : public CaptureSession {
           it = follow_.pids().count(static_cast<int32_t>(it->first)) ? std::next(it)
                                                                       : targets_.erase(it);
         }
-        core_->NoteTarget(false);
+        core_->NoteTarget(false, TrackIndex());
         return true;
       case AppFollow::Verdict::kNone:
         return true;
@@ -244,7 +257,7 @@ class WasapiCaptureSession final : public CaptureSession {
         case AppFollow::Claim::kNo:
           continue;
         case AppFollow::Claim::kBack:
-          core_->NoteTarget(true);
+          core_->NoteTarget(true, TrackIndex());
           break;
         case AppFollow::Claim::kYes:
           break;
@@ -315,9 +328,14 @@ class WasapiCaptureSession final : public CaptureSession {
     }
   }
 
+  // What NoteTarget says: the track of a multitrack capture, -1 for one target.
+  int TrackIndex() const { return host_ ? static_cast<int>(track_) : -1; }
+
   const CaptureOptions options_;
   const Format format_;  // what the clients record (RecordedFormat)
   CaptureCore* const core_;
+  const uint32_t track_;
+  TrackHost* const host_;
   Handle stop_;
   Handle wake_;
   std::vector<std::unique_ptr<LoopbackClient>> clients_;  // control thread once Run() began
@@ -349,16 +367,11 @@ void RequireProcessLoopback(CaptureCore* core) {
   }
 }
 
-}  // namespace
-
-std::unique_ptr<CaptureSession> StartCapture(const CaptureOptions& options, CaptureCore* core) {
-  ValidateFormat(options.format);
+// One target's capture feeding `core`'s track `track` (with `host`: one track of a multitrack
+// capture). Throws as StartCapture.
+std::unique_ptr<CaptureSession> StartTarget(const CaptureOptions& options, CaptureCore* core,
+                                            uint32_t track, TrackHost* host) {
   const Target& target = options.target;
-  if (!options.track_targets.empty() || target.kind == TargetKind::kInput) {
-    throw EngineError("EUNSUPPORTED",
-                      "multitrack captures and input devices are Linux-only so far; on Windows "
-                      "capture apps or the system mix");
-  }
   if (target.kind == TargetKind::kTap) {
     throw EngineError("EUNSUPPORTED", "existing process taps are a macOS feature; on Windows "
                                       "capture apps by PID or name");
@@ -372,7 +385,17 @@ std::unique_ptr<CaptureSession> StartCapture(const CaptureOptions& options, Capt
                       "lower the app's volume instead");
   }
   ComApartment apartment;
-  auto session = std::make_unique<WasapiCaptureSession>(options, core);
+  auto session = std::make_unique<WasapiCaptureSession>(options, core, track, host);
+
+  if (target.kind == TargetKind::kInput) {
+    // An input device (a microphone), recorded as it is.
+    const std::string& device = target.device.empty() ? options.device : target.device;
+    session->AddClient({ClientSpec::Kind::kInput, 0, device,
+                        device.empty() ? "the default input device" : "the input " + device});
+    core->MarkRecording();
+    session->Run();
+    return session;
+  }
 
   if (target.kind == TargetKind::kSystem && target.exclude.empty()) {
     session->AddClient({ClientSpec::Kind::kEndpoint, 0, options.device,
@@ -416,6 +439,18 @@ std::unique_ptr<CaptureSession> StartCapture(const CaptureOptions& options, Capt
   core->MarkRecording();
   session->Run();
   return session;
+}
+
+}  // namespace
+
+std::unique_ptr<CaptureSession> StartCapture(const CaptureOptions& options, CaptureCore* core) {
+  ValidateFormat(options.format);
+  if (!options.track_targets.empty()) {
+    return StartTrackSet(options, core, [core](const CaptureOptions& one, uint32_t track, TrackHost* host) {
+      return StartTarget(one, core, track, host);
+    });
+  }
+  return StartTarget(options, core, 0, nullptr);
 }
 
 }  // namespace win

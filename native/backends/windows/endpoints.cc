@@ -52,44 +52,58 @@ bool SameTextIgnoringCase(const std::wstring& a, const std::wstring& b) {
                               static_cast<int>(b.size()), TRUE) == CSTR_EQUAL;
 }
 
-std::string DescribeEndpoints(const std::vector<EndpointInfo>& endpoints) {
-  if (endpoints.empty()) return "there is no active output device";
+// What a user calls an endpoint of `flow`, and where Windows lists them.
+struct FlowWords {
+  const char* device;    // "output device"
+  const char* settings;  // "Output"
+};
+
+FlowWords WordsFor(EDataFlow flow) {
+  return flow == eCapture ? FlowWords{"input device", "Input"} : FlowWords{"output device", "Output"};
+}
+
+std::string DescribeEndpoints(const std::vector<EndpointInfo>& endpoints, EDataFlow flow) {
+  const FlowWords words = WordsFor(flow);
+  if (endpoints.empty()) return std::string("there is no active ") + words.device;
   std::string list;
   for (const EndpointInfo& endpoint : endpoints) {
     if (!list.empty()) list += ", ";
     list += "\"" + win::ToUtf8(endpoint.name) + "\" (ID " + win::ToUtf8(endpoint.id) + ")";
   }
-  return "the active output devices are " + list +
-         " (names as in Settings > System > Sound > Output)";
+  return std::string("the active ") + words.device + "s are " + list +
+         " (names as in Settings > System > Sound > " + words.settings + ")";
 }
 
 }  // namespace
 
-ComPtr<IMMDevice> OpenRenderEndpoint(const std::string& device) {
+ComPtr<IMMDevice> OpenEndpoint(EDataFlow flow, const std::string& device) {
+  const FlowWords words = WordsFor(flow);
   ComPtr<IMMDeviceEnumerator> enumerator = CreateDeviceEnumerator();
   ComPtr<IMMDevice> endpoint;
   if (device.empty()) {
-    const HRESULT hr = enumerator->GetDefaultAudioEndpoint(eRender, eConsole, endpoint.Put());
+    const HRESULT hr = enumerator->GetDefaultAudioEndpoint(flow, eConsole, endpoint.Put());
     if (hr == HRESULT_FROM_WIN32(ERROR_NOT_FOUND)) {
-      throw EngineError("ENOAPP", "there is no default output device (no active render "
-                                  "endpoint); connect or enable one in Settings > System > Sound");
+      throw EngineError("ENOAPP", std::string("there is no default ") + words.device +
+                                      " (no active " + (flow == eCapture ? "capture" : "render") +
+                                      " endpoint); connect or enable one in Settings > System > "
+                                      "Sound");
     }
     Check("IMMDeviceEnumerator::GetDefaultAudioEndpoint", hr);
     return endpoint;
   }
   const std::wstring wanted = win::ToWide(device);
   if (SUCCEEDED(enumerator->GetDevice(wanted.c_str(), endpoint.Put()))) {
-    // GetDevice also finds recording endpoints and unplugged or disabled ones.
+    // GetDevice also finds endpoints of the other direction and unplugged or disabled ones.
     ComPtr<IMMEndpoint> flow_query;
-    EDataFlow flow = eRender;
+    EDataFlow found = flow;
     DWORD state = 0;
     if (SUCCEEDED(endpoint->QueryInterface(__uuidof(IMMEndpoint), flow_query.PutVoid())) &&
-        SUCCEEDED(flow_query->GetDataFlow(&flow)) && flow != eRender) {
-      throw EngineError("ENOAPP", "the endpoint \"" + device + "\" is a recording device, not "
-                                  "an output device");
+        SUCCEEDED(flow_query->GetDataFlow(&found)) && found != flow) {
+      throw EngineError("ENOAPP", "the endpoint \"" + device + "\" is an " +
+                                      WordsFor(found).device + ", not an " + words.device);
     }
     if (SUCCEEDED(endpoint->GetState(&state)) && state != DEVICE_STATE_ACTIVE) {
-      throw EngineError("ENOAPP", "the output device \"" + device + "\" (" +
+      throw EngineError("ENOAPP", std::string("the ") + words.device + " \"" + device + "\" (" +
                                       win::ToUtf8(EndpointName(endpoint.Get())) +
                                       ") is not active: it is unplugged or disabled");
     }
@@ -97,7 +111,7 @@ ComPtr<IMMDevice> OpenRenderEndpoint(const std::string& device) {
   }
   ComPtr<IMMDeviceCollection> collection;
   Check("IMMDeviceEnumerator::EnumAudioEndpoints",
-        enumerator->EnumAudioEndpoints(eRender, DEVICE_STATE_ACTIVE, collection.Put()));
+        enumerator->EnumAudioEndpoints(flow, DEVICE_STATE_ACTIVE, collection.Put()));
   UINT count = 0;
   Check("IMMDeviceCollection::GetCount", collection->GetCount(&count));
   std::vector<EndpointInfo> endpoints;
@@ -111,12 +125,12 @@ ComPtr<IMMDevice> OpenRenderEndpoint(const std::string& device) {
   }
   if (matches.size() == 1) return matches.front();
   if (matches.size() > 1) {
-    throw EngineError("EAMBIGUOUS", "several output devices are named \"" + device +
-                                        "\"; choose one by its endpoint ID: " +
-                                        DescribeEndpoints(endpoints));
+    throw EngineError("EAMBIGUOUS", std::string("several ") + words.device + "s are named \"" +
+                                        device + "\"; choose one by its endpoint ID: " +
+                                        DescribeEndpoints(endpoints, flow));
   }
-  throw EngineError("ENOAPP", "no output device has the endpoint ID or name \"" + device +
-                                  "\"; " + DescribeEndpoints(endpoints));
+  throw EngineError("ENOAPP", std::string("no ") + words.device + " has the endpoint ID or name \"" +
+                                  device + "\"; " + DescribeEndpoints(endpoints, flow));
 }
 
 WAVEFORMATEX WaveFormatFor(const Format& format) {

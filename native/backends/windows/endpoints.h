@@ -1,4 +1,4 @@
-// Render endpoints (the output devices of Settings > System > Sound) and the stream format
+// Audio endpoints (the output and input devices of Settings > System > Sound) and the stream format
 // asked of an audio client on one. Control threads only; the caller has joined an apartment.
 #pragma once
 
@@ -18,10 +18,16 @@ namespace win {
 // The multimedia device enumerator. Throws EngineError.
 ComPtr<IMMDeviceEnumerator> CreateDeviceEnumerator();
 
-// The render endpoint to open: the default one for "", else the endpoint whose ID is
-// `device`, else the active one whose friendly name equals `device` ignoring case. Throws
-// ENOAPP naming the active endpoints when none matches, EAMBIGUOUS when several share the name.
-ComPtr<IMMDevice> OpenRenderEndpoint(const std::string& device);
+// The endpoint of `flow` to open (eRender: an output device; eCapture: an input device such as
+// a microphone): the default one for "", else the endpoint whose ID is `device`, else the
+// active one whose friendly name equals `device` ignoring case. Throws ENOAPP naming the active
+// endpoints when none matches (or `device` is an endpoint of the other direction, or inactive),
+// EAMBIGUOUS when several share the name.
+ComPtr<IMMDevice> OpenEndpoint(EDataFlow flow, const std::string& device);
+
+inline ComPtr<IMMDevice> OpenRenderEndpoint(const std::string& device) {
+  return OpenEndpoint(eRender, device);
+}
 
 // The stream format asked of an audio client; AUTOCONVERTPCM makes the engine convert it to
 // and from the mix format.

@@ -2,6 +2,9 @@
 
 #include <avrt.h>
 
+#include <algorithm>
+#include <chrono>
+
 #include "backends/windows/activation.h"
 #include "backends/windows/endpoints.h"
 
@@ -19,12 +22,29 @@ constexpr DWORD kCapturePollMs = 50;
 // so the core fills the timeline with silence instead of waiting for it.
 constexpr ULONGLONG kIdleAfterMs = 200;
 
+// A packet's capture time (GetBuffer's QPC position, 100-ns units) on the steady clock the core
+// stamps are on (CaptureCore::Write): the packet's age by the performance counter, taken from
+// the steady clock's now, so the two clocks need not share an origin. Real-time safe.
+int64_t SteadyNsOfQpc(UINT64 qpc_position) {
+  LARGE_INTEGER counter, frequency;
+  QueryPerformanceCounter(&counter);
+  QueryPerformanceFrequency(&frequency);
+  const int64_t now_100ns = static_cast<int64_t>(
+      static_cast<double>(counter.QuadPart) * 1e7 / static_cast<double>(frequency.QuadPart));
+  const int64_t age_ns = (now_100ns - static_cast<int64_t>(qpc_position)) * 100;
+  const int64_t steady_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                std::chrono::steady_clock::now().time_since_epoch())
+                                .count();
+  return steady_ns - std::max<int64_t>(age_ns, 0);
+}
+
 }  // namespace
 
 ComPtr<IAudioClient> LoopbackClient::Open() {
   ComPtr<IAudioClient> client;
-  if (spec_.kind == ClientSpec::Kind::kEndpoint) {
-    ComPtr<IMMDevice> device = OpenRenderEndpoint(spec_.device);
+  const bool input = spec_.kind == ClientSpec::Kind::kInput;
+  if (spec_.kind == ClientSpec::Kind::kEndpoint || input) {
+    ComPtr<IMMDevice> device = OpenEndpoint(input ? eCapture : eRender, spec_.device);
     Check("IMMDevice::Activate(IAudioClient)",
           device->Activate(__uuidof(IAudioClient), CLSCTX_ALL, nullptr, client.PutVoid()));
   } else {
@@ -33,8 +53,9 @@ ComPtr<IAudioClient> LoopbackClient::Open() {
   // Process-loopback clients have no mix format (GetMixFormat fails), so the capture asks
   // for its own format and lets the audio engine convert and resample.
   WAVEFORMATEX wave = WaveFormatFor(format_);
-  const DWORD flags = AUDCLNT_STREAMFLAGS_LOOPBACK | AUDCLNT_STREAMFLAGS_EVENTCALLBACK |
-                      AUDCLNT_STREAMFLAGS_AUTOCONVERTPCM |
+  // An input endpoint is read as it is; everything else is the loopback of what renders.
+  const DWORD flags = (input ? 0 : AUDCLNT_STREAMFLAGS_LOOPBACK) |
+                      AUDCLNT_STREAMFLAGS_EVENTCALLBACK | AUDCLNT_STREAMFLAGS_AUTOCONVERTPCM |
                       AUDCLNT_STREAMFLAGS_SRC_DEFAULT_QUALITY;
   const HRESULT hr =
       client->Initialize(AUDCLNT_SHAREMODE_SHARED, flags, kBufferDuration, 0, &wave, nullptr);
@@ -58,6 +79,9 @@ void LoopbackClient::Run() {
       Check("IAudioClient::SetEventHandle", client->SetEventHandle(buffer_event.Get()));
       Check("IAudioClient::GetService(IAudioCaptureClient)",
             client->GetService(__uuidof(IAudioCaptureClient), capture.PutVoid()));
+      UINT32 buffer_frames = 0;
+      Check("IAudioClient::GetBufferSize", client->GetBufferSize(&buffer_frames));
+      silence_.assign(static_cast<size_t>(buffer_frames) * format_.BytesPerFrame(), 0);
       Check("IAudioClient::Start", client->Start());
     } catch (const EngineError& error) {
       Fail(error.code, error.what());
@@ -124,7 +148,8 @@ HRESULT LoopbackClient::Pump(IAudioCaptureClient* capture, HANDLE buffer_event) 
       BYTE* data = nullptr;
       UINT32 frames = 0;
       DWORD flags = 0;
-      hr = capture->GetBuffer(&data, &frames, &flags, nullptr, nullptr);
+      UINT64 qpc_position = 0;  // when the first frame was captured, in 100-ns QPC units
+      hr = capture->GetBuffer(&data, &frames, &flags, nullptr, &qpc_position);
       if (hr == AUDCLNT_S_BUFFER_EMPTY) break;
       if (FAILED(hr)) return hr;
       last_packet_ms = now_ms;
@@ -138,10 +163,15 @@ HRESULT LoopbackClient::Pump(IAudioCaptureClient* capture, HANDLE buffer_event) 
       }
       first_packet = false;
       if (frames > 0) {
-        if (flags & AUDCLNT_BUFFERFLAGS_SILENT) {
-          core_->WriteSilence(source_, frames);
+        const int64_t captured_ns =
+            (flags & AUDCLNT_BUFFERFLAGS_TIMESTAMP_ERROR) ? 0 : SteadyNsOfQpc(qpc_position);
+        if (!(flags & AUDCLNT_BUFFERFLAGS_SILENT)) {
+          core_->Write(source_, data, frames, captured_ns);
+        } else if (captured_ns != 0 && frames * format_.BytesPerFrame() <= silence_.size()) {
+          // Stamped like any packet: a track whose first packet is silent is placed by it.
+          core_->Write(source_, silence_.data(), frames, captured_ns);
         } else {
-          core_->Write(source_, data, frames);
+          core_->WriteSilence(source_, frames);
         }
       }
       hr = capture->ReleaseBuffer(frames);

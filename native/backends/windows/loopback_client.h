@@ -1,5 +1,6 @@
-// One loopback audio client (process loopback, or an endpoint's loopback for the whole mix)
-// and the capture thread that reads it into one CaptureCore source.
+// One capture audio client (process loopback, an endpoint's loopback for the whole mix, or an
+// input endpoint such as a microphone) and the capture thread that reads it into one
+// CaptureCore source, each packet stamped with when it was captured.
 #pragma once
 
 #include <windows.h>
@@ -10,6 +11,7 @@
 #include <cstdint>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "backends/windows/win32.h"
 #include "core/capture_core.h"
@@ -19,9 +21,11 @@ namespace audiotap {
 namespace win {
 
 struct ClientSpec {
-  enum class Kind { kProcessInclude, kProcessExclude, kEndpoint } kind = Kind::kEndpoint;
+  // kEndpoint: an output device's mix (render loopback); kInput: an input device (capture
+  // endpoint, recorded as it is, no loopback).
+  enum class Kind { kProcessInclude, kProcessExclude, kEndpoint, kInput } kind = Kind::kEndpoint;
   DWORD pid = 0;
-  std::string device;  // kEndpoint: endpoint ID, "" = default render endpoint
+  std::string device;  // kEndpoint, kInput: endpoint ID or name, "" = the default one
   std::string label;   // for messages: "firefox.exe (PID 1234)", "the system mix"
 };
 
@@ -79,6 +83,7 @@ class LoopbackClient {
   CaptureCore* const core_;
   const int source_;
   const HANDLE wake_;
+  std::vector<uint8_t> silence_;  // zeros for a silent packet that has a timestamp (Run sizes it)
   Handle stop_;
   Handle ready_;
   std::thread thread_;

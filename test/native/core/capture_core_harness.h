@@ -255,5 +255,6 @@ std::vector<check::Test> TimelineTests();
 std::vector<check::Test> ChannelTests();
 std::vector<check::Test> ThreadTests();
 std::vector<check::Test> TrackTests();
+std::vector<check::Test> TrackSetTests();
 
 }  // namespace cctest

@@ -3,7 +3,7 @@
 // tests drive CaptureCore::Pump on their own thread against a clock they advance by hand
 // (deterministic on a loaded machine); the tests named Threaded* run the real drain thread
 // against the real clock (that is what TSan is for) and assert only what no timing changes.
-// The tests are split by topic (capture_core_{mix,channels,timeline,thread,tracks}_test.cc); this file holds
+// The tests are split by topic (capture_core_{mix,channels,timeline,thread,tracks,track_set}_test.cc); this file holds
 // the test clock and main(). Arguments select tests by a part of their name.
 #include "capture_core_harness.h"
 
@@ -24,7 +24,7 @@ int64_t TestClockNs() {
 int main(int argc, char** argv) {
   std::vector<check::Test> tests;
   for (auto topic : {cctest::MixTests, cctest::ChannelTests, cctest::TimelineTests, cctest::ThreadTests,
-                     cctest::TrackTests}) {
+                     cctest::TrackTests, cctest::TrackSetTests}) {
     for (const check::Test& test : topic()) tests.push_back(test);
   }
   return check::RunTests(tests, argc, argv);
