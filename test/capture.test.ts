@@ -241,9 +241,11 @@ describe('capture on PulseAudio', function () {
         await sleep(1200);
       }
     } finally {
+      // The capture stops first: a player that exits before it would be a fourth target-gone
+      // (the capture's 250 ms check may come between the two).
+      capture.stop();
       await player.stop();
     }
-    capture.stop();
     const end = await ended;
     const wall = (Date.now() - started) / 1000;
     assert.strictEqual(end.reason, 'stopped', 'a followed app does not end the capture');

@@ -30,11 +30,15 @@ export class StreamTable<T> {
 
   constructor(readonly limit = 16) {}
 
+  /** The most recently used key: a stream's chunks come in runs, and it needs no move then. */
+  private newest: string | undefined;
+
   get(key: string): T | undefined {
     const value = this.entries.get(key);
-    if (value !== undefined) {
+    if (value !== undefined && key !== this.newest) {
       this.entries.delete(key);
       this.entries.set(key, value);
+      this.newest = key;
     }
     return value;
   }
@@ -42,6 +46,7 @@ export class StreamTable<T> {
   set(key: string, value: T): void {
     this.entries.delete(key);
     this.entries.set(key, value);
+    this.newest = key;
     while (this.entries.size > this.limit) {
       const oldest = this.entries.keys().next().value as string;
       this.entries.delete(oldest);
@@ -50,6 +55,7 @@ export class StreamTable<T> {
 
   delete(key: string): void {
     this.entries.delete(key);
+    if (key === this.newest) this.newest = undefined;
   }
 
   values(): IterableIterator<T> {
@@ -62,6 +68,7 @@ export class StreamTable<T> {
 
   clear(): void {
     this.entries.clear();
+    this.newest = undefined;
   }
 }
 

@@ -15,6 +15,8 @@ import { WavLayout, wavHeader, wavLayout } from './header';
 /** Bytes of the shared block of zeros that silence is written from (64 KiB). */
 const ZERO_BLOCK_BYTES = 64 * 1024;
 let zeros: Buffer | undefined;
+/** Zero blocks one silence write takes at most (16 MiB; writev's limit is 1024 buffers). */
+const SILENCE_WRITE_BLOCKS = 256;
 
 /** Files with an open descriptor, for the exit hook. */
 const openFiles = new Set<WavFile>();
@@ -24,6 +26,27 @@ function writeAt(fd: number, buffer: Buffer, offset: number, length: number, pos
   return new Promise((resolve, reject) =>
     fs.write(fd, buffer, offset, length, position, (error, written) => (error ? reject(error) : resolve(written))),
   );
+}
+
+/** fs.writev at a position, as a promise of the bytes written (may be short of the total). */
+function writevAt(fd: number, buffers: Buffer[], position: number): Promise<number> {
+  return new Promise((resolve, reject) =>
+    fs.writev(fd, buffers, position, (error, written) => (error ? reject(error) : resolve(written))),
+  );
+}
+
+/** `buffers` without their first `skip` bytes. */
+function after(buffers: Buffer[], skip: number): Buffer[] {
+  const rest: Buffer[] = [];
+  for (const buffer of buffers) {
+    if (skip >= buffer.length) {
+      skip -= buffer.length;
+      continue;
+    }
+    rest.push(skip > 0 ? buffer.subarray(skip) : buffer);
+    skip = 0;
+  }
+  return rest;
 }
 
 function call(fn: (cb: (error: NodeJS.ErrnoException | null) => void) => void): Promise<void> {
@@ -106,19 +129,21 @@ export class WavFile {
   }
 
   /**
-   * Appends interleaved PCM (whole frames) after the data written so far.
+   * Appends interleaved PCM (whole frames) after the data written so far: `chunks` in order,
+   * in one system call when there are several (writev).
    * @throws Error with the system's code (ENOSPC, EIO, …) and the path; what was written before
    *   the error stays counted.
    */
-  async append(chunk: Buffer): Promise<void> {
+  async append(chunks: Buffer | Buffer[]): Promise<void> {
     const fd = this.descriptor();
-    let done = 0;
-    while (done < chunk.length) {
+    let rest = Array.isArray(chunks) ? chunks.filter((chunk) => chunk.length > 0) : [chunks];
+    while (rest.length > 0 && rest[0].length > 0) {
       try {
         // A short write (a disk filling up) is followed by one that fails with the reason.
-        const n = await writeAt(fd, chunk, done, chunk.length - done, this.layout.headerBytes + this.written);
-        done += n;
+        const position = this.layout.headerBytes + this.written;
+        const n = rest.length === 1 ? await writeAt(fd, rest[0], 0, rest[0].length, position) : await writevAt(fd, rest, position);
         this.written += n;
+        rest = after(rest, n);
       } catch (error) {
         throw describeFsError('writing', this.path, error as NodeJS.ErrnoException);
       }
@@ -128,11 +153,18 @@ export class WavFile {
   /** Appends `frames` frames of digital silence (zero bytes: 0 in s16le, +0.0 in f32le). */
   async appendSilence(frames: number): Promise<void> {
     zeros ??= Buffer.alloc(ZERO_BLOCK_BYTES);
+    const block = zeros.subarray(0, zeros.length - (zeros.length % this.layout.frameBytes));
     let left = frames * this.layout.frameBytes;
     while (left > 0) {
-      const n = Math.min(left, zeros.length - (zeros.length % this.layout.frameBytes));
-      await this.append(zeros.subarray(0, n));
-      left -= n;
+      // Up to SILENCE_WRITE_BLOCKS references to the one block per write: a long gap (a
+      // recording that fell behind, a follow gap) is a few system calls, not one per 64 KiB.
+      const blocks: Buffer[] = [];
+      while (left > 0 && blocks.length < SILENCE_WRITE_BLOCKS) {
+        const n = Math.min(left, block.length);
+        blocks.push(n === block.length ? block : block.subarray(0, n));
+        left -= n;
+      }
+      await this.append(blocks);
     }
   }
 

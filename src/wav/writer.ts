@@ -8,8 +8,11 @@
  *   written as silence once the disk catches up, so the file keeps the recording's timeline. A
  *   chunk larger than the bound is taken when the queue is empty (it is in memory already).
  * - Header: the size fields are rewritten in place whenever half a second of audio or one
- *   second of time has gone by since the last rewrite, when the writer goes idle (after at
+ *   second of time has gone by since the last rewrite (while more data waits in the queue, as
+ *   behind a source faster than real time, only by time), when the writer goes idle (after at
  *   most a second) and at close; after a SIGKILL a reader finds the length as of that rewrite.
+ * - Writes: the data chunks queued while a write ran go to the disk in the next one together
+ *   (writev), and a gap of silence is a few writes of a shared block of zeros.
  *   Past the RIFF limit the header turns into RF64 in place (src/wav/header.ts).
  * - Rotation: with a part limit (frames and/or file bytes), a chunk crossing the limit is split
  *   at the exact frame; every part is a complete WAV file. A part starts only when a frame
@@ -78,6 +81,8 @@ export interface WavWriterResult {
 }
 
 type Op = { kind: 'data'; chunk: Buffer } | { kind: 'silence'; frames: number } | { kind: 'rotate' } | { kind: 'header' };
+
+
 
 /** Default bound of the write queue, in seconds of audio. */
 export const DEFAULT_QUEUE_SECONDS = 5;
@@ -223,7 +228,8 @@ export class WavWriter {
           if (op.kind === 'data') this.dropped += op.chunk.length / this.layout.frameBytes;
           continue;
         }
-        await this.run(op);
+        if (op.kind === 'data') await this.runData(this.takeBatch(op.chunk));
+        else await this.run(op);
       }
     } catch (error) {
       await this.fail(error as Error);
@@ -239,6 +245,48 @@ export class WavWriter {
     this.scheduleHeader();
   }
 
+  /**
+   * `first` and every data chunk queued right behind it: what queued up while the previous
+   * write ran goes to the disk in one write (writev), not one system call per message, and the
+   * queue empties at every turn (it is bounded by queueLimit, so the batch is too).
+   */
+  private takeBatch(first: Buffer): Buffer[] {
+    const chunks = [first];
+    while (this.queue.length > 0 && this.queue[0].kind === 'data') {
+      const next = (this.queue.shift() as { chunk: Buffer }).chunk;
+      this.queuedBytes -= next.length;
+      chunks.push(next);
+    }
+    return chunks;
+  }
+
+  private async runData(chunks: Buffer[]): Promise<void> {
+    const file = await this.openPart();
+    await file.append(chunks);
+    await this.maybeWriteHeader(file);
+  }
+
+  /** The part being written, created (with its header) when its first frame comes. */
+  private async openPart(): Promise<WavFile> {
+    if (!this.file) {
+      const { fd, path } = await this.options.createPart(this.part);
+      this.file = await WavFile.open(fd, path, this.format);
+    }
+    return this.file;
+  }
+
+  /**
+   * Rewrites the header once enough audio or time went by since it was last written. While
+   * more data waits (a writer catching up with a source faster than real time), only once the
+   * time has: a header write is a round trip the queue would wait for.
+   */
+  private async maybeWriteHeader(file: WavFile): Promise<void> {
+    const lag = file.headerLagBytes;
+    if (lag <= 0) return;
+    const old = file.headerAgeMs >= this.headerIntervalMs;
+    if (old || (lag >= this.headerLagBytes && this.queuedBytes === 0)) await file.writeHeader();
+  }
+
   private async run(op: Op): Promise<void> {
     if (op.kind === 'rotate') {
       await this.closePart();
@@ -249,16 +297,10 @@ export class WavWriter {
       if (this.file && this.file.headerLagBytes > 0) await this.file.writeHeader();
       return;
     }
-    if (!this.file) {
-      const { fd, path } = await this.options.createPart(this.part);
-      this.file = await WavFile.open(fd, path, this.format);
-    }
-    const file = this.file;
-    if (op.kind === 'data') await file.append(op.chunk);
-    else await file.appendSilence(op.frames);
-    if (file.headerLagBytes >= this.headerLagBytes || (file.headerLagBytes > 0 && file.headerAgeMs >= this.headerIntervalMs)) {
-      await file.writeHeader();
-    }
+    if (op.kind === 'data') return this.runData([op.chunk]);
+    const file = await this.openPart();
+    await file.appendSilence(op.frames);
+    await this.maybeWriteHeader(file);
   }
 
   /** An idle writer whose header lags gets it rewritten after at most headerIntervalMs. */

@@ -138,6 +138,80 @@ describe('wav writer', function () {
     }
   });
 
+  it('keeps up with a source faster than real time: what queued during a write goes in the next one, nothing dropped', async function () {
+    // 60 s of audio in 10 ms chunks, 16 chunks per event-loop turn at 1000× real time (a flow
+    // processing a file flat out): one write per chunk would fall 15 chunks behind every turn
+    // and overflow the 5 s queue within a few seconds of audio.
+    const { w, namer } = writer('fast.wav');
+    const pcm = counterPcm(S16, 0, 60 * 48000);
+    const step = 480 * 4;
+    let writes = 0;
+    const realWrite = fs.write;
+    const realWritev = fs.writev;
+    (fs as unknown as { write: unknown }).write = (...args: unknown[]) => {
+      writes++;
+      return (realWrite as (...a: unknown[]) => void)(...args);
+    };
+    (fs as unknown as { writev: unknown }).writev = (...args: unknown[]) => {
+      writes++;
+      return (realWritev as (...a: unknown[]) => void)(...args);
+    };
+    try {
+      // The file is made at the first chunk's pace (a few file-system round trips), then the flood.
+      w.write(pcm.subarray(0, step));
+      await w.drained();
+      for (let at = step, n = 1; at < pcm.length; at += step, n++) {
+        assert.strictEqual(w.write(pcm.subarray(at, at + step)), 'queued', `chunk ${n}`);
+        if (n % 16 === 15) {
+          const until = process.hrtime.bigint() + 160000n; // the flow's work for 160 ms of audio
+          while (process.hrtime.bigint() < until);
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      }
+      const result = await w.close();
+      assert.strictEqual(result.droppedFrames, 0);
+      assert.ok((await readWav(path.join(dir, 'fast.wav'))).data.equals(pcm), 'every frame, in order');
+      assert.ok(writes < 6000 / 4, `${writes} writes for 6000 chunks`);
+    } finally {
+      (fs as unknown as { write: unknown }).write = realWrite;
+      (fs as unknown as { writev: unknown }).writev = realWritev;
+      namer.releaseAll();
+    }
+  });
+
+  it('writes a long gap of silence in a few writes, and a gap is zeros on disk', async function () {
+    const { w, namer } = writer('gap.wav');
+    let writes = 0;
+    const realWrite = fs.write;
+    const realWritev = fs.writev;
+    (fs as unknown as { write: unknown }).write = (...args: unknown[]) => {
+      writes++;
+      return (realWrite as (...a: unknown[]) => void)(...args);
+    };
+    (fs as unknown as { writev: unknown }).writev = (...args: unknown[]) => {
+      writes++;
+      return (realWritev as (...a: unknown[]) => void)(...args);
+    };
+    try {
+      const before = counterPcm(S16, 0, 480);
+      w.write(before);
+      w.writeSilence(600 * 48000); // 10 minutes: 110 MB of zeros
+      w.write(before);
+      const result = await w.close();
+      assert.strictEqual(result.frames, 600 * 48000 + 960);
+      assert.ok(writes <= 20, `${writes} writes for 10 minutes of silence (and two chunks, headers)`);
+      const fd = fs.openSync(path.join(dir, 'gap.wav'), 'r');
+      const probe = Buffer.alloc(4);
+      fs.readSync(fd, probe, 0, 4, 44 + 480 * 4 + 300 * 48000 * 4); // the middle of the gap
+      fs.closeSync(fd);
+      assert.deepStrictEqual([...probe], [0, 0, 0, 0]);
+    } finally {
+      (fs as unknown as { write: unknown }).write = realWrite;
+      (fs as unknown as { writev: unknown }).writev = realWritev;
+      namer.releaseAll();
+    }
+  });
+
   it('rewrites the header while writing (at most half a second behind) and once idle', async function () {
     const { w, namer } = writer('live.wav');
     const second = 48000;
