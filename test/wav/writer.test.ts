@@ -37,6 +37,28 @@ function stallWrites(): { release: () => void; restore: () => void } {
   };
 }
 
+/** Counts the writes (fs.write and fs.writev calls) from now until `restore`. */
+function countWrites(): { readonly count: number; restore: () => void } {
+  const realWrite = fs.write;
+  const realWritev = fs.writev;
+  let count = 0;
+  const counted = (real: unknown) => (...args: unknown[]) => {
+    count++;
+    return (real as (...a: unknown[]) => void)(...args);
+  };
+  (fs as unknown as { write: unknown }).write = counted(realWrite);
+  (fs as unknown as { writev: unknown }).writev = counted(realWritev);
+  return {
+    get count() {
+      return count;
+    },
+    restore: () => {
+      (fs as unknown as { write: unknown }).write = realWrite;
+      (fs as unknown as { writev: unknown }).writev = realWritev;
+    },
+  };
+}
+
 async function waitUntil(test: () => boolean, ms = 2000): Promise<void> {
   const end = Date.now() + ms;
   while (!test()) {
@@ -145,17 +167,7 @@ describe('wav writer', function () {
     const { w, namer } = writer('fast.wav');
     const pcm = counterPcm(S16, 0, 60 * 48000);
     const step = 480 * 4;
-    let writes = 0;
-    const realWrite = fs.write;
-    const realWritev = fs.writev;
-    (fs as unknown as { write: unknown }).write = (...args: unknown[]) => {
-      writes++;
-      return (realWrite as (...a: unknown[]) => void)(...args);
-    };
-    (fs as unknown as { writev: unknown }).writev = (...args: unknown[]) => {
-      writes++;
-      return (realWritev as (...a: unknown[]) => void)(...args);
-    };
+    const writes = countWrites();
     try {
       // The file is made at the first chunk's pace (a few file-system round trips), then the flood.
       w.write(pcm.subarray(0, step));
@@ -171,27 +183,16 @@ describe('wav writer', function () {
       const result = await w.close();
       assert.strictEqual(result.droppedFrames, 0);
       assert.ok((await readWav(path.join(dir, 'fast.wav'))).data.equals(pcm), 'every frame, in order');
-      assert.ok(writes < 6000 / 4, `${writes} writes for 6000 chunks`);
+      assert.ok(writes.count < 6000 / 4, `${writes.count} writes for 6000 chunks`);
     } finally {
-      (fs as unknown as { write: unknown }).write = realWrite;
-      (fs as unknown as { writev: unknown }).writev = realWritev;
+      writes.restore();
       namer.releaseAll();
     }
   });
 
   it('writes a long gap of silence in a few writes, and a gap is zeros on disk', async function () {
     const { w, namer } = writer('gap.wav');
-    let writes = 0;
-    const realWrite = fs.write;
-    const realWritev = fs.writev;
-    (fs as unknown as { write: unknown }).write = (...args: unknown[]) => {
-      writes++;
-      return (realWrite as (...a: unknown[]) => void)(...args);
-    };
-    (fs as unknown as { writev: unknown }).writev = (...args: unknown[]) => {
-      writes++;
-      return (realWritev as (...a: unknown[]) => void)(...args);
-    };
+    const writes = countWrites();
     try {
       const before = counterPcm(S16, 0, 480);
       w.write(before);
@@ -199,15 +200,14 @@ describe('wav writer', function () {
       w.write(before);
       const result = await w.close();
       assert.strictEqual(result.frames, 600 * 48000 + 960);
-      assert.ok(writes <= 20, `${writes} writes for 10 minutes of silence (and two chunks, headers)`);
+      assert.ok(writes.count <= 20, `${writes.count} writes for 10 minutes of silence (and two chunks, headers)`);
       const fd = fs.openSync(path.join(dir, 'gap.wav'), 'r');
       const probe = Buffer.alloc(4);
       fs.readSync(fd, probe, 0, 4, 44 + 480 * 4 + 300 * 48000 * 4); // the middle of the gap
       fs.closeSync(fd);
       assert.deepStrictEqual([...probe], [0, 0, 0, 0]);
     } finally {
-      (fs as unknown as { write: unknown }).write = realWrite;
-      (fs as unknown as { writev: unknown }).writev = realWritev;
+      writes.restore();
       namer.releaseAll();
     }
   });
