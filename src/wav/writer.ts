@@ -228,8 +228,7 @@ export class WavWriter {
           if (op.kind === 'data') this.dropped += op.chunk.length / this.layout.frameBytes;
           continue;
         }
-        if (op.kind === 'data') await this.runData(this.takeBatch(op.chunk));
-        else await this.run(op);
+        await this.run(op);
       }
     } catch (error) {
       await this.fail(error as Error);
@@ -297,7 +296,7 @@ export class WavWriter {
       if (this.file && this.file.headerLagBytes > 0) await this.file.writeHeader();
       return;
     }
-    if (op.kind === 'data') return this.runData([op.chunk]);
+    if (op.kind === 'data') return this.runData(this.takeBatch(op.chunk));
     const file = await this.openPart();
     await file.appendSilence(op.frames);
     await this.maybeWriteHeader(file);
