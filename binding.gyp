@@ -59,6 +59,8 @@
           "sources": [
             "native/backends/macos/backend.mm",
             "native/backends/macos/devices.mm",
+            "native/backends/macos/input_session.mm",
+            "native/backends/macos/pcm_path.mm",
             "native/backends/macos/playback.mm",
             "native/backends/macos/processes.mm",
             "native/backends/macos/properties.mm",

@@ -6,13 +6,14 @@
 #                      native/core/track_set.cc (a multitrack capture's tracks), built with
 #                      AUDIOTAP_TEST_CLOCK (a clock the tests advance by hand; test builds only)
 #   spsc_ring_test     native/core/spsc_ring.h (the lock-free ring)
+#   frame_stamp_test   native/core/frame_stamp.h (a stream's latest timestamp, across threads)
 #   app_list_test      native/core/app_list.cc (streams to the app list every backend returns)
 #   app_follow_test    native/core/app_follow.cc (the follow rules of an app capture, every backend)
 #   audibility_test    native/backends/linux/audibility.cc (when a Linux capture is silent for a known cause)
 #   channel_groups_test native/dsp/channel_groups.h (eq and soft clip over N channels: a multitrack message)
 # Two builds: every test under AddressSanitizer + UndefinedBehaviorSanitizer ("asan+ubsan"),
-# then the ring and the capture core's drain-thread tests (named Threaded*) under
-# ThreadSanitizer ("tsan"). Each binary run prints one summary line,
+# then the ring, the frame stamp and the capture core's drain-thread tests (named Threaded*)
+# under ThreadSanitizer ("tsan"). Each binary run prints one summary line,
 #   test-native: <build> <binary>: N tests, N checks, N failed (exit N)
 # which test/native/native.test.ts checks. Exits non-zero if any build or run failed.
 # Any C++17 compiler with the sanitizers: g++ on Linux (Debian 12: libasan8, libubsan1,
@@ -100,8 +101,11 @@ compile asan tap_logic_test "${asan[@]}" \
 compile asan spsc_ring_test "${asan[@]}" test/native/core/spsc_ring_test.cc
 wait_all
 compile asan app_list_test "${asan[@]}" native/core/app_list.cc test/native/core/app_list_test.cc
+compile asan frame_stamp_test "${asan[@]}" test/native/core/frame_stamp_test.cc
 wait_all
+compile tsan frame_stamp_test "${tsan[@]}" test/native/core/frame_stamp_test.cc
 compile asan app_follow_test "${asan[@]}" native/core/app_follow.cc test/native/core/app_follow_test.cc
+wait_all
 compile asan audibility_test "${asan[@]}" native/backends/linux/audibility.cc \
   test/native/backends/linux/audibility_test.cc
 wait_all
@@ -119,12 +123,14 @@ wait_all
 
 run asan tap_logic_test
 run asan spsc_ring_test
+run asan frame_stamp_test
 run asan app_list_test
 run asan app_follow_test
 run asan audibility_test
 run asan capture_core_test
 run asan channel_groups_test
 run tsan spsc_ring_test
+run tsan frame_stamp_test
 # Five rounds: whether two threads race over a slot depends on how they interleave.
 run tsan capture_core_test Threaded --repeat=5
 

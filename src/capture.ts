@@ -25,7 +25,7 @@ export type TrackTarget =
    * CaptureOptions.device), minus `exclude`.
    */
   | { kind: 'system'; exclude?: AppRef[]; device?: string }
-  /** Linux, Windows: an input device (a microphone): a source (Linux) or input endpoint's name or ID (Windows), default the default one. */
+  /** An input device (a microphone): a source (Linux), an input device's name or UID (macOS) or an input endpoint's name or ID (Windows), default the default one. */
   | { kind: 'input'; device?: string };
 
 export type CaptureTarget =

@@ -113,7 +113,7 @@ int CaptureCore::AcquireSource(uint32_t channels, uint32_t track, uint64_t clock
     slot.track.store(track, std::memory_order_relaxed);
     slot.clock = clock;
     slot.written_frames.store(0, std::memory_order_relaxed);
-    slot.time_seq.store(0, std::memory_order_relaxed);
+    slot.time.Reset();
     slot.placed = false;
     slot.timed = false;
     slot.start_position = 0;
@@ -147,18 +147,10 @@ void CaptureCore::Write(int id, const void* frames, size_t frame_count, int64_t 
   Slot& slot = slots_[id];
   const uint64_t stream_frame = slot.written_frames.load(std::memory_order_relaxed);
   if (capture_ns != 0) {
-    // Seqlock writer (one producer per slot): odd while the pair changes. The pair's stores
-    // are release (plain stores on x86 and a barrier-free stlr on ARM), so a reader that
-    // sees one of them also sees the odd count before it (no fences: ThreadSanitizer
-    // cannot check those).
-    const uint32_t seq = slot.time_seq.load(std::memory_order_relaxed);
-    slot.time_seq.store(seq + 1, std::memory_order_relaxed);
     // Kept as the block's end: two streams' blocks of one render end on the same instant.
-    slot.time_ns.store(capture_ns + static_cast<int64_t>(frame_count) * 1000000000 /
-                                        static_cast<int64_t>(format_.sample_rate),
-                       std::memory_order_release);
-    slot.time_frame.store(stream_frame + frame_count, std::memory_order_release);
-    slot.time_seq.store(seq + 2, std::memory_order_release);
+    slot.time.Set(stream_frame + frame_count,
+                  capture_ns + static_cast<int64_t>(frame_count) * 1000000000 /
+                                   static_cast<int64_t>(format_.sample_rate));
   }
   slot.written_frames.store(stream_frame + frame_count, std::memory_order_relaxed);
   const size_t frame_bytes = slot.bytes_per_frame.load(std::memory_order_relaxed);
@@ -373,16 +365,7 @@ uint64_t CaptureCore::ClockPosition() const {
 }
 
 bool CaptureCore::ReadTime(const Slot& slot, SlotTime* time) {
-  // Seqlock reader: a pair read while the producer wrote it is read again.
-  for (int tries = 0; tries < 64; ++tries) {
-    const uint32_t before = slot.time_seq.load(std::memory_order_acquire);
-    if (before == 0) return false;
-    if (before & 1) continue;
-    time->ns = slot.time_ns.load(std::memory_order_acquire);
-    time->frame = slot.time_frame.load(std::memory_order_acquire);
-    if (slot.time_seq.load(std::memory_order_relaxed) == before) return true;
-  }
-  return false;
+  return slot.time.Read(&time->frame, &time->ns);
 }
 
 bool CaptureCore::Place(Slot& slot, int64_t now, bool now_or_never) {

@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "core/engine.h"
+#include "core/frame_stamp.h"
 #include "core/spsc_ring.h"
 
 namespace audiotap {
@@ -186,13 +187,10 @@ class CaptureCore {
     std::atomic<uint32_t> channels{0};         // of the frames in the ring
     std::atomic<uint32_t> bytes_per_frame{0};  // of the frames in the ring
     std::atomic<uint32_t> track{0};
-    // The producer's frames so far (its stream's frame index), and its latest timestamp: frame
-    // `time_frame` was captured at `time_ns`. A seqlock (odd `time_seq`: being written) keeps
-    // the pair consistent without a lock on the audio thread; time_seq 0: never timed.
+    // The producer's frames so far (its stream's frame index), and its latest timestamp (the
+    // end of its latest timed block); never stamped: not timed.
     std::atomic<uint64_t> written_frames{0};
-    std::atomic<uint32_t> time_seq{0};
-    std::atomic<int64_t> time_ns{0};
-    std::atomic<uint64_t> time_frame{0};
+    FrameStamp time;
     // Drain thread only: placed on the timeline (its frame 0 at `start_position`), and the
     // frames of silence still to go before its ring's first frame.
     bool placed = false;

@@ -55,7 +55,8 @@ enum class TargetKind : uint8_t {
   kApp,     // "app": the output of the processes in `apps`, mixed into one stream
   kSystem,  // "system": the whole system mix, minus the processes in `exclude`
   kTap,     // "tap" (macOS): an existing visible process tap, by its UID, not owned
-  kInput,   // "input" (Linux): an input device's capture (a microphone): a source, `device`
+  kInput,   // "input": an input device's capture (a microphone): a source (Linux), an input
+            // device (macOS) or capture endpoint (Windows), `device`
 };
 
 struct Target {
@@ -63,7 +64,8 @@ struct Target {
   std::vector<AppSelector> apps;     // kApp: one or more
   std::vector<AppSelector> exclude;  // kSystem: zero or more
   std::string tap_uid;               // kTap
-  // kInput: the source's name ("" = the default source); kSystem as a track: the sink whose
+  // kInput: the source's name, the input device's UID or name (macOS), the endpoint's ID or
+  // name (Windows); "" = the default one. kSystem as a track: the sink whose
   // mix it is ("" = CaptureOptions::device, or the default sink).
   std::string device;
 };

@@ -7,6 +7,8 @@ import { spawn, ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { AudioChunk, Capture, CaptureEnd } from '../../src';
+import { channelSamples, toneAmplitude } from '../helpers/signal';
 
 const root = path.resolve(__dirname, '..', '..', '..');
 const isMac = process.platform === 'darwin';
@@ -64,12 +66,12 @@ async function rejection(promise: Promise<unknown>): Promise<CodedError> {
 }
 
 // A 16-bit stereo 48 kHz WAV of a 440 Hz sine at -6 dBFS, `seconds` long.
-function writeTone(file: string, seconds: number): void {
+function writeTone(file: string, seconds: number, freq = 440): void {
   const rate = 48000;
   const frames = rate * seconds;
   const data = Buffer.alloc(frames * 4);
   for (let i = 0; i < frames; i++) {
-    const sample = Math.round(0.5 * 32767 * Math.sin((2 * Math.PI * 440 * i) / rate));
+    const sample = Math.round(0.5 * 32767 * Math.sin((2 * Math.PI * freq * i) / rate));
     data.writeInt16LE(sample, i * 4);
     data.writeInt16LE(sample, i * 4 + 2);
   }
@@ -318,6 +320,70 @@ describe('Core Audio backend (macOS)', function () {
       assert.ok(rms > 0.01 && rms < 0.6, `RMS ${rms}`);
       assert.ok(ended, 'an end event after stop()');
       assert.equal(ended?.reason, 'stopped');
+    });
+  });
+
+  describe('multitrack and input devices', function () {
+    const format = { sampleRate: 48000, channels: 2 as const, encoding: 's16le' as const };
+
+    it('names the input device that does not exist, and lists the others', async function () {
+      const capture = new Capture({ target: { kind: 'input', device: 'no such microphone' } });
+      const error = await rejection(capture.start());
+      assert.equal(error.code, 'ENOAPP', String(error));
+      assert.match(error.message, /no input device has the UID or name "no such microphone"; (the input devices are|there is no input device)/);
+    });
+
+    it('records the system mix twice as two tracks on one timeline (macOS 14.2+)', async function () {
+      const capture = new Capture({ target: { kind: 'tracks', tracks: [{ kind: 'system' }, { kind: 'system' }] }, format });
+      const ended = new Promise<CaptureEnd>((resolve) => capture.once('end', resolve));
+      const chunks: AudioChunk[] = [];
+      capture.on('chunk', (chunk: AudioChunk) => chunks.push(chunk));
+      if (!tapsAvailable()) {
+        assert.equal((await rejection(capture.start())).code, 'EUNSUPPORTED');
+        return;
+      }
+      await capture.start();
+      assert.equal(capture.format.channels, 4);
+      assert.deepEqual(capture.tracks?.map((t) => [t.index, t.firstChannel, t.channels]), [[0, 0, 2], [1, 2, 2]]);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      capture.stop();
+      assert.equal((await ended).reason, 'stopped');
+      assert.ok(chunks.length > 0, 'chunks arrived');
+      for (const chunk of chunks) assert.equal(chunk.data.length, chunk.frames * 4 * 2);
+    });
+
+    it('records two apps in two tracks, each with its own tone (AUDIOTAP_MACOS_INTEGRATION=1)', async function () {
+      if (!integration || !tapsAvailable()) this.skip();
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'audiotap-mac-tracks-'));
+      const players: ChildProcess[] = [];
+      try {
+        const tones = [[440, 'a.wav'], [1000, 'b.wav']] as const;
+        for (const [freq, name] of tones) {
+          writeTone(path.join(dir, name), 6, freq);
+          players.push(spawn('afplay', [path.join(dir, name)], { stdio: 'ignore' }));
+        }
+        await new Promise((resolve) => setTimeout(resolve, 700));
+        const capture = new Capture({
+          target: { kind: 'tracks', tracks: players.map((p) => ({ kind: 'app' as const, apps: [p.pid as number] })) },
+          format,
+        });
+        const chunks: Buffer[] = [];
+        capture.on('chunk', (chunk: AudioChunk) => chunks.push(chunk.data));
+        const ended = new Promise<CaptureEnd>((resolve) => capture.once('end', resolve));
+        await capture.start();
+        await new Promise((resolve) => setTimeout(resolve, 3000));
+        capture.stop();
+        await ended;
+        const pcm = Buffer.concat(chunks);
+        // Track 0 (channels 0-1) holds 440 Hz and not 1 kHz; track 1 (channels 2-3) the other way.
+        const left0 = channelSamples(pcm, 's16le', 4, 0);
+        const left1 = channelSamples(pcm, 's16le', 4, 2);
+        assert.ok(toneAmplitude(left0, 440, 48000) > 10 * toneAmplitude(left0, 1000, 48000), 'track 0 is the 440 Hz app');
+        assert.ok(toneAmplitude(left1, 1000, 48000) > 10 * toneAmplitude(left1, 440, 48000), 'track 1 is the 1 kHz app');
+      } finally {
+        for (const player of players) player.kill();
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
     });
   });
 });

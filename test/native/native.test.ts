@@ -1,10 +1,10 @@
 // Runs the C++ unit tests of test/native/ through scripts/test-native.sh, on every OS with bash
 // and a C++ compiler with the sanitizers: tap_logic_test (the macOS backend's platform-neutral
 // logic), app_list_test (the app list of every backend), app_follow_test (the follow rules of an
-// app capture), audibility_test (a Linux capture silent for a known cause), capture_core_test (mixing, timeline, stop flush, drops), channel_groups_test (eq and soft clip
+// app capture), frame_stamp_test (a stream's latest timestamp across threads), audibility_test (a Linux capture silent for a known cause), capture_core_test (mixing, timeline, stop flush, drops), channel_groups_test (eq and soft clip
 // over N channels) and spsc_ring_test, all under
-// AddressSanitizer + UndefinedBehaviorSanitizer, then the ring and the capture core's threaded
-// tests under ThreadSanitizer. Each binary must have run, passed, and run at least the tests
+// AddressSanitizer + UndefinedBehaviorSanitizer, then the ring's, the frame stamp's and the capture
+// core's threaded tests under ThreadSanitizer. Each binary must have run, passed, and run at least the tests
 // and checks below: a build that silently ran fewer (a filter gone wrong, a crash half-way)
 // fails here instead of passing.
 import { strict as assert } from 'assert';
@@ -24,14 +24,16 @@ interface Expected {
 // and its 4 Threaded* tests, 27 checks, run 5 times under TSan): adding tests never breaks
 // this; losing some does.
 const expected: Expected[] = [
-  { build: 'asan', binary: 'tap_logic_test', minTests: 19, minChecks: 140 },
+  { build: 'asan', binary: 'tap_logic_test', minTests: 21, minChecks: 165 },
   { build: 'asan', binary: 'spsc_ring_test', minTests: 7, minChecks: 40 },
+  { build: 'asan', binary: 'frame_stamp_test', minTests: 3, minChecks: 15 },
   { build: 'asan', binary: 'capture_core_test', minTests: 45, minChecks: 340 },
   { build: 'asan', binary: 'app_list_test', minTests: 8, minChecks: 40 },
   { build: 'asan', binary: 'app_follow_test', minTests: 7, minChecks: 35 },
   { build: 'asan', binary: 'audibility_test', minTests: 6, minChecks: 24 },
   { build: 'asan', binary: 'channel_groups_test', minTests: 8, minChecks: 60 },
   { build: 'tsan', binary: 'spsc_ring_test', minTests: 7, minChecks: 40 },
+  { build: 'tsan', binary: 'frame_stamp_test', minTests: 3, minChecks: 15 },
   { build: 'tsan', binary: 'capture_core_test', minTests: 20, minChecks: 130 },
 ];
 

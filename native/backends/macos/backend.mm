@@ -3,15 +3,20 @@
 //
 // A capture is: a process tap (CATapDescription -> AudioHardwareCreateProcessTap, or an
 // existing visible tap found by UID), a private aggregate device whose only content is that
-// tap, and an IOProc on the aggregate device. A playback is: a HAL output unit
+// tap, and an IOProc on the aggregate device; or, for an input device (a microphone), an IOProc
+// on that device. A multitrack capture is one such capture per track (core/track_set.h), each
+// block stamped with its IOProc's input host time so the tracks share one timeline. A
+// playback is: a HAL output unit
 // (kAudioUnitSubType_HALOutput) on one output device, whose input scope takes the playback's
 // own format and converts it to the device's. See docs/macos.md for the design notes.
 //
 // Threads:
-//   - Backend methods and TapSession::Open/Stop: the addon's worker thread (blocking calls).
-//   - IOProc (OnInput): the HAL's real-time IO thread. It only copies: into the capture core
-//     (CaptureCore::Write) when the tap already has the asked format, else into the session's
-//     staging ring. No allocation, lock, Objective-C message or system call there.
+//   - Backend methods and TapSession / InputSession Open/Stop: the addon's worker thread
+//     (blocking calls).
+//   - IOProc (PcmPath::OnInput): the HAL's real-time IO thread. It only copies: into the
+//     capture core (CaptureCore::Write) when the input already has the asked format, else into
+//     the session's staging ring. No allocation, lock, Objective-C message or system call
+//     there.
 //   - Render callback (HalPlayback::Render): the HAL's real-time IO thread of the output
 //     device. It only calls PlaybackCore::Pull into the unit's buffer.
 //   - Control thread: converts staged audio with an AudioConverter (when needed); every
@@ -21,9 +26,10 @@
 //
 // The addon is built with a deployment target of macOS 13 so it loads there; every tap API is
 // reached only behind @available(macOS 14.2, *) and otherwise throws EUNSUPPORTED. Playback
-// uses no tap API and works on macOS 13.
+// and input devices use no tap API and work on macOS 13.
 
-// One file a job: tap_session*.mm (capture), playback.mm, devices.mm (devices and taps),
+// One file a job: tap_session*.mm (a tap's capture), input_session.mm (an input device's),
+// pcm_path.mm (an IOProc's input into the capture core), playback.mm, devices.mm (devices and taps),
 // processes.mm, tap.mm (creating taps), properties.mm (HAL property access); tap_logic.cc holds
 // the platform-neutral decisions, unit-tested on any OS.
 
@@ -33,12 +39,14 @@
 #include <vector>
 
 #include "backends/macos/devices.h"
+#include "backends/macos/input_session.h"
 #include "backends/macos/playback.h"
 #include "backends/macos/processes.h"
 #include "backends/macos/properties.h"
 #include "backends/macos/tap_session.h"
 #include "core/app_list.h"
 #include "core/engine.h"
+#include "core/track_set.h"
 
 namespace audiotap {
 namespace mac {
@@ -68,19 +76,15 @@ class CoreAudioBackend final : public Backend {
 
   std::unique_ptr<CaptureSession> StartCapture(const CaptureOptions& options,
                                                CaptureCore* core) override {
-    if (!options.track_targets.empty() || options.target.kind == TargetKind::kInput) {
-      throw EngineError("EUNSUPPORTED",
-                        "multitrack captures and input devices are Linux-only so far; on macOS "
-                        "capture an app, the system mix or a tap");
-    }
-    if (@available(macOS 14.2, *)) {
-      return WithAutoreleasePool([&]() -> std::unique_ptr<CaptureSession> {
-        auto session = std::make_unique<TapSession>(options, core);
-        session->Open();  // on throw, ~TapSession releases whatever Open() created
-        return session;
-      });
-    }
-    throw EngineError("EUNSUPPORTED", RequiresMacOS142Message("capturing an app's audio"));
+    return WithAutoreleasePool([&]() -> std::unique_ptr<CaptureSession> {
+      if (!options.track_targets.empty()) {
+        return StartTrackSet(options, core,
+                             [core](const CaptureOptions& one, uint32_t track, TrackHost* host) {
+                               return StartTarget(one, core, track, host);
+                             });
+      }
+      return StartTarget(options, core, 0, nullptr);
+    });
   }
 
   std::unique_ptr<PlaybackSession> StartPlayback(const PlaybackOptions& options,
@@ -97,6 +101,25 @@ class CoreAudioBackend final : public Backend {
   }
 
  private:
+  // One target's capture feeding `core`'s track `track` (with `host`: one track of a multitrack
+  // capture, each track a capture of its own placed on the timeline by its host-time stamps).
+  // On throw, the session's destructor releases whatever Open() created.
+  static std::unique_ptr<CaptureSession> StartTarget(const CaptureOptions& options,
+                                                     CaptureCore* core, uint32_t track,
+                                                     TrackHost* host) {
+    if (options.target.kind == TargetKind::kInput) {
+      auto session = std::make_unique<InputSession>(options, core, track);
+      session->Open();
+      return session;
+    }
+    if (@available(macOS 14.2, *)) {
+      auto session = std::make_unique<TapSession>(options, core, track, host);
+      session->Open();
+      return session;
+    }
+    throw EngineError("EUNSUPPORTED", RequiresMacOS142Message("capturing an app's audio"));
+  }
+
   // One Core Audio process object per process: one stream each, no volume or mute of its own.
   static std::vector<AppInfo> ListAppsImpl() {
     std::vector<AppStream> streams;

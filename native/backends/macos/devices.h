@@ -1,4 +1,5 @@
-// Output devices and taps: listing them, and finding the one a playback names.
+// Devices and taps: listing them, and finding the output device a playback names or the input
+// device a capture names.
 #pragma once
 
 #include <CoreAudio/AudioHardware.h>
@@ -16,12 +17,17 @@ namespace mac {
 constexpr const char* kAggregateUidPrefix = "org.nodered.audio-tap.aggregate.";
 
 // Every device with a UID, except this backend's own aggregate devices, and whether it has
-// output streams.
-std::vector<OutputDeviceEntry> ListOutputDeviceEntries();
+// output and input streams.
+std::vector<DeviceEntry> ListDeviceEntries();
 
 // The default output device for "", else the device `device` names (ResolveOutputDevice).
 // Throws EngineError: ENOAPP naming the devices there are, EAMBIGUOUS.
 AudioObjectID ResolvePlaybackDevice(const std::string& device);
+
+// The default input device for "", else the input device `device` names (UID, or name ignoring
+// case: audiotap::ResolveInputDevice). Throws EngineError: ENOAPP naming the input devices
+// there are, EAMBIGUOUS.
+AudioObjectID ResolveInputDevice(const std::string& device);
 
 // The output devices (not this backend's aggregates) and their output streams.
 std::vector<DeviceInfo> ListDevices();

@@ -5,23 +5,30 @@
 namespace audiotap {
 namespace mac {
 
-std::vector<OutputDeviceEntry> ListOutputDeviceEntries() {
+namespace {
+
+bool HasStreams(AudioObjectID device, AudioObjectPropertyScope scope) {
+  const AudioObjectPropertyAddress streams = Address(kAudioDevicePropertyStreams, scope);
+  UInt32 size = 0;
+  return AudioObjectGetPropertyDataSize(device, &streams, 0, nullptr, &size) == noErr &&
+         size >= sizeof(AudioStreamID);
+}
+
+}  // namespace
+
+std::vector<DeviceEntry> ListDeviceEntries() {
   const auto devices = GetArray<AudioObjectID>(
       kAudioObjectSystemObject, Address(kAudioHardwarePropertyDevices),
       "kAudioHardwarePropertyDevices");
-  const AudioObjectPropertyAddress streams =
-      Address(kAudioDevicePropertyStreams, kAudioObjectPropertyScopeOutput);
-  std::vector<OutputDeviceEntry> entries;
+  std::vector<DeviceEntry> entries;
   for (AudioObjectID device : devices) {
-    OutputDeviceEntry entry;
+    DeviceEntry entry;
     entry.object_id = device;
     entry.uid = TryGetString(device, Address(kAudioDevicePropertyDeviceUID));
     if (entry.uid.empty() || entry.uid.rfind(kAggregateUidPrefix, 0) == 0) continue;
     entry.name = TryGetString(device, Address(kAudioObjectPropertyName));
-    UInt32 size = 0;
-    entry.has_output = AudioObjectGetPropertyDataSize(device, &streams, 0, nullptr, &size) ==
-                           noErr &&
-                       size >= sizeof(AudioStreamID);
+    entry.has_output = HasStreams(device, kAudioObjectPropertyScopeOutput);
+    entry.has_input = HasStreams(device, kAudioObjectPropertyScopeInput);
     entries.push_back(std::move(entry));
   }
   return entries;
@@ -38,8 +45,23 @@ AudioObjectID ResolvePlaybackDevice(const std::string& device) {
     }
     return id;
   }
-  const std::vector<OutputDeviceEntry> entries = ListOutputDeviceEntries();
+  const std::vector<DeviceEntry> entries = ListDeviceEntries();
   return entries[ResolveOutputDevice(device, entries)].object_id;
+}
+
+AudioObjectID ResolveInputDevice(const std::string& device) {
+  if (device.empty()) {
+    const auto id = Get<AudioObjectID>(kAudioObjectSystemObject,
+                                       Address(kAudioHardwarePropertyDefaultInputDevice),
+                                       "kAudioHardwarePropertyDefaultInputDevice");
+    if (id == kAudioObjectUnknown) {
+      throw EngineError("ENOAPP", "there is no default input device; connect one or choose "
+                                  "one in System Settings > Sound > Input");
+    }
+    return id;
+  }
+  const std::vector<DeviceEntry> entries = ListDeviceEntries();
+  return entries[audiotap::ResolveInputDevice(device, entries)].object_id;
 }
 
 std::vector<DeviceInfo> ListDevices() {

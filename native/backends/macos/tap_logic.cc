@@ -364,12 +364,21 @@ PermissionHost FindPermissionHost(const std::vector<std::string>& executable_pat
   return host;
 }
 
+namespace {
+
+// "Terminal (/System/Applications/Utilities/Terminal.app)", or for a service "the node
+// executable at /usr/local/bin/node (the service running Node-RED)".
+std::string HostText(const PermissionHost& host) {
+  return host.app_bundle ? host.name + " (" + host.path + ")"
+                         : "the " + host.name + " executable" +
+                               (host.path.empty() ? std::string() : " at " + host.path) +
+                               " (the service running Node-RED)";
+}
+
+}  // namespace
+
 std::string PermissionMessage(const PermissionHost& host, const std::string& target) {
-  std::string who = host.app_bundle
-                        ? host.name + " (" + host.path + ")"
-                        : "the " + host.name + " executable" +
-                              (host.path.empty() ? std::string() : " at " + host.path) +
-                              " (the service running Node-RED)";
+  const std::string who = HostText(host);
   return "the tap of " + target +
          " delivers only exact silence while it is producing output: macOS has not granted "
          "system-audio-recording permission to " + who +
@@ -378,60 +387,100 @@ std::string PermissionMessage(const PermissionHost& host, const std::string& tar
          ". If the prompt was denied before, `tccutil reset AudioCapture` makes macOS ask again.";
 }
 
+std::string MicrophonePermissionMessage(const PermissionHost& host, const std::string& device) {
+  return device + " delivers only exact silence: macOS has not granted microphone permission "
+         "to " + HostText(host) + ". Grant it in System Settings > Privacy & Security > "
+         "Microphone, then restart " + host.name + ". If the prompt was denied before, "
+         "`tccutil reset Microphone` makes macOS ask again.";
+}
+
 std::string RequiresMacOS142Message(const std::string& what) {
   return what + " requires macOS 14.2 or later (Core Audio process taps)";
 }
 
-// ---- Playback (audio-out) -----------------------------------------------------------------
+// ---- Capture times ----------------------------------------------------------------------
+
+int64_t FrameCaptureNs(uint64_t frame, double frame_rate, uint64_t stamp_frame,
+                       double stamp_rate, int64_t stamp_ns) {
+  if (stamp_ns == 0 || !(frame_rate > 0) || !(stamp_rate > 0)) return 0;
+  const double seconds = static_cast<double>(frame) / frame_rate -
+                         static_cast<double>(stamp_frame) / stamp_rate;
+  const int64_t ns = stamp_ns + static_cast<int64_t>(std::llround(seconds * 1e9));
+  return ns == 0 ? 1 : ns;  // 0 means "not timed" to the capture core
+}
+
+// ---- Devices and playback (audio-out) -----------------------------------------------------
 
 namespace {
 
-std::string DescribeOutputDevices(const std::vector<OutputDeviceEntry>& devices) {
+// The words of one direction: {"output", "input", "Output"} or {"input", "output", "Input"}.
+struct Direction {
+  bool input;
+  const char* word;
+  const char* other;
+  const char* settings;  // the pane of System Settings > Sound
+};
+
+bool Has(const DeviceEntry& device, const Direction& direction) {
+  return direction.input ? device.has_input : device.has_output;
+}
+
+std::string DescribeDevices(const std::vector<DeviceEntry>& devices, const Direction& direction) {
   std::string list;
-  for (const OutputDeviceEntry& device : devices) {
-    if (!device.has_output) continue;
+  for (const DeviceEntry& device : devices) {
+    if (!Has(device, direction)) continue;
     if (!list.empty()) list += ", ";
     list += "\"" + device.name + "\" (UID " + device.uid + ")";
   }
-  if (list.empty()) return "there is no output device";
-  return "the output devices are " + list +
-         " (names as in System Settings > Sound > Output)";
+  if (list.empty()) return std::string("there is no ") + direction.word + " device";
+  return std::string("the ") + direction.word + " devices are " + list +
+         " (names as in System Settings > Sound > " + direction.settings + ")";
 }
 
-}  // namespace
-
-size_t ResolveOutputDevice(const std::string& wanted,
-                           const std::vector<OutputDeviceEntry>& devices) {
+size_t ResolveDevice(const std::string& wanted, const std::vector<DeviceEntry>& devices,
+                     const Direction& direction) {
+  const std::string lacks = std::string(") has no ") + direction.word +
+                            " streams: it is an " + direction.other + " device; ";
   for (size_t i = 0; i < devices.size(); ++i) {
     if (wanted.empty() || devices[i].uid != wanted) continue;
-    if (devices[i].has_output) return i;
-    throw EngineError("ENOAPP", "the device \"" + devices[i].name + "\" (UID " + wanted +
-                                    ") has no output streams: it is an input device; " +
-                                    DescribeOutputDevices(devices));
+    if (Has(devices[i], direction)) return i;
+    throw EngineError("ENOAPP", "the device \"" + devices[i].name + "\" (UID " + wanted + lacks +
+                                    DescribeDevices(devices, direction));
   }
   std::vector<size_t> matches;
-  bool input_only = false;
+  bool other_only = false;
   for (size_t i = 0; i < devices.size(); ++i) {
     if (!EqualsIgnoreCase(wanted, devices[i].name)) continue;
-    if (devices[i].has_output) {
+    if (Has(devices[i], direction)) {
       matches.push_back(i);
     } else {
-      input_only = true;
+      other_only = true;
     }
   }
   if (matches.size() == 1) return matches.front();
   if (matches.size() > 1) {
-    throw EngineError("EAMBIGUOUS", "several output devices are named \"" + wanted +
+    throw EngineError("EAMBIGUOUS", std::string("several ") + direction.word +
+                                        " devices are named \"" + wanted +
                                         "\"; choose one by its UID: " +
-                                        DescribeOutputDevices(devices));
+                                        DescribeDevices(devices, direction));
   }
-  if (input_only) {
-    throw EngineError("ENOAPP", "the device named \"" + wanted +
-                                    "\" has no output streams: it is an input device; " +
-                                    DescribeOutputDevices(devices));
+  if (other_only) {
+    throw EngineError("ENOAPP", "the device named \"" + wanted + "\" has no " + direction.word +
+                                    " streams: it is an " + direction.other + " device; " +
+                                    DescribeDevices(devices, direction));
   }
-  throw EngineError("ENOAPP", "no output device has the UID or name \"" + wanted + "\"; " +
-                                  DescribeOutputDevices(devices));
+  throw EngineError("ENOAPP", std::string("no ") + direction.word + " device has the UID or name \"" +
+                                  wanted + "\"; " + DescribeDevices(devices, direction));
+}
+
+}  // namespace
+
+size_t ResolveOutputDevice(const std::string& wanted, const std::vector<DeviceEntry>& devices) {
+  return ResolveDevice(wanted, devices, {false, "output", "input", "Output"});
+}
+
+size_t ResolveInputDevice(const std::string& wanted, const std::vector<DeviceEntry>& devices) {
+  return ResolveDevice(wanted, devices, {true, "input", "output", "Input"});
 }
 
 int64_t OutputLatencyInFrames(const OutputLatencyParts& parts, uint32_t sample_rate) {

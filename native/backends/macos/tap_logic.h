@@ -1,8 +1,10 @@
 // The parts of the macOS Core Audio backend that need no Apple header: matching app
 // selectors to process objects, planning the CATapDescription, negotiating the tap's format
 // against the asked one, naming OSStatus codes, detecting the all-zero capture that a missing
-// system-audio-recording permission produces, naming the app that needs that permission, and,
-// for playback, choosing the output device and adding up its latency.
+// system-audio-recording (or microphone) permission produces, naming the app that needs that
+// permission, placing a converted stream's frames in time, choosing an input device (a
+// multitrack capture's microphone) or, for playback, an output device and adding up its
+// latency.
 // Kept free of Apple headers so that it compiles and is unit-tested on every OS
 // (test/native/backends/macos/tap_logic_test.cc, `npm run test:native`); the .mm files turn these
 // plans into Core Audio calls.
@@ -184,17 +186,33 @@ PermissionHost FindPermissionHost(const std::vector<std::string>& executable_pat
 // it. `target` names what was tapped ("Music (pid 412)").
 std::string PermissionMessage(const PermissionHost& host, const std::string& target);
 
+// The EPERMISSION text for an input device (`device`: "the input \"MacBook Pro Microphone\"")
+// that delivers only exact silence: which app needs the microphone permission, and where to
+// grant it.
+std::string MicrophonePermissionMessage(const PermissionHost& host, const std::string& device);
+
 // The EUNSUPPORTED text for any tap call on macOS before 14.2; `what` names the call.
 std::string RequiresMacOS142Message(const std::string& what);
 
-// ---- Playback (audio-out) -----------------------------------------------------------------
+// ---- Capture times ------------------------------------------------------------------------
 
-// One Core Audio device (kAudioHardwarePropertyDevices) as playback sees it.
-struct OutputDeviceEntry {
+// When frame `frame` of a stream at `frame_rate` Hz was captured (steady clock, ns), from a
+// stamp of the stream it was made from: its frame `stamp_frame`, at `stamp_rate` Hz, was
+// captured at `stamp_ns`. The rates differ when an AudioConverter resamples between the two
+// (its own delay of a few frames is not counted). 0 when `stamp_ns` is 0 (never stamped) or a
+// rate is not positive; never 0 otherwise.
+int64_t FrameCaptureNs(uint64_t frame, double frame_rate, uint64_t stamp_frame,
+                       double stamp_rate, int64_t stamp_ns);
+
+// ---- Devices and playback (audio-out) -----------------------------------------------------
+
+// One Core Audio device (kAudioHardwarePropertyDevices).
+struct DeviceEntry {
   uint32_t object_id = 0;   // AudioObjectID
   std::string uid;          // kAudioDevicePropertyDeviceUID
   std::string name;         // kAudioObjectPropertyName, as Sound settings show it
   bool has_output = false;  // has at least one output stream
+  bool has_input = false;   // has at least one input stream
 };
 
 // The index in `devices` of the device `wanted` names: the device whose UID equals it
@@ -202,8 +220,11 @@ struct OutputDeviceEntry {
 // Throws EngineError: ENOAPP when nothing matches, or only a device without output streams
 // (an input device) does; EAMBIGUOUS when several output devices have that name. Both
 // messages list the output devices as "name" (UID ...).
-size_t ResolveOutputDevice(const std::string& wanted,
-                           const std::vector<OutputDeviceEntry>& devices);
+size_t ResolveOutputDevice(const std::string& wanted, const std::vector<DeviceEntry>& devices);
+
+// The same for an input device (a microphone, an interface's inputs): has_input instead of
+// has_output, and the messages name input devices.
+size_t ResolveInputDevice(const std::string& wanted, const std::vector<DeviceEntry>& devices);
 
 // What delays a frame between the render callback and the device's output, as Core Audio
 // reports it. Device values are in frames of the device's nominal rate; -1 = unknown.

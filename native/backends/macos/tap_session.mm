@@ -136,19 +136,6 @@ void TapSession::CreateAggregateDevice() {
         "AudioHardwareCreateAggregateDevice");
 }
 
-void TapSession::PrepareBuffers() {
-  const uint32_t in_bpf = plan_.input.bytes_per_frame;
-  if (plan_.interleave) interleave_.reset(new uint8_t[kBlockFrames * in_bpf]);
-  if (plan_.path == FormatPath::kConvert) {
-    staging_.Allocate(static_cast<size_t>(kStagingSeconds * plan_.input.sample_rate) * in_bpf);
-    convert_in_.reset(new uint8_t[kBlockFrames * in_bpf]);
-    convert_out_.reset(new uint8_t[kBlockFrames * plan_.output.bytes_per_frame]);
-    const AudioStreamBasicDescription in = AsbdFromLayout(plan_.input);
-    const AudioStreamBasicDescription out = AsbdFromLayout(plan_.output);
-    Check(AudioConverterNew(&in, &out, &converter_), "AudioConverterNew");
-  }
-}
-
 // Either attaches to `existing_tap` or creates a tap from `plan`, then builds everything up
 // to a running IOProc. Worker thread (Open) or control thread (a waited-for app).
 void TapSession::OpenTap(AudioObjectID existing_tap, const TapPlan* plan) {
@@ -166,11 +153,10 @@ void TapSession::OpenTap(AudioObjectID existing_tap, const TapPlan* plan) {
   // by its one law (core/channel_mix.h), not the AudioConverter's.
   Format recorded = options_.format;
   recorded.channels = RecordChannels(tap_format.mChannelsPerFrame);
-  plan_ = NegotiateFormat(LayoutFromAsbd(tap_format), recorded);
-  PrepareBuffers();
-
-  source_ = core_->AcquireSource(recorded.channels);
+  const FormatPlan format_plan = NegotiateFormat(LayoutFromAsbd(tap_format), recorded);
+  source_ = core_->AcquireSource(recorded.channels, track_);
   if (source_ < 0) throw EngineError("EOS", "the capture has no free source slot");
+  path_.Prepare(format_plan, core_, source_);
 
   CreateAggregateDevice();
   Check(AudioDeviceCreateIOProcID(aggregate_, &TapSession::IOProc, this, &io_proc_),
@@ -234,19 +220,18 @@ void TapSession::Stop() {
   }
   // AudioDeviceStop returns after the last IOProc call, so nothing writes after this.
   if (io_started_) AudioDeviceStop(aggregate_, io_proc_);
-  if (converter_ != nullptr && source_ >= 0 && !ended_) ConvertStaged();
+  if (source_ >= 0) ConvertStaged();  // what the converter has not taken yet
   if (io_proc_ != nullptr) AudioDeviceDestroyIOProcID(aggregate_, io_proc_);
   if (aggregate_ != kAudioObjectUnknown) AudioHardwareDestroyAggregateDevice(aggregate_);
   if (tap_ != kAudioObjectUnknown && owns_tap_) {
     if (@available(macOS 14.2, *)) DestroyProcessTap(tap_);
   }
-  if (converter_ != nullptr) AudioConverterDispose(converter_);
+  path_.Dispose();
   if (source_ >= 0) core_->ReleaseSource(source_);
   io_started_ = false;
   io_proc_ = nullptr;
   aggregate_ = kAudioObjectUnknown;
   tap_ = kAudioObjectUnknown;
-  converter_ = nullptr;
   source_ = -1;
 }
 

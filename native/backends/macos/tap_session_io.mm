@@ -15,121 +15,38 @@ namespace mac {
 // ---- IO thread ----------------------------------------------------------------------------
 
 OSStatus TapSession::IOProc(AudioObjectID, const AudioTimeStamp*, const AudioBufferList* input,
-                            const AudioTimeStamp*, AudioBufferList*, const AudioTimeStamp*,
-                            void* client) {
-  static_cast<TapSession*>(client)->OnInput(input);
+                            const AudioTimeStamp* input_time, AudioBufferList*,
+                            const AudioTimeStamp*, void* client) {
+  if (input != nullptr) {
+    static_cast<TapSession*>(client)->path_.OnInput(input->mBuffers, input->mNumberBuffers,
+                                                    input_time);
+  }
   return noErr;
-}
-
-void TapSession::OnInput(const AudioBufferList* input) {
-  if (input == nullptr || input->mNumberBuffers == 0) return;
-  const PcmLayout& layout = plan_.input;
-  if (plan_.interleave) {
-    const uint32_t channels = layout.channels;
-    const uint32_t sample_bytes = layout.bits_per_channel / 8;
-    if (input->mNumberBuffers != channels) {
-      io_format_error_.store(true, std::memory_order_relaxed);
-      return;
-    }
-    const size_t frames = input->mBuffers[0].mDataByteSize / sample_bytes;
-    for (uint32_t c = 0; c < channels; ++c) {
-      if (input->mBuffers[c].mData == nullptr ||
-          input->mBuffers[c].mDataByteSize / sample_bytes < frames) {
-        io_format_error_.store(true, std::memory_order_relaxed);
-        return;
-      }
-    }
-    for (size_t done = 0; done < frames;) {
-      const size_t block = std::min(frames - done, kBlockFrames);
-      uint8_t* out = interleave_.get();
-      for (size_t f = 0; f < block; ++f) {
-        for (uint32_t c = 0; c < channels; ++c) {
-          const uint8_t* in = static_cast<const uint8_t*>(input->mBuffers[c].mData);
-          std::memcpy(out, in + (done + f) * sample_bytes, sample_bytes);
-          out += sample_bytes;
-        }
-      }
-      Deliver(interleave_.get(), block);
-      done += block;
-    }
-    return;
-  }
-  const AudioBuffer& buffer = input->mBuffers[0];
-  if (buffer.mNumberChannels != layout.channels || buffer.mData == nullptr) {
-    io_format_error_.store(true, std::memory_order_relaxed);
-    return;
-  }
-  Deliver(buffer.mData, buffer.mDataByteSize / layout.bytes_per_frame);
-}
-
-void TapSession::Deliver(const void* frames, size_t frame_count) {
-  if (frame_count == 0) return;
-  const size_t bytes = frame_count * plan_.input.bytes_per_frame;
-  if (!io_nonzero_.load(std::memory_order_relaxed) && !IsExactSilence(frames, bytes)) {
-    io_nonzero_.store(true, std::memory_order_relaxed);
-  }
-  io_frames_.fetch_add(frame_count, std::memory_order_relaxed);
-  if (plan_.path == FormatPath::kDirect) {
-    core_->Write(source_, frames, frame_count);
-    return;
-  }
-  // Only whole frames enter the staging ring, so the converter never reads a split frame.
-  const size_t bpf = plan_.input.bytes_per_frame;
-  const size_t free_bytes = staging_.Capacity() - staging_.Readable();
-  const size_t whole = std::min(bytes, free_bytes - free_bytes % bpf);
-  if (whole > 0) staging_.Write(frames, whole);
-  if (whole < bytes) {
-    staging_dropped_frames_.fetch_add((bytes - whole) / bpf, std::memory_order_relaxed);
-  }
 }
 
 // ---- Control thread -----------------------------------------------------------------------
-
-OSStatus TapSession::ConverterInput(AudioConverterRef, UInt32* packet_count,
-                                    AudioBufferList* data, AudioStreamPacketDescription**,
-                                    void* user_data) {
-  auto* self = static_cast<TapSession*>(user_data);
-  const size_t bpf = self->plan_.input.bytes_per_frame;
-  const size_t available = self->staging_.Readable() / bpf;
-  if (available == 0) {
-    *packet_count = 0;
-    return kStagingEmpty;
-  }
-  const size_t frames = std::min<size_t>({*packet_count, available, kBlockFrames});
-  self->staging_.Read(self->convert_in_.get(), frames * bpf);
-  data->mNumberBuffers = 1;
-  data->mBuffers[0].mNumberChannels = self->plan_.input.channels;
-  data->mBuffers[0].mDataByteSize = static_cast<UInt32>(frames * bpf);
-  data->mBuffers[0].mData = self->convert_in_.get();
-  *packet_count = static_cast<UInt32>(frames);
-  return noErr;
-}
 
 void TapSession::EndWith(EndReason reason, const std::string& code, const std::string& message) {
   core_->End(reason, code, message);
   ended_ = true;
 }
 
+void TapSession::EndExited(const std::string& message) {
+  if (host_ == nullptr) {
+    EndWith(EndReason::kTargetExited, "", message);
+    return;
+  }
+  // One track of several: it records silence from here; the whole ends with the last.
+  if (source_ >= 0) core_->SetSourcePaused(source_, true);
+  ended_ = true;
+  host_->TrackExited(track_);
+}
+
 void TapSession::ConvertStaged() {
-  const uint32_t out_bpf = plan_.output.bytes_per_frame;
-  while (staging_.Readable() >= plan_.input.bytes_per_frame) {
-    UInt32 frames = kBlockFrames;
-    AudioBufferList output;
-    output.mNumberBuffers = 1;
-    output.mBuffers[0].mNumberChannels = plan_.output.channels;
-    output.mBuffers[0].mDataByteSize = static_cast<UInt32>(kBlockFrames * out_bpf);
-    output.mBuffers[0].mData = convert_out_.get();
-    const OSStatus status =
-        AudioConverterFillComplexBuffer(converter_, &TapSession::ConverterInput, this, &frames,
-                                        &output, nullptr);
-    if (frames > 0) core_->Write(source_, convert_out_.get(), frames);
-    if (status == kStagingEmpty) return;
-    if (status != noErr) {
-      const EngineError error = MapOSStatus("AudioConverterFillComplexBuffer", status);
-      EndWith(EndReason::kError, error.code, error.what());
-      return;
-    }
-    if (frames == 0) return;
+  try {
+    path_.ConvertStaged();
+  } catch (const EngineError& error) {
+    if (!ended_) EndWith(EndReason::kError, error.code, error.what());
   }
 }
 
@@ -203,7 +120,7 @@ void TapSession::FollowApps() {
   if (added.empty()) {
     // An armed, followed name waits for its app however long it takes.
     if (!opened_ && !follow_.following() && !WaitingAlive()) {
-      EndWith(EndReason::kTargetExited, "", target_text_ + " exited before it played");
+      EndExited(target_text_ + " exited before it played");
     }
     return;
   }
@@ -234,26 +151,25 @@ void TapSession::FollowApps() {
   if (NoteTargets(processes, added)) {
     // The followed app plays again: the tap's audio holds the timeline again.
     core_->SetSourcePaused(source_, false);
-    core_->NoteTarget(true);
+    core_->NoteTarget(true, TrackIndex());
   }
 }
 
 void TapSession::CheckHealth() {
-  if (io_format_error_.load(std::memory_order_relaxed)) {
+  const PcmLayout& input = path_.plan().input;
+  if (path_.format_error()) {
     EndWith(EndReason::kError, "EFORMAT",
-            "the tap's buffers no longer match its format (" +
-                std::to_string(plan_.input.channels) +
+            "the tap's buffers no longer match its format (" + std::to_string(input.channels) +
                 " ch); its device changed format: start the capture again");
     return;
   }
   // A device that changes its sample rate would otherwise be recorded at the wrong speed.
   AudioStreamBasicDescription format{};
   if (TryGet(tap_, Address(kAudioTapPropertyFormat), &format) == noErr &&
-      (format.mSampleRate != plan_.input.sample_rate ||
-       format.mChannelsPerFrame != plan_.input.channels)) {
+      (format.mSampleRate != input.sample_rate || format.mChannelsPerFrame != input.channels)) {
     EndWith(EndReason::kError, "EFORMAT",
-            "the tap's format changed from " + std::to_string(plan_.input.channels) + " ch " +
-                std::to_string(static_cast<int64_t>(plan_.input.sample_rate)) + " Hz to " +
+            "the tap's format changed from " + std::to_string(input.channels) + " ch " +
+                std::to_string(static_cast<int64_t>(input.sample_rate)) + " Hz to " +
                 std::to_string(format.mChannelsPerFrame) + " ch " +
                 std::to_string(static_cast<int64_t>(format.mSampleRate)) +
                 " Hz (the output device was switched or reconfigured); start the capture again");
@@ -271,7 +187,7 @@ void TapSession::CheckHealth() {
   const auto no_scan = [](const std::string&) { return false; };  // waiting_ is checked here
   switch (follow_.Tick(running, no_scan, /*streams=*/false)) {
     case AppFollow::Verdict::kExited:
-      if (!WaitingAlive()) EndWith(EndReason::kTargetExited, "", target_text_ + " exited");
+      if (!WaitingAlive()) EndExited(target_text_ + " exited");
       break;
     case AppFollow::Verdict::kGone:
       // The recording goes on: the tap (with no process left) no longer clocks the timeline;
@@ -280,7 +196,7 @@ void TapSession::CheckHealth() {
                                     [](const ProcessEntry& t) { return !ProcessExists(t.pid); }),
                      targets_.end());
       core_->SetSourcePaused(source_, true);
-      core_->NoteTarget(false);
+      core_->NoteTarget(false, TrackIndex());
       break;
     case AppFollow::Verdict::kNone:
       break;
@@ -298,7 +214,7 @@ void TapSession::ControlLoop() {
   while (!control_stop_) {
     lock.unlock();
     @autoreleasepool {
-      if (opened_ && !ended_ && converter_ != nullptr) ConvertStaged();
+      if (opened_ && !ended_ && path_.converting()) ConvertStaged();
       if (!ended_ && std::chrono::steady_clock::now() >= next_check) {
         next_check += kCheckInterval;
         // Waiting: look for the apps every check; recording: once a second.
@@ -315,10 +231,10 @@ void TapSession::ControlLoop() {
           CheckHealth();
           if (!probe) {
             probe = std::make_unique<SilenceProbe>(
-                static_cast<uint64_t>(kPermissionProbeSeconds * plan_.input.sample_rate));
+                static_cast<uint64_t>(kPermissionProbeSeconds * path_.plan().input.sample_rate));
           }
-          const uint64_t frames = io_frames_.load(std::memory_order_relaxed);
-          const bool nonzero = io_nonzero_.load(std::memory_order_relaxed);
+          const uint64_t frames = path_.frames();
+          const bool nonzero = path_.any_nonzero();
           if (!ended_ && !probe->audible() && !probe->suspected() && frames > seen_frames) {
             // Only while exact silence lasts is the target's state worth a HAL query.
             const bool playing = !nonzero && TargetPlaying();
@@ -330,7 +246,7 @@ void TapSession::ControlLoop() {
             }
           }
           seen_frames = frames;
-          const uint64_t drops = staging_dropped_frames_.load(std::memory_order_relaxed);
+          const uint64_t drops = path_.staging_dropped_frames();
           if (drops > reported_drops) {
             core_->sink()->OnWarning("", std::to_string(drops - reported_drops) +
                                      " frames of the tap were dropped before format conversion "
@@ -341,7 +257,7 @@ void TapSession::ControlLoop() {
       }
     }
     lock.lock();
-    const bool converting = opened_ && converter_ != nullptr;
+    const bool converting = opened_ && path_.converting();
     control_cv_.wait_for(lock, converting ? kConvertInterval : kCheckInterval,
                          [this] { return control_stop_; });
   }

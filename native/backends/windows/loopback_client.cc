@@ -24,13 +24,14 @@ constexpr ULONGLONG kIdleAfterMs = 200;
 
 // A packet's capture time (GetBuffer's QPC position, 100-ns units) on the steady clock the core
 // stamps are on (CaptureCore::Write): the packet's age by the performance counter, taken from
-// the steady clock's now, so the two clocks need not share an origin. Real-time safe.
-int64_t SteadyNsOfQpc(UINT64 qpc_position) {
-  LARGE_INTEGER counter, frequency;
+// the steady clock's now, so the two clocks need not share an origin. `qpc_frequency`: the
+// counter's ticks per second (QueryPerformanceFrequency, fixed at boot: read once per thread).
+// Real-time safe.
+int64_t SteadyNsOfQpc(UINT64 qpc_position, double qpc_frequency) {
+  LARGE_INTEGER counter;
   QueryPerformanceCounter(&counter);
-  QueryPerformanceFrequency(&frequency);
-  const int64_t now_100ns = static_cast<int64_t>(
-      static_cast<double>(counter.QuadPart) * 1e7 / static_cast<double>(frequency.QuadPart));
+  const int64_t now_100ns =
+      static_cast<int64_t>(static_cast<double>(counter.QuadPart) * 1e7 / qpc_frequency);
   const int64_t age_ns = (now_100ns - static_cast<int64_t>(qpc_position)) * 100;
   const int64_t steady_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                                 std::chrono::steady_clock::now().time_since_epoch())
@@ -130,6 +131,9 @@ HRESULT LoopbackClient::Pump(IAudioCaptureClient* capture, HANDLE buffer_event) 
   bool paused = true;  // until the first packet: a silent target does not hold the mix back
   core_->SetSourcePaused(source_, true);
   ULONGLONG last_packet_ms = GetTickCount64();
+  LARGE_INTEGER frequency;
+  QueryPerformanceFrequency(&frequency);
+  const double qpc_frequency = static_cast<double>(frequency.QuadPart);
   for (;;) {
     // The timeout also drains when an event was missed; the stop event has priority.
     const DWORD woke = WaitForMultipleObjects(2, waits, FALSE, kCapturePollMs);
@@ -164,7 +168,9 @@ HRESULT LoopbackClient::Pump(IAudioCaptureClient* capture, HANDLE buffer_event) 
       first_packet = false;
       if (frames > 0) {
         const int64_t captured_ns =
-            (flags & AUDCLNT_BUFFERFLAGS_TIMESTAMP_ERROR) ? 0 : SteadyNsOfQpc(qpc_position);
+            (flags & AUDCLNT_BUFFERFLAGS_TIMESTAMP_ERROR)
+                ? 0
+                : SteadyNsOfQpc(qpc_position, qpc_frequency);
         if (!(flags & AUDCLNT_BUFFERFLAGS_SILENT)) {
           core_->Write(source_, data, frames, captured_ns);
         } else if (captured_ns != 0 && frames * format_.BytesPerFrame() <= silence_.size()) {

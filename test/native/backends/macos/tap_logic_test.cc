@@ -395,25 +395,55 @@ void TestPermissionMessage() {
   EXPECT(service.find("the node executable at /usr/local/bin/node") != std::string::npos);
   EXPECT(service.find("service running Node-RED") != std::string::npos);
 
+  const std::string mic =
+      MicrophonePermissionMessage(terminal, "the input \"MacBook Pro Microphone\"");
+  EXPECT(mic.find("the input \"MacBook Pro Microphone\" delivers only exact silence") == 0);
+  EXPECT(mic.find("microphone permission to Terminal (/System/Applications/Utilities/"
+                  "Terminal.app)") != std::string::npos);
+  EXPECT(mic.find("Privacy & Security > Microphone") != std::string::npos);
+  EXPECT(mic.find("tccutil reset Microphone") != std::string::npos);
+  EXPECT(MicrophonePermissionMessage(node, "the input \"USB\"").find("service running Node-RED") !=
+         std::string::npos);
+
   EXPECT(RequiresMacOS142Message("listing taps") ==
          "listing taps requires macOS 14.2 or later (Core Audio process taps)");
 }
 
-// ---- Playback ----
+// ---- Capture times ----
 
-OutputDeviceEntry Device(uint32_t object, const std::string& uid, const std::string& name,
-                         bool has_output = true) {
-  OutputDeviceEntry device;
+void TestFrameCaptureNs() {
+  // Never stamped, or no rate: not timed.
+  EXPECT_EQ(FrameCaptureNs(100, 48000, 0, 48000, 0), 0);
+  EXPECT_EQ(FrameCaptureNs(100, 0, 0, 48000, 5), 0);
+  EXPECT_EQ(FrameCaptureNs(100, 48000, 0, -1, 5), 0);
+  // Same rate: 480 frames after the stamp are 10 ms after it; before it, earlier.
+  EXPECT_EQ(FrameCaptureNs(1480, 48000, 1000, 48000, 5000000000), 5010000000);
+  EXPECT_EQ(FrameCaptureNs(520, 48000, 1000, 48000, 5000000000), 4990000000);
+  EXPECT_EQ(FrameCaptureNs(0, 48000, 0, 48000, 7), 7);
+  // Resampled 44.1 kHz -> 48 kHz: output frame 48000 is input frame 44100, one second in.
+  EXPECT_EQ(FrameCaptureNs(48000, 48000, 0, 44100, 1000000000), 2000000000);
+  // The stamp half a second into the input; output frame 24000 is that same instant.
+  EXPECT_EQ(FrameCaptureNs(24000, 48000, 22050, 44100, 3000000000), 3000000000);
+  // A stamp that comes out at exactly 0 is moved off the "not timed" value.
+  EXPECT_EQ(FrameCaptureNs(0, 48000, 480, 48000, 10000000), 1);
+}
+
+// ---- Devices and playback ----
+
+DeviceEntry Device(uint32_t object, const std::string& uid, const std::string& name,
+                   bool has_output = true, bool has_input = false) {
+  DeviceEntry device;
   device.object_id = object;
   device.uid = uid;
   device.name = name;
   device.has_output = has_output;
+  device.has_input = has_input;
   return device;
 }
 
-std::vector<OutputDeviceEntry> SampleDevices() {
+std::vector<DeviceEntry> SampleDevices() {
   return {
-      Device(40, "BuiltInMicrophoneDevice", "MacBook Pro Microphone", false),
+      Device(40, "BuiltInMicrophoneDevice", "MacBook Pro Microphone", false, true),
       Device(47, "BuiltInSpeakerDevice", "MacBook Pro Speakers"),
       Device(52, "AppleUSBAudioEngine:Focusrite:Scarlett:1", "Scarlett 2i2"),
       Device(53, "AppleUSBAudioEngine:Focusrite:Scarlett:2", "Scarlett 2i2"),
@@ -422,7 +452,7 @@ std::vector<OutputDeviceEntry> SampleDevices() {
 }
 
 void TestResolveOutputDevice() {
-  const std::vector<OutputDeviceEntry> devices = SampleDevices();
+  const std::vector<DeviceEntry> devices = SampleDevices();
   EXPECT(ResolveOutputDevice("BuiltInSpeakerDevice", devices) == 1);
   EXPECT(ResolveOutputDevice("macbook pro speakers", devices) == 1);
   EXPECT(ResolveOutputDevice("BLACKHOLE 2CH", devices) == 4);
@@ -449,6 +479,34 @@ void TestResolveOutputDevice() {
   EXPECT_ERROR(ResolveOutputDevice("x", {Device(40, "Mic", "Mic", false)}), "ENOAPP",
                "there is no output device");
   EXPECT_ERROR(ResolveOutputDevice("", devices), "ENOAPP", "");
+}
+
+void TestResolveInputDevice() {
+  std::vector<DeviceEntry> devices = SampleDevices();
+  devices[2].has_input = true;  // one Scarlett 2i2 has inputs, the other (output only) not
+  devices.push_back(Device(70, "Scarlett:in", "Scarlett 2i2", false, true));
+  EXPECT(ResolveInputDevice("BuiltInMicrophoneDevice", devices) == 0);
+  EXPECT(ResolveInputDevice("MACBOOK PRO MICROPHONE", devices) == 0);
+  EXPECT(ResolveInputDevice("Scarlett:in", devices) == 5);
+  EXPECT_ERROR(ResolveInputDevice("Scarlett 2i2", devices), "EAMBIGUOUS",
+               "several input devices are named \"Scarlett 2i2\"; choose one by its UID");
+  // An output-only device says why it does not record, and the list names inputs only.
+  EXPECT_ERROR(ResolveInputDevice("BuiltInSpeakerDevice", devices), "ENOAPP",
+               "has no input streams: it is an output device; the input devices are "
+               "\"MacBook Pro Microphone\" (UID BuiltInMicrophoneDevice)");
+  EXPECT_ERROR(ResolveInputDevice("blackhole 2ch", devices), "ENOAPP",
+               "the device named \"blackhole 2ch\" has no input streams");
+  try {
+    ResolveInputDevice("nothing", devices);
+    EXPECT(false);
+  } catch (const EngineError& error) {
+    const std::string message = error.what();
+    EXPECT(message.find("no input device has the UID or name \"nothing\"") == 0);
+    EXPECT(message.find("Speakers") == std::string::npos);
+    EXPECT(message.find("System Settings > Sound > Input") != std::string::npos);
+  }
+  EXPECT_ERROR(ResolveInputDevice("x", {Device(47, "Spk", "Spk")}), "ENOAPP",
+               "there is no input device");
 }
 
 void TestOutputLatencyInFrames() {
@@ -505,7 +563,9 @@ int main(int argc, char** argv) {
       {"SilenceProbe", TestSilenceProbe},
       {"FindPermissionHost", TestFindPermissionHost},
       {"PermissionMessage", TestPermissionMessage},
+      {"FrameCaptureNs", TestFrameCaptureNs},
       {"ResolveOutputDevice", TestResolveOutputDevice},
+      {"ResolveInputDevice", TestResolveInputDevice},
       {"OutputLatencyInFrames", TestOutputLatencyInFrames},
   };
   return check::RunTests(tests, argc, argv);
