@@ -364,6 +364,19 @@ uint64_t CaptureCore::ClockPosition() const {
   return std::max(produced, clock);
 }
 
+uint64_t CaptureCore::CapturedPosition() const {
+  const uint64_t produced = frames_.load(std::memory_order_relaxed);
+  uint64_t pending = 0;
+  for (const Slot& slot : slots_) {
+    if (slot.state.load(std::memory_order_acquire) == kFree) continue;
+    const uint32_t bytes_per_frame = slot.bytes_per_frame.load(std::memory_order_relaxed);
+    if (bytes_per_frame == 0) continue;
+    // Readable from a thread other than the consumer: two atomics, possibly a moment old.
+    pending = std::max<uint64_t>(pending, slot.ring.Readable() / bytes_per_frame);
+  }
+  return std::max(ClockPosition(), produced + pending);
+}
+
 bool CaptureCore::ReadTime(const Slot& slot, SlotTime* time) {
   return slot.time.Read(&time->frame, &time->ns);
 }

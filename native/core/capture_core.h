@@ -157,8 +157,12 @@ class CaptureCore {
   // Backend control thread: a followed target went away or came back (EventSink::OnTarget),
   // at the timeline's position now (ClockPosition).
   void NoteTarget(bool back, int track = -1) { sink_->OnTarget(back, ClockPosition(), track); }
-  // Backend control thread: the audio server went away or is back (EventSink::OnServer).
-  void NoteServer(bool back) { sink_->OnServer(back, ClockPosition()); }
+  // Backend control thread: the audio server went away or is back (EventSink::OnServer). Gone:
+  // at the end of what was captured (CapturedPosition), so the last frames before the loss,
+  // still in the rings, are not after it; back: where the clock is.
+  void NoteServer(bool back) {
+    sink_->OnServer(back, back ? ClockPosition() : CapturedPosition());
+  }
   // Backend control thread: the capture is silent for a known cause, or no longer
   // (EventSink::OnSilence).
   // `ago_ns`: how long ago it began (a silence is said once it has lasted): the event's
@@ -174,6 +178,9 @@ class CaptureCore {
   // Any thread: the timeline position (frames) of this moment: the frames produced, or, when
   // the timeline is filling silence one hold time behind the clock, where the clock is.
   uint64_t ClockPosition() const;
+  // Any thread: the position just past every frame captured so far: ClockPosition, or further
+  // while sources (open or released) still hold frames the drain has not mixed yet.
+  uint64_t CapturedPosition() const;
 
  private:
   friend struct CaptureCoreTestPeer;  // test/native/core/capture_core_test.cc drives Pump directly

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "core/capture_core.h"
@@ -91,6 +92,10 @@ class FakeSink : public EventSink {
     return true;
   }
   void OnWarning(const std::string&, const std::string&) override {}
+  void OnServer(bool back, uint64_t position) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    servers_.push_back({back, position});
+  }
   void OnEnd(EndReason reason, const std::string& code, const std::string& message,
              const CaptureStats& stats) override {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -119,6 +124,11 @@ class FakeSink : public EventSink {
     std::lock_guard<std::mutex> lock(mutex_);
     return offered_;
   }
+  // OnServer's (back, position), in order.
+  std::vector<std::pair<bool, uint64_t>> Servers() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return servers_;
+  }
   std::vector<CaptureState> States() {
     std::lock_guard<std::mutex> lock(mutex_);
     return states_;
@@ -142,6 +152,7 @@ class FakeSink : public EventSink {
   std::vector<Chunk> delivered_;
   std::vector<uint64_t> offered_;
   std::vector<CaptureState> states_;
+  std::vector<std::pair<bool, uint64_t>> servers_;
   int ends_ = 0;
   bool after_end_ = false;  // an event came after OnEnd
   EndReason reason_ = EndReason::kStopped;

@@ -199,6 +199,40 @@ void TestFlushSourceAheadF32() {
   FlushAhead<float>(SampleEncoding::kF32LE, 0, 3);
 }
 
+// A lost server is stamped at the end of what was captured: the frames its streams wrote just
+// before the loss, still in the rings when it is noticed, lie before the event's position, not
+// after it (the capture's silence starts there). Its return is stamped where the clock is.
+void TestServerLostAfterCapturedFrames() {
+  FakeClock clock;
+  FakeSink sink;
+  CaptureCore core(Options(SampleEncoding::kS16LE), &sink);
+  const int ia = core.AcquireSource();
+  const int ib = core.AcquireSource();
+  Signal<int16_t> a = RampS16(0, 8000, 2);
+  Signal<int16_t> b = RampS16(1, 8000, 2);
+  WriteSome(core, ia, a, 3000);
+  WriteSome(core, ib, b, 3000);
+  Peer::Pump(core, false);
+  const uint64_t produced = core.Stats().frames;
+  EXPECT(produced > 0 && produced < 3000);  // whole chunks only: some frames wait
+  // The server goes: a delivered 1500 more frames, b 700, before their streams were closed.
+  WriteSome(core, ia, a, 1500);
+  WriteSome(core, ib, b, 700);
+  core.ReleaseSource(ia);
+  core.ReleaseSource(ib);
+  core.NoteServer(false);
+  core.NoteServer(true);
+  const auto servers = sink.Servers();
+  EXPECT_EQ(servers.size(), 2u);
+  EXPECT(!servers[0].first);
+  EXPECT_EQ(servers[0].second, 4500u);  // every frame captured: the longer source's
+  EXPECT(servers[1].first);
+  EXPECT_EQ(servers[1].second, core.ClockPosition());
+  // What the rings held is indeed before that position.
+  Peer::Pump(core, true);
+  EXPECT_EQ(core.Stats().frames, 4500u);
+}
+
 // The stop flush into a host whose queue fills: every chunk is still offered, at most one
 // chunk long; those refused are counted in dropped_chunks and dropped_frames (the short last
 // one by its own length), and the timeline counts them all.
@@ -307,6 +341,7 @@ std::vector<check::Test> TimelineTests() {
       {"FlushSourceAheadS16", TestFlushSourceAheadS16},
       {"FlushSourceAheadF32", TestFlushSourceAheadF32},
       {"FlushIntoFullQueue", TestFlushIntoFullQueue},
+      {"ServerLostAfterCapturedFrames", TestServerLostAfterCapturedFrames},
       {"FlushEndsWhileProducerWrites", TestFlushEndsWhileProducerWrites},
       {"EmitMixBoundAsserted", TestEmitMixBoundAsserted},
   };
