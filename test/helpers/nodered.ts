@@ -59,20 +59,26 @@ export function onTab(id: string, label: string, nodes: Array<Record<string, unk
 
 /**
  * Starts Node-RED with `nodes` (an example's nodes) on one tab, or with `nodes` as the whole
- * flow file when they hold their tabs. Resolves once the flows run.
+ * flow file when they hold their tabs. Resolves once the flows run. `userDir`: a user
+ * directory where the package is installed already (else a new one links this project).
  * @throws Error with the process's output when it exits or does not start within 30 s.
  */
-export async function startNodeRed(nodes: Array<Record<string, unknown>>, options: { env?: NodeJS.ProcessEnv } = {}): Promise<NodeRedProcess> {
+export async function startNodeRed(
+  nodes: Array<Record<string, unknown>>,
+  options: { env?: NodeJS.ProcessEnv; userDir?: string } = {},
+): Promise<NodeRedProcess> {
   const port = await freePort();
-  const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'audio-tap-red-'));
-  const modules = path.join(userDir, 'node_modules');
-  fs.mkdirSync(modules);
-  fs.symlinkSync(PROJECT_ROOT, path.join(modules, 'node-red-contrib-audio-tap'), 'dir');
-  // A user directory with a package.json lists the installed modules, as `npm install` leaves it.
-  fs.writeFileSync(
-    path.join(userDir, 'package.json'),
-    JSON.stringify({ name: 'node-red-project', private: true, dependencies: { 'node-red-contrib-audio-tap': '*' } }),
-  );
+  const userDir = options.userDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'audio-tap-red-'));
+  if (!options.userDir) {
+    const modules = path.join(userDir, 'node_modules');
+    fs.mkdirSync(modules);
+    fs.symlinkSync(PROJECT_ROOT, path.join(modules, 'node-red-contrib-audio-tap'), 'dir');
+    // A user directory with a package.json lists the installed modules, as `npm install` leaves it.
+    fs.writeFileSync(
+      path.join(userDir, 'package.json'),
+      JSON.stringify({ name: 'node-red-project', private: true, dependencies: { 'node-red-contrib-audio-tap': '*' } }),
+    );
+  }
   fs.writeFileSync(
     path.join(userDir, 'settings.js'),
     `module.exports = ${JSON.stringify(
