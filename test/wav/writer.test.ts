@@ -163,8 +163,10 @@ describe('wav writer', function () {
   it('keeps up with a source faster than real time: what queued during a write goes in the next one, nothing dropped', async function () {
     // 60 s of audio in 10 ms chunks, 16 chunks per event-loop turn at 1000× real time (a flow
     // processing a file flat out): one write per chunk would fall 15 chunks behind every turn
-    // and overflow the 5 s queue within a few seconds of audio.
-    const { w, namer } = writer('fast.wav');
+    // and overflow a 30 s queue within 200 turns. 30 s, not the default 5 s: at 1000× the
+    // default holds 5 ms of wall time, which one slow write on a busy machine outlasts even
+    // when every queued chunk goes in the next write (the bench's flow path says so too).
+    const { w, namer } = writer('fast.wav', { queueBytes: 30 * 48000 * 4 });
     const pcm = counterPcm(S16, 0, 60 * 48000);
     const step = 480 * 4;
     const writes = countWrites();
