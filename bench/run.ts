@@ -19,8 +19,9 @@
  * runs, the best of those in which wav-sink wrote every frame counts (its summary's
  * droppedFrames is 0). BENCH_NO_SINK=1 ends it in a debug node instead of wav-sink.
  *
- * Then the capture's own lines (bench/capture.ts: CPU against parec, memory with a stalled
- * consumer) on a private audio server; BENCH_NO_CAPTURE=1 leaves them out.
+ * Then the capture's own lines on a private audio server (bench/capture.ts: CPU against parec,
+ * memory with a stalled consumer; bench/latency.ts: tap → message latency against parec);
+ * BENCH_NO_CAPTURE=1 leaves them out.
  */
 import { spawnSync } from 'child_process';
 import fs from 'fs';
@@ -33,6 +34,7 @@ import { graphicBands, GRAPHIC_FREQUENCIES } from '../src/dsp/presets';
 import { SoftClipper } from '../src/dsp/soft-clipper';
 import { AudioFormat } from '../src/format';
 import { benchCapture } from './capture';
+import { benchLatency } from './latency';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 600);
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -257,6 +259,7 @@ async function main(): Promise<void> {
   if (!process.env.BENCH_NO_CAPTURE) {
     console.log('');
     await benchCapture();
+    await benchLatency();
   }
 }
 

@@ -10,7 +10,7 @@ import fs from 'fs';
 import path from 'path';
 import { AudioChunk, Capture, CaptureEnd, CaptureOptions } from '../src/engine';
 import { useFlowRig } from './helpers/flow-rig';
-import { channelSamples, medianToneAmplitude } from './helpers/signal';
+import { channelSamples, medianToneAmplitude, noiseBursts } from './helpers/signal';
 import { addNullSink, playPcm, Player, playTone, sourceOutputs, testServerKind, waitFor, waitForRendering } from './helpers/pulse';
 import { ffprobe, readWav } from './helpers/wav';
 
@@ -44,21 +44,6 @@ async function record(options: CaptureOptions, seconds: number): Promise<Recorde
   await capture.start();
   const end = await ended;
   return { capture, pcm: Buffer.concat(chunks), end, gone };
-}
-
-/** Bursts of white noise (deterministic, from `seed`): `onMs` every `periodMs`, stereo s16le. */
-function noiseBursts(seed: number, seconds: number, onMs: number, periodMs: number, amplitude = 0.25): Buffer {
-  const frames = seconds * 48000;
-  const out = Buffer.alloc(frames * 4);
-  let state = seed;
-  for (let i = 0; i < frames; i++) {
-    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-    if (i % ((periodMs * 48000) / 1000) >= (onMs * 48000) / 1000) continue;
-    const v = Math.round(((state / 2 ** 32) * 2 - 1) * amplitude * 32767);
-    out.writeInt16LE(v, i * 4);
-    out.writeInt16LE(v, i * 4 + 2);
-  }
-  return out;
 }
 
 /** The lag (frames, −maxLag..maxLag) at which `y` best matches `x` (y[i + lag] ≈ x[i]), and the match. */

@@ -282,6 +282,14 @@ export function playPcm(
     : options.delayMs
       ? spawn('sh', ['-c', `sleep ${options.delayMs / 1000}; exec "$@"`, 'sh', ...pacat], { stdio: 'ignore', env: process.env })
       : spawn(pacat[0], pacat.slice(1), { stdio: 'ignore', env: process.env });
+  return playerOf(child, name, options.parentShell);
+}
+
+/**
+ * The Player of a spawned `child` (a pacat, or a shell running some) that plays as app `name`:
+ * stop() ends it, or with `group` its whole process group (the child spawned detached).
+ */
+export function playerOf(child: ChildProcess, name: string, group = false): Player {
   let exited = false;
   child.on('exit', () => (exited = true));
   return {
@@ -292,7 +300,7 @@ export function playPcm(
       new Promise<void>((resolve) => {
         if (exited) return resolve();
         child.once('exit', () => resolve());
-        if (options.parentShell) process.kill(-child.pid!, 'SIGTERM');
+        if (group) process.kill(-child.pid!, 'SIGTERM');
         else child.kill('SIGTERM');
       }),
   };

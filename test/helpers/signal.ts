@@ -51,3 +51,18 @@ export function medianToneAmplitude(x: Float64Array, freq: number, rate: number,
   levels.sort((p, q) => p - q);
   return levels[Math.floor(levels.length / 2)];
 }
+
+/** Bursts of white noise (deterministic, from `seed`): `onMs` every `periodMs`, stereo s16le at 48 kHz. */
+export function noiseBursts(seed: number, seconds: number, onMs: number, periodMs: number, amplitude = 0.25): Buffer {
+  const frames = seconds * 48000;
+  const out = Buffer.alloc(frames * 4);
+  let state = seed;
+  for (let i = 0; i < frames; i++) {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    if (i % ((periodMs * 48000) / 1000) >= (onMs * 48000) / 1000) continue;
+    const v = Math.round(((state / 2 ** 32) * 2 - 1) * amplitude * 32767);
+    out.writeInt16LE(v, i * 4);
+    out.writeInt16LE(v, i * 4 + 2);
+  }
+  return out;
+}
