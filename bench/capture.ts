@@ -7,7 +7,9 @@
  *   touched and dropped) against `parec --monitor-stream` of the same sink-input writing to
  *   /dev/null, each alone for BENCH_CAPTURE_SECONDS (default 60), whole process (utime +
  *   stime from /proc, so Node's own start-up is not counted, its idle timers are). Goal: ours
- *   at most 1.5× parec's.
+ *   at most 1.5× parec's. Beside them, the audio server's CPU in the same windows (what the
+ *   capture makes the server do: a stream's latency request sets how often the sink renders),
+ *   and a Node.js process that only wakes every 10 ms: the floor under any Node.js consumer.
  * - Memory with a stalled consumer: this process captures the app with its consumer paused
  *   (capture.pause(): chunks wait in its queue, then drop and count) for
  *   BENCH_STALL_SECONDS (default 120; 600 for the ten minutes of the goal), RSS sampled every
@@ -29,13 +31,19 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / TICK;
 }
 
-/** % of one core `child` uses over `seconds`, measured after it has settled for 2 s. */
-async function cpuPercent(child: ChildProcess, seconds: number): Promise<number> {
+/**
+ * % of one core used over `seconds`, after 2 s to settle: by `child`, and by the audio server's
+ * processes in the same window.
+ */
+async function cpuPercent(child: ChildProcess, server: number[], seconds: number): Promise<{ process: number; server: number }> {
   await sleep(2000);
-  const before = cpuSeconds(child.pid!);
+  const sum = (pids: number[]) => pids.reduce((total, pid) => total + cpuSeconds(pid), 0);
+  const before = { process: cpuSeconds(child.pid!), server: sum(server) };
   await sleep(seconds * 1000);
-  const after = cpuSeconds(child.pid!);
-  return ((after - before) / seconds) * 100;
+  return {
+    process: ((cpuSeconds(child.pid!) - before.process) / seconds) * 100,
+    server: ((sum(server) - before.server) / seconds) * 100,
+  };
 }
 
 function sleep(ms: number): Promise<void> {
@@ -65,17 +73,28 @@ function captureProcess(pid: number): ChildProcess {
   return spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'ignore', 'inherit'], env: process.env });
 }
 
-async function measureCpu(player: Player): Promise<{ ours: number; parec: number }> {
+interface CpuLine {
+  /** % of a core: the capturing process, and the audio server meanwhile. */
+  ours: { process: number; server: number };
+  parec: { process: number; server: number };
+  /** A Node.js process that does nothing but wake every 10 ms (a timer): what any Node.js consumer of 10 ms chunks costs at least. */
+  nodeFloor: number;
+}
+
+async function measureCpu(player: Player, server: number[]): Promise<CpuLine> {
   const ourChild = captureProcess(player.pid);
-  const ours = await cpuPercent(ourChild, CPU_SECONDS);
+  const ours = await cpuPercent(ourChild, server, CPU_SECONDS);
   await stop(ourChild);
   const parec = spawn('parec', [`--monitor-stream=${sinkInputOfPlayer(player)}`, '--raw', '--format=s16le', '--rate=48000', '--channels=2', '--latency-msec=10'], {
     stdio: ['ignore', fs.openSync('/dev/null', 'w'), 'ignore'],
     env: process.env,
   });
-  const theirs = await cpuPercent(parec, CPU_SECONDS);
+  const theirs = await cpuPercent(parec, server, CPU_SECONDS);
   await stop(parec);
-  return { ours, parec: theirs };
+  const timer = spawn(process.execPath, ['-e', 'let n = 0; setInterval(() => { n += 1; }, 10);'], { stdio: 'ignore' });
+  const floor = await cpuPercent(timer, [], CPU_SECONDS);
+  await stop(timer);
+  return { ours, parec: theirs, nodeFloor: floor.process };
 }
 
 async function measureStall(player: Player): Promise<{ samples: Array<{ at: number; rssMiB: number }>; dropped: number }> {
@@ -104,19 +123,27 @@ export async function benchCapture(): Promise<void> {
     player = playTone('bench-app', 440, { seconds: CPU_SECONDS * 2 + STALL_SECONDS + 60 });
     await waitForRendering(player);
     console.log(`capture benchmark: one app playing a tone on a private ${process.env.AUDIO_TAP_TEST_SERVER === 'pipewire' ? 'PipeWire' : 'PulseAudio'}, 48 kHz stereo, 10 ms chunks`);
-    const cpu = await measureCpu(player);
-    const ratio = cpu.ours / Math.max(cpu.parec, 0.01);
+    const cpu = await measureCpu(player, pulse.pids());
+    const ratio = cpu.ours.process / Math.max(cpu.parec.process, 0.01);
     console.log(
-      `  capture CPU, whole process, ${CPU_SECONDS} s: ours ${cpu.ours.toFixed(2)} % of a core, parec --monitor-stream ${cpu.parec.toFixed(2)} %` +
+      `  capture CPU, whole process, ${CPU_SECONDS} s: ours ${cpu.ours.process.toFixed(2)} % of a core, parec --monitor-stream ${cpu.parec.process.toFixed(2)} %` +
         ` = ${ratio.toFixed(2)}× parec (goal ≤ 1.5×: ${ratio <= 1.5 ? 'MET' : 'NOT met'})`,
+    );
+    const machine = (line: { process: number; server: number }) => line.process + line.server;
+    console.log(
+      `  the audio server meanwhile: ${cpu.ours.server.toFixed(2)} % with ours, ${cpu.parec.server.toFixed(2)} % with parec; process and server together ` +
+        `${machine(cpu.ours).toFixed(2)} % and ${machine(cpu.parec).toFixed(2)} % = ${(machine(cpu.ours) / Math.max(machine(cpu.parec), 0.01)).toFixed(2)}×`,
+    );
+    console.log(
+      `  a Node.js process that only wakes every 10 ms (a timer, no audio): ${cpu.nodeFloor.toFixed(2)} % (the least any Node.js consumer of 10 ms chunks costs)`,
     );
     const stall = await measureStall(player);
     const at10 = stall.samples.find((s) => s.at >= 10) ?? stall.samples[0];
     const last = stall.samples[stall.samples.length - 1];
-    const max = Math.max(...stall.samples.map((s) => s.rssMiB));
+    const peak = stall.samples.reduce((a, b) => (b.rssMiB > a.rssMiB ? b : a));
     const flat = last.rssMiB - at10.rssMiB <= 4;
     console.log(
-      `  RSS with a stalled consumer, ${STALL_SECONDS} s: ${at10.rssMiB.toFixed(1)} MiB at 10 s, ${last.rssMiB.toFixed(1)} MiB at the end, at most ${max.toFixed(1)} MiB; ` +
+      `  RSS with a stalled consumer, ${STALL_SECONDS} s: ${at10.rssMiB.toFixed(1)} MiB at 10 s, ${last.rssMiB.toFixed(1)} MiB at the end, at most ${peak.rssMiB.toFixed(1)} MiB (at ${peak.at} s); ` +
         `${stall.dropped} frames dropped and counted (goal flat: ${flat ? 'MET' : 'NOT met'})`,
     );
   } finally {

@@ -175,6 +175,16 @@ void CaptureCore::WriteSilence(int id, size_t frame_count) {
   slot.last_write_ns.store(NowNs(), std::memory_order_relaxed);
 }
 
+void CaptureCore::Written(int id) {
+  if (!DrainWake::kWakesOnWrite || id < 0 || id >= kMaxSources) return;
+  const Slot& slot = slots_[id];
+  // A whole chunk is the least a pass can emit; less wakes the drain for nothing.
+  if (slot.ring.Readable() >=
+      size_t{chunk_frames_} * slot.bytes_per_frame.load(std::memory_order_relaxed)) {
+    wake_.Wake();
+  }
+}
+
 void CaptureCore::Start() {
   if (started_.exchange(true)) return;
   drain_ = std::thread([this] { DrainLoop(); });
@@ -189,7 +199,7 @@ void CaptureCore::End(EndReason reason, std::string code, std::string message) {
     end_code_ = std::move(code);
     end_message_ = std::move(message);
   }
-  end_cv_.notify_all();
+  wake_.Wake();
 }
 
 void CaptureCore::Join() {
@@ -209,23 +219,28 @@ CaptureStats CaptureCore::Stats() const {
 }
 
 void CaptureCore::DrainLoop() {
-  // Poll a few times per chunk: the producer side never signals (that would mean a syscall or
-  // a lock on the audio thread).
-  const auto tick = std::chrono::nanoseconds(
-      std::clamp<int64_t>(chunk_ns_ / 4, 1000000LL, 10000000LL));
+  // Where producers wake the drain (Written), it sleeps up to two chunks: the timeout is for
+  // what the clock decides (the silence fill, a source gone quiet). Elsewhere it polls four
+  // times a chunk: the audio callbacks there make no system call.
+  const int64_t sleep_ns =
+      DrainWake::kWakesOnWrite ? std::clamp<int64_t>(2 * chunk_ns_, 2000000LL, 100000000LL)
+                               : std::clamp<int64_t>(chunk_ns_ / 4, 1000000LL, 10000000LL);
   if (!target_playing_.load(std::memory_order_acquire) &&
       !mark_recording_.load(std::memory_order_acquire)) {
     sink_->OnState(CaptureState::kWaiting);
   }
   for (;;) {
+    // Read before the pass: a wake during it makes the sleep below return at once.
+    const uint32_t epoch = wake_.Epoch();
     bool ending;
     {
-      std::unique_lock<std::mutex> lock(end_mutex_);
-      end_cv_.wait_for(lock, tick, [this] { return end_requested_; });
+      std::lock_guard<std::mutex> lock(end_mutex_);
       ending = end_requested_;
     }
+    passes_.fetch_add(1, std::memory_order_relaxed);
     Pump(ending);
     if (ending) break;
+    wake_.Sleep(epoch, sleep_ns);
   }
   std::string code, message;
   EndReason reason;

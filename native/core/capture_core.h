@@ -31,13 +31,13 @@
 
 #include <array>
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "core/drain_wake.h"
 #include "core/engine.h"
 #include "core/frame_stamp.h"
 #include "core/spsc_ring.h"
@@ -131,6 +131,11 @@ class CaptureCore {
   // ns; 0 when the OS does not say. A timed source is placed on the timeline by it.
   void Write(int id, const void* frames, size_t frame_count, int64_t capture_ns = 0);
   void WriteSilence(int id, size_t frame_count);
+  // After a batch of Writes, from a producer thread that may make a system call (Linux:
+  // libpulse's mainloop thread; never a real-time audio callback): wakes the drain thread when
+  // the source holds a whole chunk, so that it emits it now instead of at its next timeout (two
+  // chunks, at most 100 ms). A no-op where the drain polls (DrainWake::kWakesOnWrite false).
+  void Written(int id);
 
   // Any thread. The timeline starts now even with no source open (the system mix: silence
   // until something plays), instead of waiting for the first source.
@@ -265,8 +270,9 @@ class CaptureCore {
   std::atomic<uint64_t> overrun_frames_{0};
   std::atomic<uint32_t> sources_{0};
 
+  DrainWake wake_;
+  std::atomic<uint64_t> passes_{0};  // the drain thread's passes (Pump calls), for its tests
   std::mutex end_mutex_;
-  std::condition_variable end_cv_;
   bool end_requested_ = false;
   EndReason end_reason_ = EndReason::kStopped;
   std::string end_code_;

@@ -31,6 +31,8 @@ export interface PulseServer {
   freeze(): void;
   /** Lets a frozen server run again (SIGCONT). */
   thaw(): void;
+  /** The processes that serve audio now (PulseAudio; or PipeWire, WirePlumber and pipewire-pulse), for their CPU time; [] for a server not our own. */
+  pids(): number[];
 }
 
 const SINK = 'audio_tap_test';
@@ -68,7 +70,7 @@ export async function startPulse(options: { own?: boolean; kind?: 'pulseaudio' |
     const refuseNow = () => {
       throw new Error('this server is not the test\'s own: start one with startPulse({ own: true })');
     };
-    return { server: given, sink: pactl('get-default-sink').trim(), owned: false, home: '', state: '', stop: async () => undefined, kill: refuse, crash: refuse, restart: refuse, freeze: refuseNow, thaw: refuseNow };
+    return { server: given, sink: pactl('get-default-sink').trim(), owned: false, home: '', state: '', stop: async () => undefined, kill: refuse, crash: refuse, restart: refuse, freeze: refuseNow, thaw: refuseNow, pids: () => [] };
   }
   if ((options.kind ?? testServerKind()) === 'pipewire') return startPipeWire();
   const runtime = fs.mkdtempSync(path.join(os.tmpdir(), 'audio-tap-pulse-'));
@@ -129,6 +131,7 @@ export async function startPulse(options: { own?: boolean; kind?: 'pulseaudio' |
     thaw: () => {
       if (!exited) child.kill('SIGCONT');
     },
+    pids: () => (exited ? [] : [child.pid!]),
   };
 
   function signalAndWait(signal: NodeJS.Signals): Promise<void> {
@@ -194,6 +197,7 @@ async function startPipeWire(): Promise<PulseServer> {
       await ready();
     },
     freeze: () => signalPulseServer(stack, 'SIGSTOP'),
+    pids: () => stack.daemons.filter((d) => !d.exited && d.name !== 'dbus-daemon').map((d) => d.child.pid!),
     thaw: () => signalPulseServer(stack, 'SIGCONT'),
   };
 }

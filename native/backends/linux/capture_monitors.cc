@@ -59,8 +59,13 @@ void PulseCapture::OpenMonitor(uint32_t sink_input, uint32_t monitor_source, uin
   pa_buffer_attr attr;
   attr.maxlength = static_cast<uint32_t>(-1);
   attr.tlength = attr.prebuf = attr.minreq = static_cast<uint32_t>(-1);
-  // Fragments of half a chunk keep the drain's latency near one chunk.
-  attr.fragsize = options_.chunk_frames * recorded.BytesPerFrame() / 2;
+  // A chunk, as `parec --latency-msec` of one chunk asks: with PA_STREAM_ADJUST_LATENCY the
+  // server sets the source's latency to half of it and sends fragments of that size, so every
+  // chunk is complete within half a chunk of its last frame. Half a chunk here made the sink
+  // render every quarter chunk: the server then used 2.4 % of a core instead of 1.3 % for the
+  // same capture at 10 ms chunks, and libpulse's thread 0.5 % instead of 0.3 % (npm run
+  // bench:capture), with no gain in latency (npm run bench:latency).
+  attr.fragsize = options_.chunk_frames * recorded.BytesPerFrame();
   const std::string device = std::to_string(monitor_source);
   // Not PA_STREAM_DONT_INHIBIT_AUTO_SUSPEND: a suspended monitor source delivers nothing,
   // not even the sink-input's own monitor data.
@@ -90,11 +95,13 @@ void PulseCapture::CloseMonitor(Monitor& monitor) {
   monitor.source = -1;
 }
 
-// The real-time path: copy into the core's ring, nothing else. Each block is stamped with
-// when its first frame was rendered: the server renders a sink's inputs and its monitor in
-// one pass and sends at once, so the newest frame readable now was rendered about now (to
-// a few frames, measured against the sink's monitor: docs/linux.md). The core places a
-// stream that starts later by it (core/capture_core.h, Placement).
+// The read path: copy into the core's ring, then wake its drain once the source holds a chunk
+// (libpulse's mainloop thread is not a real-time thread: a futex wake is allowed here, a lock
+// or an allocation still is not). Each block is stamped with when its first frame was
+// rendered: the server renders a sink's inputs and its monitor in one pass and sends at once,
+// so the newest frame readable now was rendered about now (to a few frames, measured against
+// the sink's monitor: docs/linux.md). The core places a stream that starts later by it
+// (core/capture_core.h, Placement).
 void PulseCapture::OnRead(pa_stream* stream, size_t, void* user) {
   auto* monitor = static_cast<Monitor*>(user);
   PulseCapture* self = monitor->owner;
@@ -106,8 +113,8 @@ void PulseCapture::OnRead(pa_stream* stream, size_t, void* user) {
   size_t bytes = 0;
   for (;;) {
     const size_t readable = pa.pa_stream_readable_size(stream);
-    if (readable == 0 || readable == static_cast<size_t>(-1)) return;
-    if (pa.pa_stream_peek(stream, &data, &bytes) < 0 || bytes == 0) return;
+    if (readable == 0 || readable == static_cast<size_t>(-1)) break;
+    if (pa.pa_stream_peek(stream, &data, &bytes) < 0 || bytes == 0) break;
     if (data) {
       const int64_t ahead = static_cast<int64_t>(readable / frame);
       self->core_->Write(monitor->source, data, bytes / frame,
@@ -117,6 +124,8 @@ void PulseCapture::OnRead(pa_stream* stream, size_t, void* user) {
     }
     pa.pa_stream_drop(stream);
   }
+  // Not a real-time thread: the drain is woken once the source holds a chunk (no polling).
+  self->core_->Written(monitor->source);
 }
 
 void PulseCapture::OnStreamState(pa_stream* stream, void* user) {

@@ -36,6 +36,7 @@ struct CaptureCoreTestPeer {
     }
   }
   static int64_t HoldNs(const CaptureCore& core) { return core.hold_ns_; }
+  static uint64_t Passes(const CaptureCore& core) { return core.passes_.load(); }
   static size_t RingFrames(const CaptureCore& core, int id) {
     return core.slots_[id].ring.Capacity() / core.bytes_per_frame_;
   }
