@@ -4,7 +4,8 @@
  * 1. `npm pack` of the project as it stands (scripts not run: dist/ comes from the build, the
  *    Linux binaries from `npm run prebuild:linux`), and the published files checked: what the
  *    nodes, the engine API, the examples and a build from source need, the three Linux
- *    prebuilts, and no tests, benches, build trees or objects.
+ *    prebuilts (with --release, those of every platform: scripts/prebuilds.ts), each of the
+ *    format its directory promises, and no tests, benches, build trees or objects.
  * 2. The tarball installed into a fresh Node-RED user directory by an npm whose PATH holds only
  *    node, npm and sh: no compiler, make or python, so only a prebuilt binary can serve (the
  *    install fails otherwise) — and the installed package has no build/ of its own.
@@ -18,13 +19,15 @@ import fs from 'fs';
 import os from 'os';
 import path from 'path';
 import { readExample, startNodeRed } from '../test/helpers/nodered';
+import { checkPrebuilds, LINUX_PREBUILDS, RELEASE_PREBUILDS } from './prebuilds';
 import { playTone, PulseServer, Player, startPulse, waitFor } from '../test/helpers/pulse';
 import { channelSamples, medianToneAmplitude } from '../test/helpers/signal';
 import { readWav } from '../test/helpers/wav';
 
 const root = path.resolve(__dirname, '..', '..');
 const PACKAGE = 'node-red-contrib-audio-tap';
-const PREBUILDS = ['prebuilds/linux-x64/node.napi.glibc.node', 'prebuilds/linux-arm64/node.napi.glibc.node', 'prebuilds/linux-arm/node.napi.armv7.glibc.node'];
+/** With --release (the release workflow): every platform's prebuilt, not only Linux's. */
+const PREBUILDS = process.argv.includes('--release') ? RELEASE_PREBUILDS : LINUX_PREBUILDS;
 /** What may be published: a path starts with one of these. */
 const PUBLISHED = ['package.json', 'README.md', 'LICENSE', 'binding.gyp', 'native/', 'prebuilds/', 'resources/', 'dist/src/', 'dist/nodes/', 'examples/'];
 /** Never published, wherever they sit. */
@@ -36,18 +39,17 @@ function step(text: string): void {
 
 /** 1. Packs the project; returns the tarball's path after checking its file list. */
 function pack(dir: string): string {
-  for (const file of PREBUILDS) {
-    if (!fs.existsSync(path.join(root, file))) throw new Error(`${file} is missing: run npm run prebuild:linux first`);
-  }
+  const formats = checkPrebuilds(root, PREBUILDS);
   const out = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: root, encoding: 'utf8' });
   const [info] = JSON.parse(out) as Array<{ filename: string; size: number; unpackedSize: number; files: Array<{ path: string }> }>;
   const files = info.files.map((f) => f.path);
   const stray = files.filter((f) => !PUBLISHED.some((p) => f === p || f.startsWith(p)) || FORBIDDEN.some((re) => re.test(f)));
   if (stray.length) throw new Error(`the package would publish files it should not: ${stray.slice(0, 20).join(', ')}`);
-  const needed = [...PREBUILDS, 'binding.gyp', 'native/addon/addon.cc', 'dist/src/index.js', 'dist/nodes/tap-source/tap-source.js', 'dist/nodes/tap-source/tap-source.html', 'examples/Record an app to WAV.json'];
+  const needed = [...PREBUILDS.map((p) => p.file), 'binding.gyp', 'native/addon/addon.cc', 'dist/src/index.js', 'dist/nodes/tap-source/tap-source.js', 'dist/nodes/tap-source/tap-source.html', 'examples/Record an app to WAV.json'];
   const missing = needed.filter((f) => !files.includes(f));
   if (missing.length) throw new Error(`the package lacks ${missing.join(', ')}`);
-  step(`packed ${info.filename}: ${files.length} files, ${(info.size / 2 ** 20).toFixed(1)} MiB (${(info.unpackedSize / 2 ** 20).toFixed(1)} MiB unpacked), the three Linux prebuilts, no tests or build trees`);
+  step(`packed ${info.filename}: ${files.length} files, ${(info.size / 2 ** 20).toFixed(1)} MiB (${(info.unpackedSize / 2 ** 20).toFixed(1)} MiB unpacked), no tests or build trees`);
+  for (const line of formats) step(`  ${line}`);
   return path.join(dir, info.filename);
 }
 
