@@ -7,12 +7,14 @@
 #                      AUDIOTAP_TEST_CLOCK (a clock the tests advance by hand; test builds only)
 #   spsc_ring_test     native/core/spsc_ring.h (the lock-free ring)
 #   frame_stamp_test   native/core/frame_stamp.h (a stream's latest timestamp, across threads)
+#   thread_wake_test   native/core/control_thread.h (the macOS sessions' control thread) and
+#                      native/core/drain_wake.h (how the capture core's drain sleeps and is woken)
 #   app_list_test      native/core/app_list.cc (streams to the app list every backend returns)
 #   app_follow_test    native/core/app_follow.cc (the follow rules of an app capture, every backend)
 #   audibility_test    native/backends/linux/audibility.cc (when a Linux capture is silent for a known cause)
 #   channel_groups_test native/dsp/channel_groups.h (eq and soft clip over N channels: a multitrack message)
 # Two builds: every test under AddressSanitizer + UndefinedBehaviorSanitizer ("asan+ubsan"),
-# then the ring, the frame stamp and the capture core's drain-thread tests (named Threaded*)
+# then the ring, the frame stamp, the thread wake and the capture core's drain-thread tests (named Threaded*)
 # under ThreadSanitizer ("tsan"). Each binary run prints one summary line,
 #   test-native: <build> <binary>: N tests, N checks, N failed (exit N)
 # which test/native/native.test.ts checks. Exits non-zero if any build or run failed.
@@ -108,14 +110,17 @@ compile asan app_follow_test "${asan[@]}" native/core/app_follow.cc test/native/
 wait_all
 compile asan audibility_test "${asan[@]}" native/backends/linux/audibility.cc \
   test/native/backends/linux/audibility_test.cc
+compile asan thread_wake_test "${asan[@]}" test/native/core/thread_wake_test.cc
 wait_all
+compile tsan thread_wake_test "${tsan[@]}" test/native/core/thread_wake_test.cc
 compile asan capture_core_test "${asan[@]}" "${test_clock[@]}" \
   native/core/engine.cc native/core/capture_core.cc native/core/channel_mix.cc \
   native/core/track_set.cc test/native/core/capture_core*_test.cc
-compile tsan spsc_ring_test "${tsan[@]}" test/native/core/spsc_ring_test.cc
 wait_all
+compile tsan spsc_ring_test "${tsan[@]}" test/native/core/spsc_ring_test.cc
 compile asan channel_groups_test "${asan[@]}" native/core/engine.cc native/dsp/biquad_cascade.cc \
   native/dsp/soft_clipper.cc test/native/dsp/channel_groups_test.cc
+wait_all
 compile tsan capture_core_test "${tsan[@]}" "${test_clock[@]}" \
   native/core/engine.cc native/core/capture_core.cc native/core/channel_mix.cc \
   native/core/track_set.cc test/native/core/capture_core*_test.cc
@@ -127,10 +132,12 @@ run asan frame_stamp_test
 run asan app_list_test
 run asan app_follow_test
 run asan audibility_test
+run asan thread_wake_test
 run asan capture_core_test
 run asan channel_groups_test
 run tsan spsc_ring_test
 run tsan frame_stamp_test
+run tsan thread_wake_test
 # Five rounds: whether two threads race over a slot depends on how they interleave.
 run tsan capture_core_test Threaded --repeat=5
 

@@ -1,9 +1,10 @@
 // Runs the C++ unit tests of test/native/ through scripts/test-native.sh, on every OS with bash
 // and a C++ compiler with the sanitizers: tap_logic_test (the macOS backend's platform-neutral
 // logic), app_list_test (the app list of every backend), app_follow_test (the follow rules of an
-// app capture), frame_stamp_test (a stream's latest timestamp across threads), audibility_test (a Linux capture silent for a known cause), capture_core_test (mixing, timeline, stop flush, drops), channel_groups_test (eq and soft clip
+// app capture), frame_stamp_test (a stream's latest timestamp across threads), thread_wake_test (the
+// macOS sessions' control thread, the capture core's drain wake), audibility_test (a Linux capture silent for a known cause), capture_core_test (mixing, timeline, stop flush, drops), channel_groups_test (eq and soft clip
 // over N channels) and spsc_ring_test, all under
-// AddressSanitizer + UndefinedBehaviorSanitizer, then the ring's, the frame stamp's and the capture
+// AddressSanitizer + UndefinedBehaviorSanitizer, then the ring's, the frame stamp's, the thread wake's and the capture
 // core's threaded tests under ThreadSanitizer. Each binary must have run, passed, and run at least the tests
 // and checks below: a build that silently ran fewer (a filter gone wrong, a crash half-way)
 // fails here instead of passing.
@@ -34,6 +35,8 @@ const expected: Expected[] = [
   { build: 'asan', binary: 'channel_groups_test', minTests: 8, minChecks: 60 },
   { build: 'tsan', binary: 'spsc_ring_test', minTests: 7, minChecks: 40 },
   { build: 'tsan', binary: 'frame_stamp_test', minTests: 3, minChecks: 15 },
+  { build: 'asan', binary: 'thread_wake_test', minTests: 6, minChecks: 15 },
+  { build: 'tsan', binary: 'thread_wake_test', minTests: 6, minChecks: 15 },
   { build: 'tsan', binary: 'capture_core_test', minTests: 20, minChecks: 130 },
 ];
 

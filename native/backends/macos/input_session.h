@@ -11,14 +11,13 @@
 
 #include <CoreAudio/AudioHardware.h>
 
-#include <condition_variable>
 #include <cstdint>
 #include <mutex>
 #include <string>
-#include <thread>
 
 #include "backends/macos/pcm_path.h"
 #include "core/capture_core.h"
+#include "core/control_thread.h"
 #include "core/engine.h"
 
 namespace audiotap {
@@ -65,10 +64,7 @@ class InputSession final : public CaptureSession {
 
   bool ended_ = false;  // control thread: CaptureCore::End has been called
 
-  std::thread control_;
-  std::mutex control_mutex_;
-  std::condition_variable control_cv_;
-  bool control_stop_ = false;
+  ControlThread control_;  // last but the stop guard: joined before the members it uses go
 
   std::mutex stop_mutex_;
   bool stopped_ = false;

@@ -70,21 +70,14 @@ void InputSession::Open() {
         "AudioDeviceCreateIOProcID");
   Check(AudioDeviceStart(device_, io_proc_), "AudioDeviceStart");
   io_started_ = true;
-  control_ = std::thread([this] { ControlLoop(); });
+  control_.Start([this] { ControlLoop(); });
 }
 
 void InputSession::Stop() {
   std::lock_guard<std::mutex> lock(stop_mutex_);
   if (stopped_) return;
   stopped_ = true;
-  if (control_.joinable()) {
-    {
-      std::lock_guard<std::mutex> control_lock(control_mutex_);
-      control_stop_ = true;
-    }
-    control_cv_.notify_all();
-    control_.join();
-  }
+  control_.Stop();
   // AudioDeviceStop returns after the last IOProc call, so nothing writes after this.
   if (io_started_) AudioDeviceStop(device_, io_proc_);
   if (source_ >= 0) ConvertStaged();  // what the converter has not taken yet
@@ -146,9 +139,7 @@ void InputSession::ControlLoop() {
   uint64_t seen_frames = 0;
   uint64_t reported_drops = 0;
   auto next_check = std::chrono::steady_clock::now();
-  std::unique_lock<std::mutex> lock(control_mutex_);
-  while (!control_stop_) {
-    lock.unlock();
+  while (control_.Running()) {
     @autoreleasepool {
       if (!ended_ && path_.converting()) ConvertStaged();
       if (!ended_ && std::chrono::steady_clock::now() >= next_check) {
@@ -176,9 +167,7 @@ void InputSession::ControlLoop() {
         }
       }
     }
-    lock.lock();
-    control_cv_.wait_for(lock, path_.converting() ? kConvertInterval : kCheckInterval,
-                         [this] { return control_stop_; });
+    control_.Sleep(path_.converting() ? kConvertInterval : kCheckInterval);
   }
 }
 

@@ -11,17 +11,16 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "backends/macos/pcm_path.h"
 #include "backends/macos/tap_logic.h"
 #include "core/app_follow.h"
 #include "core/capture_core.h"
+#include "core/control_thread.h"
 #include "core/engine.h"
 #include "core/track_set.h"
 
@@ -103,10 +102,7 @@ class TapSession final : public CaptureSession {
   std::string target_text_;            // for messages: "Music (pid 412)"
   bool ended_ = false;                 // ended (CaptureCore::End), or a track whose apps exited
 
-  std::thread control_;
-  std::mutex control_mutex_;
-  std::condition_variable control_cv_;
-  bool control_stop_ = false;
+  ControlThread control_;  // last but the stop guard: joined before the members it uses go
 
   std::mutex stop_mutex_;
   bool stopped_ = false;

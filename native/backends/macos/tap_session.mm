@@ -201,7 +201,7 @@ void TapSession::Open() {
       OpenTap(kAudioObjectUnknown, &plan);
     }
   }
-  control_ = std::thread([this] { ControlLoop(); });
+  control_.Start([this] { ControlLoop(); });
 }
 
 void TapSession::Stop() {
@@ -210,14 +210,7 @@ void TapSession::Stop() {
   stopped_ = true;
   // The control thread may still be opening a waited-for app: it finishes first, and what it
   // opened is then visible here.
-  if (control_.joinable()) {
-    {
-      std::lock_guard<std::mutex> control_lock(control_mutex_);
-      control_stop_ = true;
-    }
-    control_cv_.notify_all();
-    control_.join();
-  }
+  control_.Stop();
   // AudioDeviceStop returns after the last IOProc call, so nothing writes after this.
   if (io_started_) AudioDeviceStop(aggregate_, io_proc_);
   if (source_ >= 0) ConvertStaged();  // what the converter has not taken yet

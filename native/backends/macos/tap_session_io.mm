@@ -210,9 +210,7 @@ void TapSession::ControlLoop() {
   int ticks = 0;
   const bool following = options_.target.kind == TargetKind::kApp;
   auto next_check = std::chrono::steady_clock::now();
-  std::unique_lock<std::mutex> lock(control_mutex_);
-  while (!control_stop_) {
-    lock.unlock();
+  while (control_.Running()) {
     @autoreleasepool {
       if (opened_ && !ended_ && path_.converting()) ConvertStaged();
       if (!ended_ && std::chrono::steady_clock::now() >= next_check) {
@@ -256,10 +254,7 @@ void TapSession::ControlLoop() {
         }
       }
     }
-    lock.lock();
-    const bool converting = opened_ && path_.converting();
-    control_cv_.wait_for(lock, converting ? kConvertInterval : kCheckInterval,
-                         [this] { return control_stop_; });
+    control_.Sleep(opened_ && path_.converting() ? kConvertInterval : kCheckInterval);
   }
 }
 
