@@ -59,13 +59,14 @@ void PulseCapture::OpenMonitor(uint32_t sink_input, uint32_t monitor_source, uin
   pa_buffer_attr attr;
   attr.maxlength = static_cast<uint32_t>(-1);
   attr.tlength = attr.prebuf = attr.minreq = static_cast<uint32_t>(-1);
-  // A chunk, as `parec --latency-msec` of one chunk asks: with PA_STREAM_ADJUST_LATENCY the
-  // server sets the source's latency to half of it and sends fragments of that size, so every
-  // chunk is complete within half a chunk of its last frame. Half a chunk here made the sink
-  // render every quarter chunk: the server then used 2.4 % of a core instead of 1.3 % for the
-  // same capture at 10 ms chunks, and libpulse's thread 0.5 % instead of 0.3 % (npm run
-  // bench:capture), with no gain in latency (npm run bench:latency).
-  attr.fragsize = options_.chunk_frames * recorded.BytesPerFrame();
+  // Half a chunk. With PA_STREAM_ADJUST_LATENCY the server sets the source's latency to half of
+  // it, so every render reaches every monitor stream of the sink at once: placement matches the
+  // blocks of one render across streams (core/capture_core.h, Placement). Fragments of a whole
+  // chunk (tried: the server used 1.3 % of a core instead of 2.4 % at 10 ms chunks) put tracks
+  // 26 to 1,044 frames apart in 6 of 20 runs of test/tracks.test.ts's burst test, 0 of 25 with
+  // half a chunk: the streams' latest blocks no longer came from one render, and placement
+  // fell back to their stamps.
+  attr.fragsize = options_.chunk_frames * recorded.BytesPerFrame() / 2;
   const std::string device = std::to_string(monitor_source);
   // Not PA_STREAM_DONT_INHIBIT_AUTO_SUSPEND: a suspended monitor source delivers nothing,
   // not even the sink-input's own monitor data.
