@@ -3,7 +3,8 @@
  * src/wav/file.ts, optional rotation into parts, and failure handling that never loses what is
  * on disk and never hangs a close.
  *
- * - Memory: chunks wait in a queue bounded in bytes (default 5 s of audio). When the disk falls
+ * - Memory: chunks wait in a queue bounded in bytes (default: 5 s of audio or 16 MiB, whichever
+ *   is more; defaultQueueBytes). When the disk falls
  *   behind and a chunk does not fit, it is dropped and counted (droppedFrames); its frames are
  *   written as silence once the disk catches up, so the file keeps the recording's timeline. A
  *   chunk larger than the bound is taken when the queue is empty (it is in memory already).
@@ -52,7 +53,7 @@ export interface WavWriterOptions {
   partFrames?: number;
   /** Most bytes of a part's file, header included; Infinity (default) for no limit by size. */
   partFileBytes?: number;
-  /** Bound of the write queue, bytes; default 5 s of audio. */
+  /** Bound of the write queue, bytes; default defaultQueueBytes(format). */
   queueBytes?: number;
   /** Longest time (ms) the header may lag the data while data comes in; default 1000. */
   headerIntervalMs?: number;
@@ -84,8 +85,21 @@ type Op = { kind: 'data'; chunk: Buffer } | { kind: 'silence'; frames: number } 
 
 
 
-/** Default bound of the write queue, in seconds of audio. */
+/** Default bound of the write queue, in seconds of audio... */
 export const DEFAULT_QUEUE_SECONDS = 5;
+/** ...or in bytes, whichever is more. */
+export const DEFAULT_QUEUE_FLOOR_BYTES = 16 * 2 ** 20;
+
+/**
+ * The default bound of a recording's write queue, bytes: 5 s of audio (a disk stall a live
+ * recording rides out), or 16 MiB when that is more. A flow that processes a file flat out sends
+ * audio hundreds of times faster than real time, where 5 s of 48 kHz stereo 16-bit (0.94 MiB)
+ * lasts under 10 ms of wall time at 500x, less than one slow write; 16 MiB lasts about 170 ms
+ * there. At most 16 MiB per recording, and only while the disk is behind.
+ */
+export function defaultQueueBytes(format: AudioFormat): number {
+  return Math.max(DEFAULT_QUEUE_SECONDS * format.sampleRate * wavLayout(format).frameBytes, DEFAULT_QUEUE_FLOOR_BYTES);
+}
 /** Extra time close() waits for a write stuck in the kernel before giving up on it, ms. */
 const STUCK_GRACE_MS = 2000;
 
@@ -131,7 +145,7 @@ export class WavWriter {
     if (!(this.partLimit >= 1)) {
       throw new RangeError(`part limit: ${options.partFrames ?? '∞'} frames / ${options.partFileBytes ?? '∞'} bytes leaves no room for a frame after the ${this.layout.headerBytes}-byte header`);
     }
-    this.queueLimit = options.queueBytes ?? DEFAULT_QUEUE_SECONDS * this.format.sampleRate * fb;
+    this.queueLimit = options.queueBytes ?? defaultQueueBytes(options.format);
     this.headerIntervalMs = options.headerIntervalMs ?? 1000;
     this.headerLagBytes = Math.max(fb, Math.round((options.headerLagSeconds ?? 0.5) * this.format.sampleRate) * fb);
     this.closeTimeoutMs = options.closeTimeoutMs ?? 10000;

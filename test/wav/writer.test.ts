@@ -160,6 +160,39 @@ describe('wav writer', function () {
     }
   });
 
+  it('the default queue: 16 MiB, or 5 s of audio where that is more (a flow processing a file flat out rides out a slow write)', async function () {
+    // 48 kHz stereo 16-bit: 5 s is 0.94 MiB, under 10 ms of wall time at 500x real time.
+    const chunkFrames = 480;
+    const chunkBytes = chunkFrames * 4;
+    const fit = Math.floor((16 * 2 ** 20) / chunkBytes);
+    const stall = stallWrites();
+    const { w, namer } = writer('default-queue.wav');
+    try {
+      assert.strictEqual(w.queueLimit, 16 * 2 ** 20);
+      const chunks = Array.from({ length: 1 + fit + 5 }, (_, i) => counterPcm(S16, i * chunkFrames, chunkFrames));
+      const outcomes = chunks.map((chunk) => w.write(chunk));
+      // The first chunk went to the (stalled) file, 16 MiB of chunks wait, the last five are dropped.
+      assert.strictEqual(outcomes.filter((o) => o === 'queued').length, 1 + fit);
+      assert.deepStrictEqual(outcomes.slice(-5), ['dropped', 'dropped', 'dropped', 'dropped', 'dropped']);
+      assert.ok(w.queuedBytesNow <= 16 * 2 ** 20);
+      stall.release();
+      const result = await w.close();
+      assert.strictEqual(result.frames, chunks.length * chunkFrames);
+      assert.strictEqual(result.droppedFrames, 5 * chunkFrames);
+      const wav = await readWav(result.parts[0].path);
+      assert.ok(wav.data.subarray(0, (1 + fit) * chunkBytes).equals(Buffer.concat(chunks.slice(0, 1 + fit))), 'every queued chunk in place');
+    } finally {
+      stall.restore();
+      namer.releaseAll();
+    }
+    // 32 channels of 32-bit float (a multitrack recording): 5 s is 29.3 MiB, the larger.
+    const wide: AudioFormat = { sampleRate: 48000, channels: 32, encoding: 'f32le' };
+    const { w: wideWriter, namer: wideNamer } = writer('wide.wav', {}, wide);
+    assert.strictEqual(wideWriter.queueLimit, 5 * 48000 * 32 * 4);
+    await wideWriter.close();
+    wideNamer.releaseAll();
+  });
+
   it('keeps up with a source faster than real time: what queued during a write goes in the next one, nothing dropped', async function () {
     // 60 s of audio in 10 ms chunks, 16 chunks per event-loop turn at 1000× real time (a flow
     // processing a file flat out): one write per chunk would fall 15 chunks behind every turn
