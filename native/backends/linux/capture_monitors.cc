@@ -125,7 +125,6 @@ void PulseCapture::OnRead(pa_stream* stream, size_t, void* user) {
     }
     pa.pa_stream_drop(stream);
   }
-  // Not a real-time thread: the drain is woken once the source holds a chunk (no polling).
   self->core_->Written(monitor->source);
 }
 
